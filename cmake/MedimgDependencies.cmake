@@ -1,0 +1,40 @@
+# Every dependency medimg builds against, found with find_package; none is
+# vendored or mocked. Order matters: parallel HDF5 is found before ITK, whose
+# own search would otherwise fill the cache with its serial HDF5.
+
+find_package(Kokkos 3.4 REQUIRED CONFIG)
+find_package(KokkosKernels REQUIRED CONFIG)
+message(STATUS "medimg: Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR}")
+kokkos_check(DEVICES CUDA RETURN_VALUE MEDIMG_KOKKOS_HAS_CUDA)
+kokkos_check(DEVICES HIP RETURN_VALUE MEDIMG_KOKKOS_HAS_HIP)
+
+find_package(CLI11 REQUIRED CONFIG)
+find_package(nlohmann_json 3 REQUIRED CONFIG)
+
+if(MEDIMG_ENABLE_MPI)
+  find_package(MPI REQUIRED COMPONENTS C CXX)
+endif()
+
+if(MEDIMG_ENABLE_HDF5)
+  include(MedimgHDF5)
+endif()
+
+if(MEDIMG_ENABLE_ITK)
+  include(MedimgITKComponents)
+  # The filters the tests compare against are header-only modules; they are
+  # asked for here so ITK_INCLUDE_DIRS covers them, but never linked into
+  # the library.
+  set(MEDIMG_ITK_TEST_COMPONENTS ITKImageGrid ITKImageIntensity ITKImageStatistics
+      ITKImageFilterBase ITKImageFunction ITKTransform)
+  find_package(ITK 5 REQUIRED COMPONENTS ${MEDIMG_ITK_COMPONENTS}
+               ${MEDIMG_ITK_TEST_COMPONENTS})
+  message(STATUS "medimg: ITK ${ITK_VERSION} from ${ITK_DIR}")
+endif()
+
+if(MEDIMG_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+endif()
+if(MEDIMG_BUILD_BENCHMARKS)
+  find_package(benchmark REQUIRED CONFIG)
+endif()

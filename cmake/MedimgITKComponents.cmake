@@ -1,0 +1,6 @@
+# The ITK modules the medimg library links: image IO only. Shared by the
+# build and by the installed medimgConfig.cmake so both ask for the same list.
+# ITKIOHDF5 is deliberately absent: ITK's HDF5 is the serial build, medimg
+# links the parallel one.
+set(MEDIMG_ITK_COMPONENTS
+  ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKIOGDCM ITKIOPNG)

@@ -1,0 +1,148 @@
+// Image<T, MemorySpace>: a Geometry, the voxels as a
+// Kokkos::View<T***, LayoutLeft, MemorySpace> with extents (nx, ny, nz)
+// (i fastest in memory), and the image's Metadata. Algorithms are templated
+// on the image and take their execution space from its memory space.
+//
+// AnyImage<MemorySpace> is a variant over the six pixel types, for code that
+// learns the type only when a file is read.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "medimg/core/error.hpp"
+#include "medimg/core/geometry.hpp"
+#include "medimg/core/metadata.hpp"
+#include "medimg/core/pixel_type.hpp"
+
+namespace medimg {
+
+using DeviceMemory = Kokkos::DefaultExecutionSpace::memory_space;
+using HostMemory = Kokkos::HostSpace;
+
+template <class T, class MemorySpace = DeviceMemory>
+class Image {
+  static_assert(is_pixel_type<T>::value,
+                "medimg images hold uint8, int16, uint16, int32, float or double");
+
+ public:
+  using value_type = T;
+  using memory_space = MemorySpace;
+  using execution_space = typename MemorySpace::execution_space;
+  using view_type = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
+
+  // An image with no voxels (is_allocated() == false).
+  Image() = default;
+
+  // A zero-filled image on `geometry`.
+  explicit Image(const Geometry& geometry, const std::string& label = "medimg::Image")
+      : m_geometry(geometry),
+        m_voxels(label, static_cast<std::size_t>(geometry.size()[0]),
+                 static_cast<std::size_t>(geometry.size()[1]),
+                 static_cast<std::size_t>(geometry.size()[2])) {}
+
+  // Wraps existing voxels; their extents must equal the geometry's size.
+  Image(const Geometry& geometry, view_type voxels, Metadata metadata = {})
+      : m_geometry(geometry), m_voxels(std::move(voxels)), m_metadata(std::move(metadata)) {
+    for (int a = 0; a < 3; ++a) {
+      if (static_cast<std::int64_t>(m_voxels.extent(static_cast<unsigned>(a))) !=
+          geometry.size()[a]) {
+        throw Error("voxel array extents do not match the geometry's size " +
+                    to_string(geometry.size()));
+      }
+    }
+  }
+
+  // An image whose voxels are left uninitialised, for outputs that a kernel
+  // overwrites entirely.
+  static Image uninitialized(const Geometry& geometry, const std::string& label = "medimg::Image") {
+    return Image(geometry, view_type(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
+                                     static_cast<std::size_t>(geometry.size()[0]),
+                                     static_cast<std::size_t>(geometry.size()[1]),
+                                     static_cast<std::size_t>(geometry.size()[2])));
+  }
+
+  const Geometry& geometry() const { return m_geometry; }
+  // Replaces the grid's placement; the size must stay the same.
+  void set_geometry(const Geometry& geometry) {
+    for (int a = 0; a < 3; ++a) {
+      if (geometry.size()[a] != m_geometry.size()[a]) {
+        throw Error("set_geometry: size " + to_string(geometry.size()) +
+                    " differs from the image's " + to_string(m_geometry.size()));
+      }
+    }
+    m_geometry = geometry;
+  }
+
+  const view_type& voxels() const { return m_voxels; }
+  Metadata& metadata() { return m_metadata; }
+  const Metadata& metadata() const { return m_metadata; }
+
+  bool is_allocated() const { return m_voxels.data() != nullptr; }
+  static constexpr PixelType pixel_type() { return pixel_type_of<T>(); }
+
+ private:
+  Geometry m_geometry;
+  view_type m_voxels;
+  Metadata m_metadata;
+};
+
+// The image in another memory space. When the spaces are the same this is
+// the same image (shared voxels, no copy), as Kokkos::create_mirror_view.
+template <class TargetSpace, class T, class MemorySpace>
+Image<T, TargetSpace> to_memory_space(const Image<T, MemorySpace>& image) {
+  auto voxels = Kokkos::create_mirror_view_and_copy(TargetSpace(), image.voxels());
+  return Image<T, TargetSpace>(image.geometry(), voxels, image.metadata());
+}
+
+template <class T, class MemorySpace>
+Image<T, HostMemory> to_host(const Image<T, MemorySpace>& image) {
+  return to_memory_space<HostMemory>(image);
+}
+
+template <class T, class MemorySpace>
+Image<T, DeviceMemory> to_device(const Image<T, MemorySpace>& image) {
+  return to_memory_space<DeviceMemory>(image);
+}
+
+// A deep copy: new voxels, same geometry and metadata.
+template <class T, class MemorySpace>
+Image<T, MemorySpace> clone(const Image<T, MemorySpace>& image) {
+  Image<T, MemorySpace> copy = Image<T, MemorySpace>::uninitialized(image.geometry());
+  Kokkos::deep_copy(copy.voxels(), image.voxels());
+  copy.metadata() = image.metadata();
+  return copy;
+}
+
+template <class MemorySpace = DeviceMemory>
+using AnyImage = std::variant<Image<std::uint8_t, MemorySpace>, Image<std::int16_t, MemorySpace>,
+                              Image<std::uint16_t, MemorySpace>, Image<std::int32_t, MemorySpace>,
+                              Image<float, MemorySpace>, Image<double, MemorySpace>>;
+
+template <class MemorySpace>
+PixelType pixel_type(const AnyImage<MemorySpace>& image) {
+  return std::visit([](const auto& typed) { return typed.pixel_type(); }, image);
+}
+
+template <class MemorySpace>
+const Geometry& geometry(const AnyImage<MemorySpace>& image) {
+  return std::visit([](const auto& typed) -> const Geometry& { return typed.geometry(); }, image);
+}
+
+template <class MemorySpace>
+const Metadata& metadata(const AnyImage<MemorySpace>& image) {
+  return std::visit([](const auto& typed) -> const Metadata& { return typed.metadata(); }, image);
+}
+
+template <class TargetSpace, class MemorySpace>
+AnyImage<TargetSpace> to_memory_space(const AnyImage<MemorySpace>& image) {
+  return std::visit(
+      [](const auto& typed) -> AnyImage<TargetSpace> {
+        return to_memory_space<TargetSpace>(typed);
+      },
+      image);
+}
+
+}  // namespace medimg

@@ -1,0 +1,47 @@
+// The only place where Kokkos 3.4 and Kokkos 4.x differ for medimg: math
+// functions callable in kernels (Kokkos::Experimental:: in 3.x, Kokkos:: in
+// 4.x) and initialisation settings. Everything else uses the common API.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+namespace medimg::compat {
+
+#if KOKKOS_VERSION >= 40000
+namespace kmath = ::Kokkos;
+#else
+namespace kmath = ::Kokkos::Experimental;
+#endif
+
+using kmath::ceil;
+using kmath::fabs;
+using kmath::floor;
+using kmath::isfinite;
+using kmath::isnan;
+using kmath::sqrt;
+
+// Initialises Kokkos with a thread count (<= 0: Kokkos' default) and the
+// device to use (< 0: Kokkos' default).
+inline void initialize_kokkos(int num_threads, int device_id) {
+#if KOKKOS_VERSION >= 40000
+  Kokkos::InitializationSettings settings;
+  if (num_threads > 0) settings.set_num_threads(num_threads);
+  if (device_id >= 0) settings.set_device_id(device_id);
+  Kokkos::initialize(settings);
+#else
+  Kokkos::InitArguments arguments;
+  arguments.num_threads = num_threads > 0 ? num_threads : -1;
+  arguments.device_id = device_id;
+  Kokkos::initialize(arguments);
+#endif
+}
+
+}  // namespace medimg::compat
+
+// Qualifier of a custom reduction's join() arguments: Kokkos 3.x calls
+// join(volatile T&, const volatile T&), Kokkos 4.x join(T&, const T&).
+#if KOKKOS_VERSION >= 40000
+#define MEDIMG_JOIN_VOLATILE
+#else
+#define MEDIMG_JOIN_VOLATILE volatile
+#endif

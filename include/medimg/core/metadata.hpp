@@ -1,0 +1,30 @@
+// What an image is, beside its voxels and grid: modality and subtype (a
+// superset of MedImages.jl's), DICOM identifiers, and free-form tags (DICOM
+// tags land here as "gggg|eeee" -> value, as ITK's GDCM reader names them).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace medimg {
+
+enum class Modality { CT, MRI, PET, Other };
+enum class Subtype { CT, ADC, DWI, T1, T2, FLAIR, FDG, PSMA, Unknown };
+
+std::string_view to_string(Modality modality);
+std::string_view to_string(Subtype subtype);
+// From a DICOM Modality (0008|0060) value: CT, MR, PT (case-insensitive);
+// anything else is Other.
+Modality modality_from_dicom(std::string_view value);
+
+struct Metadata {
+  Modality modality = Modality::Other;
+  Subtype subtype = Subtype::Unknown;
+  std::string patient_id;
+  std::string study_uid;
+  std::string series_uid;
+  std::map<std::string, std::string> tags;
+};
+
+}  // namespace medimg

@@ -1,0 +1,38 @@
+// pixel_cast<Out>(x): one voxel value converted to another pixel type the way
+// every medimg kernel does it. Integer outputs round to nearest (half up,
+// floor(x + 0.5)) and clamp to the type's range; NaN becomes 0. Floating
+// outputs are a plain conversion. ITK's ResampleImageFilter truncates instead
+// of rounding: a deliberate, documented difference (DESIGN.md section 3).
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <limits>
+#include <type_traits>
+
+#include "medimg/core/kokkos_compat.hpp"
+
+namespace medimg {
+
+template <class T>
+struct PixelRange {
+  static constexpr double lowest = static_cast<double>(std::numeric_limits<T>::lowest());
+  static constexpr double highest = static_cast<double>(std::numeric_limits<T>::max());
+};
+
+template <class Out, class In>
+KOKKOS_INLINE_FUNCTION Out pixel_cast(In x) {
+  if constexpr (std::is_floating_point_v<Out>) {
+    return static_cast<Out>(x);
+  } else {
+    double v = static_cast<double>(x);
+    if constexpr (std::is_floating_point_v<In>) {
+      if (compat::isnan(v)) return Out(0);
+      v = compat::floor(v + 0.5);
+    }
+    if (v < PixelRange<Out>::lowest) v = PixelRange<Out>::lowest;
+    if (v > PixelRange<Out>::highest) v = PixelRange<Out>::highest;
+    return static_cast<Out>(v);
+  }
+}
+
+}  // namespace medimg

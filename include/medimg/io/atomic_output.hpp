@@ -1,0 +1,36 @@
+// AtomicOutput: a file appears at its final path complete or not at all.
+// Writers write to temporary_path() (a hidden file in the same folder, with
+// the same extension so format detection still works), then commit() renames
+// it into place; if commit() is never reached the temporary file is removed.
+#pragma once
+
+#include <string>
+
+namespace medimg {
+
+class AtomicOutput {
+ public:
+  explicit AtomicOutput(std::string path);
+  ~AtomicOutput();
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+
+  const std::string& temporary_path() const { return m_temporary; }
+  const std::string& path() const { return m_path; }
+  // Renames the temporary file to path(); throws medimg::Error on failure.
+  void commit();
+
+ private:
+  std::string m_path;
+  std::string m_temporary;
+  bool m_committed = false;
+};
+
+// The extension of `path` that decides its format: ".nii.gz", ".nii", ...
+// (lower-case; empty when there is none).
+std::string format_extension(const std::string& path);
+
+// Throws medimg::Error unless `path`'s folder exists and is a folder.
+void check_output_folder(const std::string& path);
+
+}  // namespace medimg

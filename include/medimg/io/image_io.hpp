@@ -1,0 +1,63 @@
+// Reading and writing images through ITK's IO. Formats: NIfTI (.nii,
+// .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd) and, for reading, a
+// DICOM series folder or a single DICOM file (and PNG).
+//
+// Rules:
+// - The file's pixel type is kept (load_image); load_image_as<T> converts.
+// - Physical space is LPS; ITK converts NIfTI's RAS on load and save.
+// - 2D files load as one slice (nz = 1). 4D files are refused with an error,
+//   except when the 4th dimension has a single time point.
+// - The header's geometry is validated before any voxel is read: zero,
+//   negative or non-finite spacing, a singular or non-orthonormal direction
+//   are errors (ITK would silently flip a negative spacing into the direction).
+// - DICOM: GDCM sorts the files of a series by position; with several series
+//   in a folder, `series_uid` selects one, else the series with most files is
+//   read. Rescale slope/intercept are applied; the first file's tags go to
+//   Metadata::tags ("0008|0060" -> "CT"), with modality and UIDs filled in.
+// - save_image writes to a temporary file in the destination folder and
+//   renames it into place: a failed write leaves no file behind.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "medimg/core/image.hpp"
+#include "medimg/ops/cast.hpp"
+
+namespace medimg {
+
+struct LoadOptions {
+  std::string series_uid;  // DICOM folder: which series (empty: the largest)
+};
+
+struct SaveOptions {
+  bool compress = false;  // NRRD gzip / MetaImage zlib; .nii.gz is always gzip
+};
+
+AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options = {});
+
+template <class T>
+Image<T, HostMemory> load_image_as(const std::string& path, const LoadOptions& options = {}) {
+  return std::get<Image<T, HostMemory>>(cast_to(load_image(path, options), pixel_type_of<T>()));
+}
+
+void save_image(const AnyImage<HostMemory>& image, const std::string& path,
+                const SaveOptions& options = {});
+
+template <class T, class MemorySpace>
+void save_image(const Image<T, MemorySpace>& image, const std::string& path,
+                const SaveOptions& options = {}) {
+  save_image(AnyImage<HostMemory>(to_host(image)), path, options);
+}
+
+// The series UIDs found in a DICOM folder (empty when there is none).
+std::vector<std::string> dicom_series_uids(const std::string& folder);
+
+// True when save_image can write `path` (by its extension).
+bool is_writable_format(const std::string& path);
+
+// Throws medimg::Error unless save_image can write `path`: a writable format
+// and an existing folder. Lets callers fail before any expensive work.
+void check_output_path(const std::string& path);
+
+}  // namespace medimg

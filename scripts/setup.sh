@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Sets up everything medimg needs on a Debian (bookworm) machine and builds it.
+#
+#   scripts/setup.sh            Debian packages, Kokkos + Kokkos Kernels, build/
+#
+# Idempotent: every step checks whether its result is already there.
+#  1. Debian packages (apt-get) that are missing.
+#  2. Kokkos + Kokkos Kernels: an installed one (Kokkos_ROOT, KokkosKernels_ROOT,
+#     CMAKE_PREFIX_PATH, e.g. a Spack view) wins; otherwise Kokkos 3.4.1 is built
+#     from Debian's trilinos source package into .deps/ (OpenMP + Serial, Kokkos
+#     Kernels without explicit template instantiation).
+#  3. Configure (Release, Ninja) and build the project into build/.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+deps="$root/.deps"
+build_dir="${MEDIMG_BUILD_DIR:-$root/build}"
+jobs=$(nproc)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() {
+  printf '[setup] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------- 1. packages
+packages=(
+  build-essential cmake ninja-build pkg-config dpkg-dev xz-utils
+  openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
+  libinsighttoolkit5-dev libgdcm-tools
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+  mricron-data python3 python3-nibabel python3-pydicom python3-scipy python3-numpy
+  clang-format
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_update_once() {
+  if [ "$apt_updated" -eq 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
+install_packages() {
+  local missing
+  mapfile -t missing < <(missing_packages "$@")
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_update_once
+    log "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+install_packages "${packages[@]}"
+
+# ------------------------------------------------------ 2. Kokkos + Kernels
+# A prefix "has" a package when it holds <prefix>/lib*/cmake/<Name>/<Name>Config.cmake.
+prefix_has() {
+  local prefix=$1 name=$2
+  compgen -G "$prefix/lib*/cmake/$name/${name}Config.cmake" >/dev/null ||
+    compgen -G "$prefix/lib*/cmake/$name/$(echo "$name" | tr '[:upper:]' '[:lower:]')-config.cmake" >/dev/null
+}
+
+find_installed() {
+  local name=$1 var="${1}_ROOT" p
+  if [ -n "${!var:-}" ]; then
+    prefix_has "${!var}" "$name" && {
+      echo "${!var}"
+      return
+    }
+    die "$var=${!var} holds no ${name}Config.cmake"
+  fi
+  IFS=: read -r -a paths <<<"${CMAKE_PREFIX_PATH:-}"
+  for p in "${paths[@]}"; do
+    [ -n "$p" ] && prefix_has "$p" "$name" && {
+      echo "$p"
+      return
+    }
+  done
+  return 0
+}
+
+kokkos_prefix=$(find_installed Kokkos)
+kernels_prefix=$(find_installed KokkosKernels)
+
+trilinos_source() {
+  # Fetches Debian's trilinos source package and extracts only Kokkos and
+  # Kokkos Kernels into $deps/src. The deb-src entry is derived from the
+  # machine's own sources file, so no mirror name is written here.
+  local src="$deps/src"
+  if [ -f "$src/.extracted" ]; then
+    echo "$src"
+    return
+  fi
+  mkdir -p "$src/download"
+  if ! compgen -G "$src/download/trilinos_*.orig.tar.*" >/dev/null; then
+    local sources=/etc/apt/sources.list.d/debian.sources
+    local srcfile=/etc/apt/sources.list.d/medimg-deb-src.sources
+    if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
+      [ -f "$sources" ] || die "no $sources to derive a deb-src entry from"
+      log "adding deb-src entries derived from $sources"
+      sed 's/^Types: deb$/Types: deb-src/' "$sources" | as_root tee "$srcfile" >/dev/null
+      apt_updated=0
+    fi
+    apt_update_once
+    log "downloading Debian's trilinos source package"
+    (cd "$src/download" && apt-get source --download-only trilinos >/dev/null 2>&1) ||
+      die "apt-get source --download-only trilinos failed"
+  fi
+  local tarball
+  tarball=$(compgen -G "$src/download/trilinos_*.orig.tar.*" | head -n 1)
+  log "extracting packages/kokkos and packages/kokkos-kernels from $(basename "$tarball")"
+  rm -rf "$src/kokkos" "$src/kokkos-kernels" "$src/tmp"
+  mkdir -p "$src/tmp"
+  tar -xf "$tarball" -C "$src/tmp" --wildcards '*/packages/kokkos/*' '*/packages/kokkos-kernels/*'
+  mv "$src"/tmp/*/packages/kokkos "$src/kokkos"
+  mv "$src"/tmp/*/packages/kokkos-kernels "$src/kokkos-kernels"
+  rm -rf "$src/tmp"
+  touch "$src/.extracted"
+  echo "$src"
+}
+
+build_kokkos() {
+  # $1 = install prefix, remaining args = extra Kokkos CMake options.
+  local prefix=$1
+  shift
+  local stamp="$prefix/.medimg-built"
+  local signature="kokkos-3.4.1 $*"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$signature" ]; then
+    return
+  fi
+  local src
+  src=$(trilinos_source)
+  local work="$deps/work/$(basename "$prefix")"
+  rm -rf "$work" "$prefix"
+  mkdir -p "$work"
+  log "building Kokkos into $prefix"
+  cmake -S "$src/kokkos" -B "$work/kokkos" -G Ninja -Wno-dev \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCMAKE_CXX_STANDARD=17 -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DBUILD_SHARED_LIBS=OFF "$@" >"$work.kokkos.log" 2>&1 ||
+    die "configuring Kokkos failed, see $work.kokkos.log"
+  cmake --build "$work/kokkos" --target install -j "$jobs" >>"$work.kokkos.log" 2>&1 ||
+    die "building Kokkos failed, see $work.kokkos.log"
+
+  # Every KokkosKernels_INST_* option OFF: no explicit instantiation, the
+  # kernels we call are instantiated in our own translation units.
+  local inst=()
+  local opt
+  for opt in $(grep -rhoE '^\s*INST_[A-Z0-9_]+' "$src/kokkos-kernels/cmake/" | tr -d ' ' | sort -u); do
+    inst+=("-DKokkosKernels_${opt}=OFF")
+  done
+  log "building Kokkos Kernels into $prefix (no ETI)"
+  cmake -S "$src/kokkos-kernels" -B "$work/kernels" -G Ninja -Wno-dev \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCMAKE_CXX_STANDARD=17 -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DBUILD_SHARED_LIBS=OFF -DKokkos_ROOT="$prefix" \
+    -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF \
+    "${inst[@]}" >"$work.kernels.log" 2>&1 ||
+    die "configuring Kokkos Kernels failed, see $work.kernels.log"
+  cmake --build "$work/kernels" --target install -j "$jobs" >>"$work.kernels.log" 2>&1 ||
+    die "building Kokkos Kernels failed, see $work.kernels.log"
+  rm -rf "$work"
+  echo "$signature" >"$stamp"
+}
+
+if [ -n "$kokkos_prefix" ]; then
+  log "using installed Kokkos at $kokkos_prefix"
+  [ -n "$kernels_prefix" ] || kernels_prefix=$(prefix_has "$kokkos_prefix" KokkosKernels && echo "$kokkos_prefix" || true)
+  [ -n "$kernels_prefix" ] || die "Kokkos found at $kokkos_prefix but no KokkosKernels; set KokkosKernels_ROOT"
+else
+  kokkos_prefix="$deps/kokkos"
+  build_kokkos "$kokkos_prefix" -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON
+  kernels_prefix="$kokkos_prefix"
+fi
+
+# ----------------------------------------------------------- 3. the project
+configure_args=(
+  -G Ninja -DCMAKE_BUILD_TYPE=Release
+  -DKokkos_ROOT="$kokkos_prefix" -DKokkosKernels_ROOT="$kernels_prefix"
+)
+if [ ! -f "$build_dir/build.ninja" ]; then
+  log "configuring medimg in $build_dir"
+  cmake -S "$root" -B "$build_dir" "${configure_args[@]}" ${MEDIMG_CMAKE_ARGS:-}
+fi
+log "building medimg"
+cmake --build "$build_dir" -j "$jobs"

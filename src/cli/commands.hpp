@@ -1,0 +1,28 @@
+// The subcommands of the `medimg` tool. Each add_*_command registers its
+// options on `app` and, when chosen, stores in `action` what to run once
+// Kokkos is initialised; the action returns the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "medimg/core/image.hpp"
+
+namespace medimg::cli {
+
+struct GlobalOptions {
+  int threads = -1;
+  bool quiet = false;
+};
+
+using Action = std::function<int()>;
+
+void add_info_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_convert_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_demo_command(CLI::App& app, const GlobalOptions& global, Action& action);
+
+// What `medimg info` prints for an image: a table, or one JSON object.
+void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json);
+
+}  // namespace medimg::cli

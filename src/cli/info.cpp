@@ -1,0 +1,90 @@
+// medimg info IN [--json]: geometry, orientation, pixel type, voxel
+// statistics and key metadata of an image.
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/ops/statistics.hpp"
+
+namespace medimg::cli {
+
+namespace {
+
+nlohmann::json vec_json(const Vec3& v) {
+  return {v[0], v[1], v[2]};
+}
+
+Statistics device_statistics(const AnyImage<HostMemory>& image) {
+  return std::visit([](const auto& typed) { return statistics(to_device(typed)); }, image);
+}
+
+std::string direction_text(const Mat3& d) {
+  return "[" + to_string(d[0]) + ", " + to_string(d[1]) + ", " + to_string(d[2]) + "]";
+}
+
+}  // namespace
+
+void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json) {
+  const Geometry& g = geometry(image);
+  const Metadata& meta = metadata(image);
+  const Statistics stats = device_statistics(image);
+  if (json) {
+    nlohmann::json out;
+    out["path"] = source;
+    out["size"] = {g.size()[0], g.size()[1], g.size()[2]};
+    out["spacing"] = vec_json(g.spacing());
+    out["origin"] = vec_json(g.origin());
+    out["direction_row_major"] = {vec_json(g.direction()[0]), vec_json(g.direction()[1]),
+                                  vec_json(g.direction()[2])};
+    out["orientation"] = g.orientation_code();
+    out["pixel_type"] = std::string(to_string(pixel_type(image)));
+    out["min"] = stats.min;
+    out["max"] = stats.max;
+    out["mean"] = stats.mean;
+    out["modality"] = std::string(to_string(meta.modality));
+    out["subtype"] = std::string(to_string(meta.subtype));
+    out["patient_id"] = meta.patient_id;
+    out["study_uid"] = meta.study_uid;
+    out["series_uid"] = meta.series_uid;
+    out["tags"] = meta.tags;
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::ostringstream text;
+  text << std::setprecision(10);
+  text << "file:        " << source << "\n"
+       << "size:        " << to_string(g.size()) << "\n"
+       << "spacing:     " << to_string(g.spacing()) << " mm\n"
+       << "origin:      " << to_string(g.origin()) << " mm (LPS)\n"
+       << "direction:   " << direction_text(g.direction()) << " (rows; columns = i, j, k axes)\n"
+       << "orientation: " << g.orientation_code() << "\n"
+       << "pixel type:  " << to_string(pixel_type(image)) << "\n"
+       << "min/max:     " << stats.min << " / " << stats.max << "\n"
+       << "mean:        " << stats.mean << "\n"
+       << "modality:    " << to_string(meta.modality) << " (" << to_string(meta.subtype) << ")\n";
+  if (!meta.patient_id.empty()) text << "patient id:  " << meta.patient_id << "\n";
+  if (!meta.study_uid.empty()) text << "study uid:   " << meta.study_uid << "\n";
+  if (!meta.series_uid.empty()) text << "series uid:  " << meta.series_uid << "\n";
+  std::cout << text.str();
+}
+
+void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
+  auto* cmd = app.add_subcommand("info", "print an image's geometry, pixel type and statistics");
+  auto input = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto series = std::make_shared<std::string>();
+  cmd->add_option("IN", *input, "image file or DICOM folder")->required();
+  cmd->add_flag("--json", *json, "print one JSON object");
+  cmd->add_option("--series", *series, "DICOM folder: Series Instance UID to read");
+  cmd->callback([&action, input, json, series] {
+    action = [input, json, series] {
+      print_info(load_image(*input, LoadOptions{*series}), *input, *json);
+      return 0;
+    };
+  });
+}
+
+}  // namespace medimg::cli

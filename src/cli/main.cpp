@@ -1,0 +1,50 @@
+// medimg: command-line front end. Parses arguments (CLI11), initialises
+// MPI/Kokkos once, runs one subcommand, and turns any medimg::Error into one
+// line on stderr and exit code 1.
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+#include "medimg/config.hpp"
+#include "medimg/core/error.hpp"
+#include "medimg/core/scope_guard.hpp"
+
+int main(int argc, char** argv) {
+  using namespace medimg;
+  CLI::App app{"medimg: medical image geometry on any hardware (Kokkos, ITK-exact)", "medimg"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("medimg ") + MEDIMG_VERSION_STRING);
+  cli::GlobalOptions global;
+  bool show_backend = false;
+  app.add_option("--threads", global.threads,
+                 "host threads for Kokkos (default: OMP_NUM_THREADS or all cores)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--backend", show_backend, "print the Kokkos execution space in use");
+  app.add_flag("--quiet", global.quiet, "print only errors");
+
+  cli::Action action;
+  cli::add_info_command(app, global, action);
+  cli::add_convert_command(app, global, action);
+  cli::add_demo_command(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  // Kokkos' OpenMP backend warns on every start when OMP_PROC_BIND is unset;
+  // a user who sets it keeps their value.
+  setenv("OMP_PROC_BIND", "false", 0);
+  try {
+    ScopeGuard guard(argc, argv, RuntimeOptions{global.threads, -1});
+    if (show_backend && !global.quiet) std::cout << "backend: " << describe_backend() << "\n";
+    return action();
+  } catch (const Error& e) {
+    std::cerr << "medimg: error: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "medimg: internal error: " << e.what() << "\n";
+  }
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,64 @@
+#include "medimg/core/scope_guard.hpp"
+
+#include <Kokkos_Core.hpp>
+#include <sstream>
+
+#include "medimg/config.hpp"
+#include "medimg/core/kokkos_compat.hpp"
+
+#if MEDIMG_HAS_MPI
+#include <mpi.h>
+#endif
+
+namespace medimg {
+
+namespace {
+int no_argc = 0;
+char** no_argv = nullptr;
+}  // namespace
+
+ScopeGuard::ScopeGuard(const RuntimeOptions& options) : ScopeGuard(no_argc, no_argv, options) {}
+
+ScopeGuard::ScopeGuard([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv,
+                       const RuntimeOptions& options) {
+#if MEDIMG_HAS_MPI
+  int mpi_initialized = 0;
+  MPI_Initialized(&mpi_initialized);
+  if (!mpi_initialized) {
+    // Serialized: the batch runner's reader thread may call MPI, one thread at a time.
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+    m_finalize_mpi = true;
+  }
+#endif
+  if (!Kokkos::is_initialized()) {
+    compat::initialize_kokkos(options.num_threads, options.device_id);
+    m_finalize_kokkos = true;
+  }
+}
+
+ScopeGuard::~ScopeGuard() {
+  if (m_finalize_kokkos) Kokkos::finalize();
+#if MEDIMG_HAS_MPI
+  if (m_finalize_mpi) {
+    int mpi_finalized = 0;
+    MPI_Finalized(&mpi_finalized);
+    if (!mpi_finalized) MPI_Finalize();
+  }
+#endif
+}
+
+std::string describe_backend() {
+  using Space = Kokkos::DefaultExecutionSpace;
+  std::ostringstream out;
+  out << "Kokkos::" << Space::name() << " (concurrency " << Space().concurrency() << ")";
+  if (!std::is_same_v<Space, Kokkos::DefaultHostExecutionSpace>) {
+    out << ", host Kokkos::" << Kokkos::DefaultHostExecutionSpace::name() << " (concurrency "
+        << Kokkos::DefaultHostExecutionSpace().concurrency() << ")";
+  }
+  out << ", Kokkos " << KOKKOS_VERSION / 10000 << "." << KOKKOS_VERSION / 100 % 100 << "."
+      << KOKKOS_VERSION % 100;
+  return out.str();
+}
+
+}  // namespace medimg

@@ -1,0 +1,330 @@
+// ITK-based implementation of include/medimg/io/image_io.hpp.
+#include <itkGDCMImageIO.h>
+#include <itkGDCMImageIOFactory.h>
+#include <itkGDCMSeriesFileNames.h>
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <itkImageFileWriter.h>
+#include <itkImageIOFactory.h>
+#include <itkImageSeriesReader.h>
+#include <itkMetaDataObject.h>
+#include <itkMetaImageIOFactory.h>
+#include <itkNiftiImageIOFactory.h>
+#include <itkNrrdImageIOFactory.h>
+#include <itkPNGImageIOFactory.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+
+#include "medimg/io/atomic_output.hpp"
+#include "medimg/io/image_io.hpp"
+
+namespace medimg {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Single-file formats only: a detached header (.nhdr, .mhd) would be two
+// files, which cannot be renamed into place together.
+const char* const writable_extensions[] = {".nii", ".nii.gz", ".nrrd", ".mha"};
+
+void register_io_factories() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    itk::NiftiImageIOFactory::RegisterOneFactory();
+    itk::NrrdImageIOFactory::RegisterOneFactory();
+    itk::MetaImageIOFactory::RegisterOneFactory();
+    itk::GDCMImageIOFactory::RegisterOneFactory();
+    itk::PNGImageIOFactory::RegisterOneFactory();
+    // Problems reach the caller as medimg::Error; ITK's warnings on stderr
+    // would only interleave with a batch job's output.
+    itk::Object::SetGlobalWarningDisplay(false);
+  });
+}
+
+// The first line of an ITK exception's description, without ITK's source
+// location boilerplate.
+std::string describe(const itk::ExceptionObject& e) {
+  std::string text = e.GetDescription();
+  const auto newline = text.find('\n');
+  if (newline != std::string::npos) text.resize(newline);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '.')) text.pop_back();
+  return text.empty() ? std::string("ITK could not read it") : text;
+}
+
+std::string component_name(itk::IOComponentEnum component) {
+  return itk::ImageIOBase::GetComponentTypeAsString(component);
+}
+
+PixelType pixel_type_of_io(const itk::ImageIOBase& io, const std::string& path) {
+  if (io.GetNumberOfComponents() != 1) {
+    throw Error("cannot read '" + path + "': unsupported pixel type (" +
+                std::to_string(io.GetNumberOfComponents()) + "-component " +
+                itk::ImageIOBase::GetPixelTypeAsString(io.GetPixelType()) +
+                "); medimg reads scalar images");
+  }
+  switch (io.GetComponentType()) {
+    case itk::IOComponentEnum::UCHAR: return PixelType::uint8;
+    case itk::IOComponentEnum::SHORT: return PixelType::int16;
+    case itk::IOComponentEnum::USHORT: return PixelType::uint16;
+    case itk::IOComponentEnum::INT: return PixelType::int32;
+    case itk::IOComponentEnum::FLOAT: return PixelType::float32;
+    case itk::IOComponentEnum::DOUBLE: return PixelType::float64;
+    default: break;
+  }
+  throw Error("cannot read '" + path + "': unsupported pixel type " +
+              component_name(io.GetComponentType()) +
+              " (medimg reads uint8, int16, uint16, int32, float32, float64)");
+}
+
+// The grid the header describes, validated before any voxel is read.
+Geometry header_geometry(const itk::ImageIOBase& io, const std::string& path) {
+  const unsigned dims = io.GetNumberOfDimensions();
+  if (dims < 2) {
+    throw Error("cannot read '" + path + "': " + std::to_string(dims) +
+                "-dimensional image; medimg needs a 2D or 3D image");
+  }
+  for (unsigned d = 3; d < dims; ++d) {
+    if (io.GetDimensions(d) > 1) {
+      throw Error("cannot read '" + path + "': " + std::to_string(dims) + "D image with " +
+                  std::to_string(io.GetDimensions(d)) + " points along axis " + std::to_string(d) +
+                  "; medimg needs a 3D image (extract one volume first)");
+    }
+  }
+  Size3 size{1, 1, 1};
+  Vec3 origin{0.0, 0.0, 0.0};
+  Vec3 spacing{1.0, 1.0, 1.0};
+  Mat3 direction = identity_matrix();
+  for (unsigned c = 0; c < std::min(dims, 3u); ++c) {
+    size[c] = static_cast<std::int64_t>(io.GetDimensions(c));
+    origin[c] = io.GetOrigin(c);
+    spacing[c] = io.GetSpacing(c);
+    const std::vector<double> axis = io.GetDirection(c);
+    for (unsigned r = 0; r < 3; ++r) direction[r][c] = r < axis.size() ? axis[r] : 0.0;
+  }
+  if (dims == 2) direction[2][2] = 1.0;
+  try {
+    return Geometry(size, origin, spacing, direction);
+  } catch (const Error& e) {
+    throw Error("cannot read '" + path + "': " + e.what());
+  }
+}
+
+template <class ItkImage>
+Geometry output_geometry(const ItkImage& image, const std::string& path) {
+  Size3 size;
+  Vec3 origin;
+  Vec3 spacing;
+  Mat3 direction;
+  const auto region = image.GetLargestPossibleRegion().GetSize();
+  for (unsigned c = 0; c < 3; ++c) {
+    size[c] = static_cast<std::int64_t>(region[c]);
+    origin[c] = image.GetOrigin()[c];
+    spacing[c] = image.GetSpacing()[c];
+    for (unsigned r = 0; r < 3; ++r) direction[r][c] = image.GetDirection()[r][c];
+  }
+  try {
+    return Geometry(size, origin, spacing, direction);
+  } catch (const Error& e) {
+    throw Error("cannot read '" + path + "': " + e.what());
+  }
+}
+
+// String-valued entries of an ITK dictionary (DICOM tags, NIfTI descrip ...).
+Metadata metadata_from(const itk::MetaDataDictionary& dictionary) {
+  Metadata metadata;
+  for (const std::string& key : dictionary.GetKeys()) {
+    std::string value;
+    if (itk::ExposeMetaData<std::string>(dictionary, key, value)) {
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\0')) value.pop_back();
+      metadata.tags[key] = value;
+    }
+  }
+  auto tag = [&metadata](const char* key) {
+    auto found = metadata.tags.find(key);
+    return found == metadata.tags.end() ? std::string() : found->second;
+  };
+  metadata.modality = modality_from_dicom(tag("0008|0060"));
+  if (metadata.modality == Modality::CT) metadata.subtype = Subtype::CT;
+  metadata.patient_id = tag("0010|0020");
+  metadata.study_uid = tag("0020|000d");
+  metadata.series_uid = tag("0020|000e");
+  return metadata;
+}
+
+template <class T>
+Image<T, HostMemory> image_from_itk(const itk::Image<T, 3>& itk_image, const std::string& path,
+                                    Metadata metadata) {
+  const Geometry geometry = output_geometry(itk_image, path);
+  auto image = Image<T, HostMemory>::uninitialized(geometry, "medimg::load_image");
+  std::memcpy(image.voxels().data(), itk_image.GetBufferPointer(),
+              static_cast<std::size_t>(geometry.voxel_count()) * sizeof(T));
+  image.metadata() = std::move(metadata);
+  return image;
+}
+
+template <class Reader>
+void run_reader(Reader& reader, const std::string& path) {
+  try {
+    reader.Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw Error("cannot read '" + path + "': " + describe(e));
+  }
+}
+
+AnyImage<HostMemory> read_file(const std::string& path) {
+  itk::ImageIOBase::Pointer io =
+      itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
+  if (!io) {
+    throw Error("cannot read '" + path +
+                "': not an image in a format medimg reads (NIfTI, NRRD, MetaImage, DICOM, PNG)");
+  }
+  io->SetFileName(path);
+  try {
+    io->ReadImageInformation();
+  } catch (const itk::ExceptionObject& e) {
+    throw Error("cannot read '" + path + "': " + describe(e));
+  }
+  const PixelType type = pixel_type_of_io(*io, path);
+  header_geometry(*io, path);
+  return visit_pixel_type(type, [&](auto zero) -> AnyImage<HostMemory> {
+    using T = decltype(zero);
+    auto reader = itk::ImageFileReader<itk::Image<T, 3>>::New();
+    reader->SetFileName(path);
+    reader->SetImageIO(io);
+    run_reader(*reader, path);
+    return image_from_itk<T>(*reader->GetOutput(), path,
+                             metadata_from(io->GetMetaDataDictionary()));
+  });
+}
+
+AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOptions& options) {
+  auto names = itk::GDCMSeriesFileNames::New();
+  names->SetUseSeriesDetails(false);  // identifiers are the plain Series Instance UIDs
+  names->SetDirectory(folder);
+  const std::vector<std::string> uids = names->GetSeriesUIDs();
+  if (uids.empty()) {
+    throw Error("cannot read '" + folder + "': folder holds no DICOM series");
+  }
+  std::string uid = options.series_uid;
+  if (uid.empty()) {
+    std::size_t most = 0;
+    for (const std::string& candidate : uids) {
+      const std::size_t count = names->GetFileNames(candidate).size();
+      if (count > most) {
+        most = count;
+        uid = candidate;
+      }
+    }
+  } else if (std::find(uids.begin(), uids.end(), uid) == uids.end()) {
+    std::string known;
+    for (const std::string& candidate : uids) known += (known.empty() ? "" : ", ") + candidate;
+    throw Error("cannot read '" + folder + "': no DICOM series with UID " + uid +
+                " (found: " + known + ")");
+  }
+  const std::vector<std::string> files = names->GetFileNames(uid);
+
+  auto io = itk::GDCMImageIO::New();
+  io->SetFileName(files.front());
+  try {
+    io->ReadImageInformation();
+  } catch (const itk::ExceptionObject& e) {
+    throw Error("cannot read '" + files.front() + "': " + describe(e));
+  }
+  const PixelType type = pixel_type_of_io(*io, folder);
+  return visit_pixel_type(type, [&](auto zero) -> AnyImage<HostMemory> {
+    using T = decltype(zero);
+    auto reader = itk::ImageSeriesReader<itk::Image<T, 3>>::New();
+    reader->SetImageIO(io);
+    reader->SetFileNames(files);
+    run_reader(*reader, folder);
+    Metadata metadata = metadata_from(io->GetMetaDataDictionary());
+    metadata.tags["medimg|series_file_count"] = std::to_string(files.size());
+    return image_from_itk<T>(*reader->GetOutput(), folder, std::move(metadata));
+  });
+}
+
+template <class T>
+void write_file(const Image<T, HostMemory>& image, const std::string& path, bool compress) {
+  using ItkImage = itk::Image<T, 3>;
+  const Geometry& geometry = image.geometry();
+  auto itk_image = ItkImage::New();
+  typename ItkImage::SizeType size;
+  typename ItkImage::SpacingType spacing;
+  typename ItkImage::PointType origin;
+  typename ItkImage::DirectionType direction;
+  for (unsigned c = 0; c < 3; ++c) {
+    size[c] = static_cast<itk::SizeValueType>(geometry.size()[c]);
+    spacing[c] = geometry.spacing()[c];
+    origin[c] = geometry.origin()[c];
+    for (unsigned r = 0; r < 3; ++r) direction[r][c] = geometry.direction()[r][c];
+  }
+  itk_image->SetRegions(typename ItkImage::RegionType(size));
+  itk_image->SetSpacing(spacing);
+  itk_image->SetOrigin(origin);
+  itk_image->SetDirection(direction);
+  // ITK reads our voxels in place: both are x-fastest, contiguous.
+  itk_image->GetPixelContainer()->SetImportPointer(
+      const_cast<T*>(image.voxels().data()),
+      static_cast<itk::SizeValueType>(geometry.voxel_count()), false);
+
+  auto writer = itk::ImageFileWriter<ItkImage>::New();
+  writer->SetFileName(path);
+  writer->SetInput(itk_image);
+  writer->SetUseCompression(compress || format_extension(path) == ".nii.gz");
+  writer->Update();
+}
+
+}  // namespace
+
+AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options) {
+  register_io_factories();
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
+  if (fs::is_directory(status)) return read_dicom_series(path, options);
+  return read_file(path);
+}
+
+std::vector<std::string> dicom_series_uids(const std::string& folder) {
+  register_io_factories();
+  auto names = itk::GDCMSeriesFileNames::New();
+  names->SetUseSeriesDetails(false);
+  names->SetDirectory(folder);
+  return names->GetSeriesUIDs();
+}
+
+bool is_writable_format(const std::string& path) {
+  const std::string extension = format_extension(path);
+  return std::any_of(std::begin(writable_extensions), std::end(writable_extensions),
+                     [&extension](const char* known) { return extension == known; });
+}
+
+void check_output_path(const std::string& path) {
+  if (!is_writable_format(path)) {
+    throw Error("cannot write '" + path +
+                "': unsupported output format; use .nii, .nii.gz, .nrrd or .mha");
+  }
+  check_output_folder(path);
+}
+
+void save_image(const AnyImage<HostMemory>& image, const std::string& path,
+                const SaveOptions& options) {
+  register_io_factories();
+  check_output_path(path);
+  AtomicOutput output(path);
+  try {
+    std::visit(
+        [&](const auto& typed) { write_file(typed, output.temporary_path(), options.compress); },
+        image);
+  } catch (const itk::ExceptionObject& e) {
+    throw Error("cannot write '" + path + "': " + describe(e));
+  }
+  output.commit();
+}
+
+}  // namespace medimg

@@ -1,0 +1,30 @@
+// image_io.hpp for builds without ITK (MEDIMG_ENABLE_ITK=OFF, e.g. the GPU
+// bundle): every call explains why it cannot work.
+#include "medimg/io/image_io.hpp"
+
+namespace medimg {
+
+namespace {
+[[noreturn]] void no_itk(const std::string& what, const std::string& path) {
+  throw Error("cannot " + what + " '" + path +
+              "': medimg was built without ITK (MEDIMG_ENABLE_ITK=OFF)");
+}
+}  // namespace
+
+AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions&) {
+  no_itk("read", path);
+}
+
+void save_image(const AnyImage<HostMemory>&, const std::string& path, const SaveOptions&) {
+  no_itk("write", path);
+}
+
+std::vector<std::string> dicom_series_uids(const std::string& folder) {
+  no_itk("read", folder);
+}
+
+bool is_writable_format(const std::string&) {
+  return false;
+}
+
+}  // namespace medimg
