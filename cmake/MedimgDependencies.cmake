@@ -29,6 +29,8 @@ if(MEDIMG_ENABLE_ITK)
   find_package(ITK 5 REQUIRED COMPONENTS ${MEDIMG_ITK_COMPONENTS}
                ${MEDIMG_ITK_TEST_COMPONENTS})
   message(STATUS "medimg: ITK ${ITK_VERSION} from ${ITK_DIR}")
+  # zlib checks gzip payloads that ITK's readers do not (src/io/payload_check.cpp).
+  find_package(ZLIB REQUIRED)
 endif()
 
 if(MEDIMG_BUILD_TESTS)

@@ -16,10 +16,13 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
+#include <sstream>
 #include <system_error>
 
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/payload_check.hpp"
 #include "medimg/io/image_io.hpp"
 
 namespace medimg {
@@ -46,12 +49,41 @@ void register_io_factories() {
   });
 }
 
+// Some ITK readers (MetaIO) print their complaints to std::cerr instead of
+// putting them in the exception. While a reader runs, std::cerr goes here, so
+// the CLI's error stays one line and the complaint is not lost.
+class CapturedStderr {
+ public:
+  CapturedStderr() : m_previous(std::cerr.rdbuf(m_buffer.rdbuf())) {}
+  ~CapturedStderr() { std::cerr.rdbuf(m_previous); }
+  CapturedStderr(const CapturedStderr&) = delete;
+  CapturedStderr& operator=(const CapturedStderr&) = delete;
+  std::string text() const {
+    std::string t = m_buffer.str();
+    for (char& c : t) {
+      if (c == '\n') c = ' ';
+    }
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    return t;
+  }
+
+ private:
+  std::ostringstream m_buffer;
+  std::streambuf* m_previous;
+};
+
 // The first line of an ITK exception's description, without ITK's source
 // location boilerplate.
 std::string describe(const itk::ExceptionObject& e) {
   std::string text = e.GetDescription();
-  const auto newline = text.find('\n');
-  if (newline != std::string::npos) text.resize(newline);
+  const std::string prefix = "ITK ERROR: ";
+  if (text.compare(0, prefix.size(), prefix) == 0) {
+    const auto end = text.find("): ");
+    text.erase(0, end == std::string::npos ? prefix.size() : end + 3);
+  }
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
   while (!text.empty() && (text.back() == ' ' || text.back() == '.')) text.pop_back();
   return text.empty() ? std::string("ITK could not read it") : text;
 }
@@ -167,12 +199,16 @@ Image<T, HostMemory> image_from_itk(const itk::Image<T, 3>& itk_image, const std
   return image;
 }
 
-template <class Reader>
-void run_reader(Reader& reader, const std::string& path) {
+// Runs an ITK call that reads `path`, turning its failure into medimg::Error.
+template <class Call>
+void itk_read(const std::string& path, Call&& call) {
+  CapturedStderr captured;
   try {
-    reader.Update();
+    call();
   } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot read '" + path + "': " + describe(e));
+    const std::string details = captured.text();
+    throw Error("cannot read '" + path + "': " + describe(e) +
+                (details.empty() ? "" : " (" + details + ")"));
   }
 }
 
@@ -184,19 +220,19 @@ AnyImage<HostMemory> read_file(const std::string& path) {
                 "': not an image in a format medimg reads (NIfTI, NRRD, MetaImage, DICOM, PNG)");
   }
   io->SetFileName(path);
-  try {
-    io->ReadImageInformation();
-  } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot read '" + path + "': " + describe(e));
-  }
+  detail::check_before_read(path, io->GetNameOfClass());
+  itk_read(path, [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, path);
-  header_geometry(*io, path);
+  const Geometry geometry = header_geometry(*io, path);
+  detail::check_after_header(
+      path, io->GetNameOfClass(),
+      static_cast<std::uint64_t>(geometry.voxel_count()) * io->GetComponentSize());
   return visit_pixel_type(type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
     auto reader = itk::ImageFileReader<itk::Image<T, 3>>::New();
     reader->SetFileName(path);
     reader->SetImageIO(io);
-    run_reader(*reader, path);
+    itk_read(path, [&reader] { reader->Update(); });
     return image_from_itk<T>(*reader->GetOutput(), path,
                              metadata_from(io->GetMetaDataDictionary()));
   });
@@ -230,18 +266,14 @@ AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOpti
 
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
-  try {
-    io->ReadImageInformation();
-  } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot read '" + files.front() + "': " + describe(e));
-  }
+  itk_read(files.front(), [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, folder);
   return visit_pixel_type(type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
     auto reader = itk::ImageSeriesReader<itk::Image<T, 3>>::New();
     reader->SetImageIO(io);
     reader->SetFileNames(files);
-    run_reader(*reader, folder);
+    itk_read(folder, [&reader] { reader->Update(); });
     Metadata metadata = metadata_from(io->GetMetaDataDictionary());
     metadata.tags["medimg|series_file_count"] = std::to_string(files.size());
     return image_from_itk<T>(*reader->GetOutput(), folder, std::move(metadata));
