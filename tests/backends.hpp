@@ -1,0 +1,26 @@
+// The execution spaces every backend test runs on (Kokkos' category-file
+// idea): one test body, instantiated for each enabled backend.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <Kokkos_Core.hpp>
+
+namespace medimg::test {
+
+using Backends = ::testing::Types<
+#if defined(KOKKOS_ENABLE_CUDA)
+    Kokkos::Cuda,
+#endif
+#if defined(KOKKOS_ENABLE_HIP)
+    Kokkos::Experimental::HIP,
+#endif
+#if defined(KOKKOS_ENABLE_OPENMP)
+    Kokkos::OpenMP,
+#endif
+#if defined(KOKKOS_ENABLE_THREADS)
+    Kokkos::Threads,
+#endif
+    Kokkos::Serial>;
+
+}  // namespace medimg::test

@@ -1,0 +1,188 @@
+// Image<T, MemorySpace> on every backend: allocation, moves between memory
+// spaces, deep copies, casts (round to nearest, clamp) and statistics
+// against ITK's StatisticsImageFilter on real data.
+#include <gtest/gtest.h>
+#include <itkStatisticsImageFilter.h>
+
+#include <cmath>
+#include <limits>
+
+#include "backends.hpp"
+#include "itk_support.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/ops/cast.hpp"
+#include "medimg/ops/phantom.hpp"
+#include "medimg/ops/statistics.hpp"
+#include "test_support.hpp"
+
+namespace medimg::test {
+namespace {
+
+template <class ExecutionSpace>
+class ImageOnBackend : public ::testing::Test {};
+TYPED_TEST_SUITE(ImageOnBackend, Backends);
+
+template <class Exec, class T>
+Image<T, typename Exec::memory_space> on_backend(const Image<T, HostMemory>& host) {
+  return to_memory_space<typename Exec::memory_space>(host);
+}
+
+TYPED_TEST(ImageOnBackend, AllocatesZeroFilledWithGeometryExtents) {
+  using Space = typename TypeParam::memory_space;
+  const Geometry g = oblique_geometry();
+  Image<std::int16_t, Space> image(g);
+  EXPECT_TRUE(image.is_allocated());
+  EXPECT_EQ(image.voxels().extent(0), 23u);
+  EXPECT_EQ(image.voxels().extent(1), 17u);
+  EXPECT_EQ(image.voxels().extent(2), 11u);
+  const Statistics s = statistics(TypeParam(), image);
+  EXPECT_EQ(s.min, 0.0);
+  EXPECT_EQ(s.max, 0.0);
+  EXPECT_EQ(s.count, g.voxel_count());
+  EXPECT_FALSE((Image<float, Space>().is_allocated()));
+}
+
+TYPED_TEST(ImageOnBackend, WrappingVoxelsChecksExtents) {
+  using Space = typename TypeParam::memory_space;
+  typename Image<float, Space>::view_type voxels("v", 4, 5, 6);
+  EXPECT_NO_THROW((Image<float, Space>(Geometry(Size3{4, 5, 6}, Vec3{}, Vec3{1, 1, 1}), voxels)));
+  EXPECT_THROW((Image<float, Space>(Geometry(Size3{4, 6, 5}, Vec3{}, Vec3{1, 1, 1}), voxels)),
+               Error);
+  Image<float, Space> image(Geometry(Size3{4, 5, 6}, Vec3{}, Vec3{1, 1, 1}), voxels);
+  EXPECT_THROW(image.set_geometry(Geometry(Size3{4, 5, 7}, Vec3{}, Vec3{1, 1, 1})), Error);
+}
+
+TYPED_TEST(ImageOnBackend, RoundTripThroughBackendAndCloneIsDeep) {
+  Image<float, HostMemory> host(oblique_geometry());
+  for (std::int64_t n = 0; n < host.geometry().voxel_count(); ++n) {
+    host.voxels().data()[n] = static_cast<float>(n) * 0.5f;
+  }
+  host.metadata().modality = Modality::PET;
+  const auto device = on_backend<TypeParam>(host);
+  const auto copy = clone(device);
+  Kokkos::deep_copy(device.voxels(), 7.0f);  // must not reach the clone
+  const auto back = to_host(copy);
+  EXPECT_EQ(back.metadata().modality, Modality::PET);
+  EXPECT_TRUE(back.geometry().same_grid(host.geometry(), 0.0));
+  for (std::int64_t n = 0; n < host.geometry().voxel_count(); ++n) {
+    ASSERT_EQ(back.voxels().data()[n], static_cast<float>(n) * 0.5f) << n;
+  }
+}
+
+TYPED_TEST(ImageOnBackend, CastRoundsHalfUpAndClamps) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float in[] = {-0.5f,  0.49f, 0.5f,  1.5f, 2.5f,   -1.5f,
+                      -1.51f, 1e9f,  -1e9f, nan,  254.6f, 65535.4f};
+  const std::int16_t as_int16[] = {0, 0, 1, 2, 3, -1, -2, 32767, -32768, 0, 255, 32767};
+  const std::uint8_t as_uint8[] = {0, 0, 1, 2, 3, 0, 0, 255, 0, 0, 255, 255};
+  const std::uint16_t as_uint16[] = {0, 0, 1, 2, 3, 0, 0, 65535, 0, 0, 255, 65535};
+  Image<float, HostMemory> host(Geometry(Size3{12, 1, 1}, Vec3{}, Vec3{1, 1, 1}));
+  for (int n = 0; n < 12; ++n) host.voxels()(n, 0, 0) = in[n];
+  const auto device = on_backend<TypeParam>(host);
+  const auto i16 = to_host(cast<std::int16_t>(TypeParam(), device));
+  const auto u8 = to_host(cast<std::uint8_t>(TypeParam(), device));
+  const auto u16 = to_host(cast<std::uint16_t>(TypeParam(), device));
+  const auto f64 = to_host(cast<double>(TypeParam(), device));
+  for (int n = 0; n < 12; ++n) {
+    EXPECT_EQ(i16.voxels()(n, 0, 0), as_int16[n]) << in[n];
+    EXPECT_EQ(u8.voxels()(n, 0, 0), as_uint8[n]) << in[n];
+    EXPECT_EQ(u16.voxels()(n, 0, 0), as_uint16[n]) << in[n];
+    if (!std::isnan(in[n])) {
+      EXPECT_EQ(f64.voxels()(n, 0, 0), static_cast<double>(in[n]));
+    }
+  }
+  // Integer to narrower integer clamps.
+  Image<std::int32_t, HostMemory> wide(Geometry(Size3{3, 1, 1}, Vec3{}, Vec3{1, 1, 1}));
+  wide.voxels()(0, 0, 0) = -70000;
+  wide.voxels()(1, 0, 0) = 1234;
+  wide.voxels()(2, 0, 0) = 70000;
+  const auto narrow = to_host(cast<std::int16_t>(TypeParam(), on_backend<TypeParam>(wide)));
+  EXPECT_EQ(narrow.voxels()(0, 0, 0), -32768);
+  EXPECT_EQ(narrow.voxels()(1, 0, 0), 1234);
+  EXPECT_EQ(narrow.voxels()(2, 0, 0), 32767);
+}
+
+template <class T>
+void expect_statistics_match_itk(const Image<T, HostMemory>& host, const Statistics& s) {
+  using ItkImage = itk::Image<T, 3>;
+  auto filter = itk::StatisticsImageFilter<ItkImage>::New();
+  filter->SetInput(to_itk(host));
+  filter->Update();
+  EXPECT_EQ(s.min, static_cast<double>(filter->GetMinimum()));
+  EXPECT_EQ(s.max, static_cast<double>(filter->GetMaximum()));
+  EXPECT_NEAR(s.mean, filter->GetMean(), 1e-12 * std::abs(filter->GetMean()) + 1e-12);
+  EXPECT_EQ(s.count, host.geometry().voxel_count());
+}
+
+TYPED_TEST(ImageOnBackend, StatisticsMatchItkOnRealData) {
+  // ch2better: uint8, 301 x 370 x 316, from Debian's mricron-data.
+  const auto ch2 =
+      std::get<Image<std::uint8_t, HostMemory>>(load_image(mricron_dir + "/ch2better.nii.gz"));
+  const Statistics s = statistics(TypeParam(), on_backend<TypeParam>(ch2));
+  expect_statistics_match_itk(ch2, s);
+  EXPECT_EQ(s.max, 130.0);
+
+  const auto mr =
+      std::get<Image<std::int16_t, HostMemory>>(load_image(pydicom_data_dir + "/MR_small.dcm"));
+  expect_statistics_match_itk(mr, statistics(TypeParam(), on_backend<TypeParam>(mr)));
+}
+
+TYPED_TEST(ImageOnBackend, StatisticsSkipNaN) {
+  Image<double, HostMemory> host(Geometry(Size3{4, 1, 1}, Vec3{}, Vec3{1, 1, 1}));
+  host.voxels()(0, 0, 0) = 1.0;
+  host.voxels()(1, 0, 0) = std::numeric_limits<double>::quiet_NaN();
+  host.voxels()(2, 0, 0) = -3.0;
+  host.voxels()(3, 0, 0) = 8.0;
+  const Statistics s = statistics(TypeParam(), on_backend<TypeParam>(host));
+  EXPECT_EQ(s.count, 3);
+  EXPECT_EQ(s.min, -3.0);
+  EXPECT_EQ(s.max, 8.0);
+  EXPECT_DOUBLE_EQ(s.mean, 2.0);
+}
+
+TYPED_TEST(ImageOnBackend, SheppLoganPhantomValues) {
+  const Geometry g(Size3{65, 65, 65}, Vec3{}, Vec3{1, 1, 1});
+  const auto phantom = to_host(shepp_logan_phantom(TypeParam(), g));
+  // Centre: skull (1.0) + brain (-0.8); no other ellipsoid covers (0,0,0).
+  EXPECT_NEAR(phantom.voxels()(32, 32, 32), 0.2f, 1e-6f);
+  EXPECT_EQ(phantom.voxels()(0, 0, 0), 0.0f);  // outside the head
+  // Left ventricle (centre x = -0.22): 1 - 0.8 - 0.2 = 0 (clamped rounding).
+  EXPECT_NEAR(phantom.voxels()(static_cast<int>(std::lround((1 - 0.22) * 32)), 32, 32), 0.0f,
+              1e-6f);
+  const Statistics s = statistics(TypeParam(), on_backend<TypeParam>(phantom));
+  EXPECT_EQ(s.min, 0.0);
+  EXPECT_NEAR(s.max, 1.0, 1e-6);
+}
+
+TEST(AnyImage, KnowsItsPixelTypeAndCasts) {
+  AnyImage<HostMemory> any = Image<std::uint16_t, HostMemory>(oblique_geometry());
+  EXPECT_EQ(pixel_type(any), PixelType::uint16);
+  EXPECT_TRUE(geometry(any).same_grid(oblique_geometry(), 0.0));
+  const auto as_float = cast_to(any, PixelType::float32);
+  EXPECT_EQ(pixel_type(as_float), PixelType::float32);
+  EXPECT_TRUE(geometry(as_float).same_grid(oblique_geometry(), 0.0));
+}
+
+TEST(PixelType, NamesAndAliases) {
+  EXPECT_EQ(to_string(PixelType::int16), "int16");
+  EXPECT_EQ(parse_pixel_type("float"), PixelType::float32);
+  EXPECT_EQ(parse_pixel_type("float64"), PixelType::float64);
+  EXPECT_EQ(parse_pixel_type("ushort"), PixelType::uint16);
+  try {
+    parse_pixel_type("int64");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unsupported pixel type 'int64'"), std::string::npos);
+  }
+}
+
+TEST(Metadata, ModalityFromDicom) {
+  EXPECT_EQ(modality_from_dicom("CT"), Modality::CT);
+  EXPECT_EQ(modality_from_dicom("MR "), Modality::MRI);
+  EXPECT_EQ(modality_from_dicom("pt"), Modality::PET);
+  EXPECT_EQ(modality_from_dicom("US"), Modality::Other);
+  EXPECT_EQ(to_string(Subtype::FLAIR), "FLAIR");
+}
+
+}  // namespace
+}  // namespace medimg::test

@@ -1,0 +1,492 @@
+// Image IO through ITK: exact round trips through every format and pixel
+// type, a DICOM series written by ITK's GDCM writer read back, real data from
+// Debian packages, and every kind of bad input (error message names the file
+// and the reason; no output file is ever left behind).
+#include <gtest/gtest.h>
+#include <itkGDCMImageIO.h>
+#include <itkImageFileWriter.h>
+#include <itkImageSeriesWriter.h>
+#include <itkMetaDataObject.h>
+#include <itkRGBPixel.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "itk_support.hpp"
+#include "medimg/io/atomic_output.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/ops/phantom.hpp"
+#include "test_support.hpp"
+
+namespace medimg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Deterministic voxel values that exercise the type's range.
+template <class T>
+Image<T, HostMemory> pattern_image(const Geometry& g) {
+  Image<T, HostMemory> image(g);
+  for (std::int64_t n = 0; n < g.voxel_count(); ++n) {
+    const double v = std::sin(0.37 * static_cast<double>(n)) * 100.0 + 100.0;
+    if constexpr (std::is_floating_point_v<T>) {
+      image.voxels().data()[n] = static_cast<T>(v * 1.2345);
+    } else {
+      image.voxels().data()[n] = static_cast<T>(v);
+    }
+  }
+  return image;
+}
+
+// The Shepp-Logan phantom in CT-like units (x 1000) as int16.
+Image<std::int16_t, HostMemory> phantom_int16(const Geometry& g) {
+  auto phantom = shepp_logan_phantom(Kokkos::DefaultHostExecutionSpace(), g);
+  for (std::int64_t n = 0; n < g.voxel_count(); ++n) phantom.voxels().data()[n] *= 1000.0f;
+  return cast<std::int16_t>(phantom);
+}
+
+template <class T>
+void expect_same_voxels(const Image<T, HostMemory>& a, const Image<T, HostMemory>& b) {
+  ASSERT_EQ(a.geometry().voxel_count(), b.geometry().voxel_count());
+  std::int64_t differing = 0;
+  for (std::int64_t n = 0; n < a.geometry().voxel_count(); ++n) {
+    if (a.voxels().data()[n] != b.voxels().data()[n]) ++differing;
+  }
+  EXPECT_EQ(differing, 0);
+}
+
+// NIfTI keeps its geometry in float32 fields (qform quaternion, offsets,
+// pixdim): 1e-6 relative to the value. NRRD and MetaImage print doubles as
+// text with 17 digits; NRRD stores direction x spacing, so splitting them
+// again may cost an ulp: 1e-12.
+void expect_geometry_round_trip(const Geometry& expected, const Geometry& actual,
+                                const std::string& extension) {
+  const bool nifti = extension.rfind(".nii", 0) == 0;
+  auto tolerance = [nifti](double value) {
+    return (nifti ? 1e-6 : 1e-12) * std::max(1.0, std::abs(value));
+  };
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(actual.size()[r], expected.size()[r]);
+    EXPECT_NEAR(actual.origin()[r], expected.origin()[r], tolerance(expected.origin()[r]))
+        << extension;
+    EXPECT_NEAR(actual.spacing()[r], expected.spacing()[r], tolerance(expected.spacing()[r]))
+        << extension;
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(actual.direction()[r][c], expected.direction()[r][c], tolerance(1.0))
+          << extension;
+    }
+  }
+}
+
+template <class T>
+class RoundTrip : public ::testing::Test {};
+using PixelTypes =
+    ::testing::Types<std::uint8_t, std::int16_t, std::uint16_t, std::int32_t, float, double>;
+TYPED_TEST_SUITE(RoundTrip, PixelTypes);
+
+TYPED_TEST(RoundTrip, EveryFormatKeepsTypeVoxelsAndGeometry) {
+  const fs::path dir = scratch_dir();
+  const Geometry g = oblique_geometry();
+  const auto original = pattern_image<TypeParam>(g);
+  for (const std::string extension : {".nii", ".nii.gz", ".nrrd", ".mha"}) {
+    for (bool compress : {false, true}) {
+      const std::string path = (dir / ("image" + std::to_string(compress) + extension)).string();
+      save_image(original, path, SaveOptions{compress});
+      const AnyImage<HostMemory> loaded = load_image(path);
+      ASSERT_EQ(pixel_type(loaded), pixel_type_of<TypeParam>()) << path;
+      const auto& typed = std::get<Image<TypeParam, HostMemory>>(loaded);
+      expect_same_voxels(original, typed);
+      expect_geometry_round_trip(g, typed.geometry(), extension);
+    }
+  }
+  // Only the final files exist: no temporary file is left in the folder.
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().filename().string().find(".medimg-tmp"), std::string::npos);
+  }
+}
+
+TEST(ImageIO, ConvertChainNiftiNrrdMhaNiftiIsIdentical) {
+  const fs::path dir = scratch_dir();
+  const std::string source = mricron_dir + "/ch2better.nii.gz";
+  AnyImage<HostMemory> image = load_image(source);
+  for (const std::string name : {"a.nrrd", "b.mha", "c.nii.gz"}) {
+    save_image(image, (dir / name).string());
+    image = load_image((dir / name).string());
+  }
+  const AnyImage<HostMemory> source_image = load_image(source);
+  const auto& original = std::get<Image<std::uint8_t, HostMemory>>(source_image);
+  const auto& back = std::get<Image<std::uint8_t, HostMemory>>(image);
+  expect_same_voxels(original, back);
+  expect_same_geometry(original.geometry(), back.geometry(), 0.0);
+}
+
+TEST(ImageIO, RealNiftiFromDebianPackages) {
+  // anatomical.nii is big-endian int16; ITK swaps the bytes.
+  const auto anatomical = load_image(nibabel_data_dir + "/anatomical.nii");
+  EXPECT_EQ(pixel_type(anatomical), PixelType::int16);
+  const Geometry& g = geometry(anatomical);
+  EXPECT_EQ(g.size()[0], 33);
+  EXPECT_EQ(g.size()[1], 41);
+  EXPECT_EQ(g.size()[2], 25);
+  // nibabel's affine is RAS: x' = -2 i + 32, y' = 2 j - 40, z' = 2 k - 16.
+  // In LPS the origin is (-32, 40, -16) and the direction diag(1, -1, 1).
+  expect_same_geometry(g,
+                       Geometry(Size3{33, 41, 25}, Vec3{-32, 40, -16}, Vec3{2, 2, 2},
+                                Mat3{Vec3{1, 0, 0}, Vec3{0, -1, 0}, Vec3{0, 0, 1}}),
+                       1e-6);
+  EXPECT_EQ(g.orientation_code(), "LAS");
+
+  const auto aal = load_image(mricron_dir + "/aal.nii.gz");
+  EXPECT_EQ(geometry(aal).orientation_code(), "RAS");
+}
+
+TEST(ImageIO, SingleDicomFilesWithRescaleAndTags) {
+  const auto ct = load_image(pydicom_data_dir + "/CT_small.dcm");
+  const Metadata& meta = metadata(ct);
+  EXPECT_EQ(meta.modality, Modality::CT);
+  EXPECT_EQ(meta.patient_id, "1CT1");
+  EXPECT_EQ(meta.tags.at("0008|0060"), "CT");
+  EXPECT_EQ(meta.series_uid, "1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322");
+  const Geometry& g = geometry(ct);
+  EXPECT_EQ(g.size()[0], 128);
+  EXPECT_EQ(g.size()[2], 1);
+  EXPECT_NEAR(g.spacing()[0], 0.661468, 1e-9);
+  EXPECT_NEAR(g.origin()[0], -158.135803, 1e-9);
+  // Stored values 128..2191 with RescaleIntercept -1024 (pydicom reads the same).
+  std::visit(
+      [](const auto& typed) {
+        double lo = 1e30, hi = -1e30;
+        for (std::int64_t n = 0; n < typed.geometry().voxel_count(); ++n) {
+          lo = std::min(lo, static_cast<double>(typed.voxels().data()[n]));
+          hi = std::max(hi, static_cast<double>(typed.voxels().data()[n]));
+        }
+        EXPECT_EQ(lo, 128.0 - 1024.0);
+        EXPECT_EQ(hi, 2191.0 - 1024.0);
+      },
+      ct);
+  EXPECT_EQ(metadata(load_image(pydicom_data_dir + "/MR_small.dcm")).modality, Modality::MRI);
+}
+
+// The same physical image with its k axis reversed.
+Image<std::int16_t, HostMemory> flip_k(const Image<std::int16_t, HostMemory>& image) {
+  const Geometry& g = image.geometry();
+  Mat3 d = g.direction();
+  for (int r = 0; r < 3; ++r) d[r][2] = -d[r][2];
+  const Vec3 origin = g.index_to_physical(Vec3{0.0, 0.0, static_cast<double>(g.size()[2] - 1)});
+  Image<std::int16_t, HostMemory> flipped(Geometry(g.size(), origin, g.spacing(), d));
+  for (std::int64_t k = 0; k < g.size()[2]; ++k) {
+    for (std::int64_t j = 0; j < g.size()[1]; ++j) {
+      for (std::int64_t i = 0; i < g.size()[0]; ++i) {
+        flipped.voxels()(i, j, k) = image.voxels()(i, j, g.size()[2] - 1 - k);
+      }
+    }
+  }
+  return flipped;
+}
+
+// Writes `image` as a DICOM series with ITK's GDCM writer, one file a slice,
+// with the position and orientation tags a scanner would write.
+void write_dicom_series(const Image<std::int16_t, HostMemory>& image, const fs::path& dir,
+                        const std::string& series_uid) {
+  using Image3 = itk::Image<std::int16_t, 3>;
+  using Image2 = itk::Image<std::int16_t, 2>;
+  const Geometry& g = image.geometry();
+  auto io = itk::GDCMImageIO::New();
+  io->KeepOriginalUIDOn();
+  std::vector<std::string> files;
+  std::vector<itk::MetaDataDictionary*> dictionaries;
+  std::vector<itk::MetaDataDictionary> storage(static_cast<std::size_t>(g.size()[2]));
+  auto format = [](std::initializer_list<double> values) {
+    std::ostringstream out;
+    out.precision(10);
+    bool first = true;
+    for (double v : values) {
+      out << (first ? "" : "\\") << v;
+      first = false;
+    }
+    return out.str();
+  };
+  const Mat3& d = g.direction();
+  for (std::int64_t k = 0; k < g.size()[2]; ++k) {
+    auto& dict = storage[static_cast<std::size_t>(k)];
+    const Vec3 p = g.index_to_physical(Vec3{0.0, 0.0, static_cast<double>(k)});
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0060", "MR");
+    itk::EncapsulateMetaData<std::string>(dict, "0028|0004", "MONOCHROME2");
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0016", "1.2.840.10008.5.1.4.1.1.4");
+    itk::EncapsulateMetaData<std::string>(dict, "0010|0020", "medimg-test");
+    itk::EncapsulateMetaData<std::string>(dict, "0020|000d", "1.2.826.0.1.3680043.2.1125.1.1");
+    itk::EncapsulateMetaData<std::string>(dict, "0020|000e", series_uid);
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0018",
+                                          series_uid + "." + std::to_string(k + 1));
+    itk::EncapsulateMetaData<std::string>(dict, "0020|0013", std::to_string(k + 1));
+    itk::EncapsulateMetaData<std::string>(dict, "0020|0032", format({p[0], p[1], p[2]}));
+    itk::EncapsulateMetaData<std::string>(
+        dict, "0020|0037", format({d[0][0], d[1][0], d[2][0], d[0][1], d[1][1], d[2][1]}));
+    itk::EncapsulateMetaData<std::string>(dict, "0018|0050", format({g.spacing()[2]}));
+    itk::EncapsulateMetaData<std::string>(dict, "0028|0030",
+                                          format({g.spacing()[1], g.spacing()[0]}));
+    dictionaries.push_back(&dict);
+    files.push_back((dir / ("slice" + std::to_string(1000 + k) + ".dcm")).string());
+  }
+  auto writer = itk::ImageSeriesWriter<Image3, Image2>::New();
+  writer->SetInput(to_itk(image));
+  writer->SetImageIO(io);
+  writer->SetFileNames(files);
+  writer->SetMetaDataDictionaryArray(&dictionaries);
+  writer->Update();
+}
+
+TEST(ImageIO, DicomSeriesWrittenByItkLoadsBackWithSameGeometryAndVoxels) {
+  const fs::path dir = scratch_dir();
+  // A real NIfTI (big-endian int16) and an oblique, anisotropic phantom.
+  const auto anatomical = load_image_as<std::int16_t>(nibabel_data_dir + "/anatomical.nii");
+  const auto phantom = phantom_int16(oblique_geometry(Size3{40, 36, 12}));
+  for (const auto& [name, image] : {std::pair{std::string("anatomical"), anatomical},
+                                    std::pair{std::string("phantom"), phantom}}) {
+    const fs::path series = dir / name;
+    fs::create_directories(series);
+    write_dicom_series(image, series,
+                       "1.2.826.0.1.3680043.2.1125.2." + std::to_string(name.size()));
+    const auto loaded = load_image(series.string());
+    ASSERT_EQ(pixel_type(loaded), PixelType::int16) << name;
+    const auto& back = std::get<Image<std::int16_t, HostMemory>>(loaded);
+    // DICOM's slice axis is row x column, so a series is always right-handed:
+    // a left-handed source (anatomical.nii is LAS) comes back with k reversed,
+    // the same physical image indexed from the other end.
+    const auto expected = determinant(image.geometry().direction()) > 0 ? image : flip_k(image);
+    expect_same_voxels(expected, back);
+    // DICOM decimal strings carry 10 significant digits here.
+    expect_same_geometry(expected.geometry(), back.geometry(), 1e-6);
+    EXPECT_EQ(back.metadata().modality, Modality::MRI);
+    EXPECT_EQ(back.metadata().tags.at("medimg|series_file_count"),
+              std::to_string(image.geometry().size()[2]));
+  }
+}
+
+TEST(ImageIO, DicomFolderWithTwoSeriesSelectsByUid) {
+  const fs::path dir = scratch_dir();
+  const auto small = phantom_int16(oblique_geometry(Size3{8, 8, 3}));
+  const auto large = phantom_int16(oblique_geometry(Size3{8, 8, 5}));
+  write_dicom_series(small, dir, "1.2.3.4.1");
+  const fs::path second = dir / "b";
+  fs::create_directories(second);
+  write_dicom_series(large, second, "1.2.3.4.2");
+  for (const auto& file : fs::directory_iterator(second)) {
+    fs::rename(file.path(), dir / ("b_" + file.path().filename().string()));
+  }
+  fs::remove(second);
+  auto uids = dicom_series_uids(dir.string());
+  std::sort(uids.begin(), uids.end());
+  ASSERT_EQ(uids, (std::vector<std::string>{"1.2.3.4.1", "1.2.3.4.2"}));
+  EXPECT_EQ(geometry(load_image(dir.string())).size()[2], 5);  // the larger series
+  EXPECT_EQ(geometry(load_image(dir.string(), LoadOptions{"1.2.3.4.1"})).size()[2], 3);
+  try {
+    load_image(dir.string(), LoadOptions{"9.9.9"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no DICOM series with UID 9.9.9"), std::string::npos);
+  }
+}
+
+// ---------------------------------------------------------------- bad input
+
+void expect_read_error(const std::string& path, const std::string& reason) {
+  try {
+    load_image(path);
+    ADD_FAILURE() << path << ": no error, expected '" << reason << "'";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'" + path + "'"), std::string::npos) << message;
+    EXPECT_NE(message.find(reason), std::string::npos) << message;
+  }
+}
+
+std::string read_file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+void write_gzip(const fs::path& path, const std::string& bytes) {
+  gzFile out = gzopen(path.string().c_str(), "wb");
+  gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(out);
+}
+
+// A valid uncompressed NIfTI-1 file's bytes, written by medimg.
+std::string nifti_bytes(const fs::path& dir) {
+  const fs::path good = dir / "good.nii";
+  save_image(pattern_image<std::int16_t>(oblique_geometry()), good.string());
+  return read_file_bytes(good);
+}
+
+TEST(BadInput, MissingFile) {
+  expect_read_error((scratch_dir() / "nope.nii.gz").string(), "no such file or directory");
+}
+
+TEST(BadInput, FolderWithoutDicom) {
+  const fs::path dir = scratch_dir();
+  write_file_bytes(dir / "readme.txt", "not dicom\n");
+  expect_read_error(dir.string(), "folder holds no DICOM series");
+}
+
+TEST(BadInput, TruncatedNiftiGz) {
+  const fs::path dir = scratch_dir();
+  std::string bytes = nifti_bytes(dir);
+  write_gzip(dir / "full.nii.gz", bytes);
+  const std::string gz = read_file_bytes(dir / "full.nii.gz");
+  write_file_bytes(dir / "truncated.nii.gz", gz.substr(0, gz.size() / 2));
+  expect_read_error((dir / "truncated.nii.gz").string(), "corrupt or truncated");
+  EXPECT_NO_THROW(load_image((dir / "full.nii.gz").string()));
+}
+
+TEST(BadInput, TruncatedNiftiAndMetaImage) {
+  const fs::path dir = scratch_dir();
+  const std::string bytes = nifti_bytes(dir);
+  write_file_bytes(dir / "short.nii", bytes.substr(0, bytes.size() - 100));
+  expect_read_error((dir / "short.nii").string(), "file is truncated");
+  for (bool compress : {false, true}) {
+    const fs::path mha = dir / ("full" + std::to_string(compress) + ".mha");
+    save_image(pattern_image<std::int16_t>(oblique_geometry()), mha.string(),
+               SaveOptions{compress});
+    const std::string mha_bytes = read_file_bytes(mha);
+    const fs::path cut = dir / ("cut" + std::to_string(compress) + ".mha");
+    write_file_bytes(cut, mha_bytes.substr(0, mha_bytes.size() - 60));
+    expect_read_error(cut.string(), compress ? "corrupt or truncated" : "file is truncated");
+  }
+}
+
+TEST(BadInput, ZeroNegativeNanSpacingInNiftiHeader) {
+  const fs::path dir = scratch_dir();
+  const std::string bytes = nifti_bytes(dir);
+  const struct {
+    const char* name;
+    float value;
+    const char* shown;
+  } cases[] = {{"zero", 0.0f, "pixdim[2] = 0"},
+               {"negative", -1.5f, "pixdim[2] = -1.5"},
+               {"nan", std::numeric_limits<float>::quiet_NaN(), "pixdim[2] = nan"}};
+  for (const auto& c : cases) {
+    std::string bad = bytes;
+    std::memcpy(&bad[84], &c.value, 4);  // pixdim[2] of the NIfTI-1 header
+    write_file_bytes(dir / (std::string(c.name) + ".nii"), bad);
+    write_gzip(dir / (std::string(c.name) + ".nii.gz"), bad);
+    for (const char* ext : {".nii", ".nii.gz"}) {
+      expect_read_error((dir / (std::string(c.name) + ext)).string(), c.shown);
+    }
+  }
+}
+
+TEST(BadInput, ZeroNegativeNanSpacingInMetaImageAndNrrdHeaders) {
+  const fs::path dir = scratch_dir();
+  const std::string payload(16, '\0');
+  auto mha = [&](const std::string& name, const std::string& spacing) {
+    write_file_bytes(dir / name,
+                     "ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\n"
+                     "ElementSpacing = " +
+                         spacing + "\nElementDataFile = LOCAL\n" + payload);
+    return (dir / name).string();
+  };
+  expect_read_error(mha("zero.mha", "1 0 1"), "spacing along j is 0");
+  expect_read_error(mha("negative.mha", "-1 1 1"), "spacing along i is -1");
+  expect_read_error(mha("nan.mha", "1 1 nan"), "cannot read");
+  write_file_bytes(dir / "zero.nrrd",
+                   "NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\n"
+                   "sizes: 2 2 2\nspace directions: (1,0,0) (0,0,0) (0,0,1)\nkinds: domain domain "
+                   "domain\nendian: little\nencoding: raw\nspace origin: (0,0,0)\n\n" +
+                       payload);
+  expect_read_error((dir / "zero.nrrd").string(), "spacing along j is 0");
+}
+
+TEST(BadInput, UnsupportedPixelTypes) {
+  const fs::path dir = scratch_dir();
+  register_itk_io();
+  using Int8Image = itk::Image<signed char, 3>;
+  auto int8 = Int8Image::New();
+  int8->SetRegions(Int8Image::RegionType(Int8Image::SizeType{{2, 2, 2}}));
+  int8->Allocate(true);
+  itk::WriteImage(int8, (dir / "int8.nii").string());
+  expect_read_error((dir / "int8.nii").string(), "unsupported pixel type char");
+
+  using RgbImage = itk::Image<itk::RGBPixel<unsigned char>, 3>;
+  auto rgb = RgbImage::New();
+  rgb->SetRegions(RgbImage::RegionType(RgbImage::SizeType{{2, 2, 2}}));
+  rgb->Allocate(true);
+  itk::WriteImage(rgb, (dir / "rgb.mha").string());
+  expect_read_error((dir / "rgb.mha").string(), "unsupported pixel type (3-component");
+}
+
+TEST(BadInput, NonImageFiles) {
+  const fs::path dir = scratch_dir();
+  write_file_bytes(dir / "notes.txt", "hello\n");
+  write_file_bytes(dir / "text.nii", std::string(400, 'x'));
+  expect_read_error((dir / "notes.txt").string(), "not an image in a format medimg reads");
+  expect_read_error((dir / "text.nii").string(), "not an image in a format medimg reads");
+}
+
+TEST(BadInput, FourDimensionalImageIsRefused) {
+  expect_read_error(nibabel_data_dir + "/example4d.nii.gz", "4D image with 2 points along axis 3");
+}
+
+// ---------------------------------------------------------- atomic output
+
+TEST(AtomicWrite, UnsupportedFormatOrMissingFolderWritesNothing) {
+  const fs::path dir = scratch_dir();
+  const auto image = pattern_image<float>(oblique_geometry());
+  EXPECT_THROW(save_image(image, (dir / "out.png").string()), Error);
+  EXPECT_THROW(save_image(image, (dir / "out.nhdr").string()), Error);
+  try {
+    save_image(image, (dir / "missing" / "out.nii").string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_empty(dir));
+}
+
+TEST(AtomicWrite, FailedRenameLeavesNoFileAndKeepsTheOldOne) {
+  const fs::path dir = scratch_dir();
+  const auto image = pattern_image<float>(oblique_geometry());
+  // The destination is a non-empty folder: writing succeeds, renaming fails.
+  fs::create_directories(dir / "out.nii" / "keep");
+  EXPECT_THROW(save_image(image, (dir / "out.nii").string()), Error);
+  EXPECT_TRUE(fs::is_directory(dir / "out.nii" / "keep"));
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    ++entries;
+    EXPECT_EQ(entry.path().filename(), "out.nii");
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(AtomicWrite, UncommittedOutputIsRemoved) {
+  const fs::path dir = scratch_dir();
+  std::string temporary;
+  {
+    AtomicOutput output((dir / "x.nii.gz").string());
+    temporary = output.temporary_path();
+    EXPECT_EQ(format_extension(temporary), ".nii.gz");
+    write_file_bytes(temporary, "partial");
+  }
+  EXPECT_FALSE(fs::exists(temporary));
+  EXPECT_FALSE(fs::exists(dir / "x.nii.gz"));
+}
+
+TEST(AtomicWrite, OverwritesAnExistingFileOnlyWhenComplete) {
+  const fs::path dir = scratch_dir();
+  const std::string path = (dir / "img.mha").string();
+  save_image(pattern_image<std::int16_t>(oblique_geometry()), path);
+  const auto first = read_file_bytes(path);
+  save_image(pattern_image<float>(oblique_geometry()), path);
+  EXPECT_NE(read_file_bytes(path), first);
+  EXPECT_EQ(pixel_type(load_image(path)), PixelType::float32);
+}
+
+}  // namespace
+}  // namespace medimg::test

@@ -1,0 +1,63 @@
+// Helpers shared by the suites: real-data paths (Debian packages installed by
+// scripts/setup.sh), a scratch folder per test, the oblique anisotropic
+// geometry the tests use, and geometry comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include "medimg/core/image.hpp"
+
+namespace medimg::test {
+
+inline const std::string mricron_dir = "/usr/share/mricron/templates";
+inline const std::string nibabel_data_dir = "/usr/lib/python3/dist-packages/nibabel/tests/data";
+inline const std::string pydicom_data_dir =
+    "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+
+// A fresh, empty folder for one test under the build tree's Testing/ area.
+inline std::filesystem::path scratch_dir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = std::string(info->test_suite_name()) + "." + info->name();
+  for (char& c : name) {
+    if (c == '/') c = '_';
+  }
+  const auto dir = std::filesystem::current_path() / "scratch" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A rotation (right-handed, about a unit axis) as a direction matrix.
+inline Mat3 rotation(const Vec3& axis, double degrees) {
+  const double a = degrees * 3.14159265358979323846 / 180.0;
+  const double c = std::cos(a), s = std::sin(a), t = 1.0 - c;
+  const double x = axis[0], y = axis[1], z = axis[2];
+  return Mat3{Vec3{t * x * x + c, t * x * y - s * z, t * x * z + s * y},
+              Vec3{t * x * y + s * z, t * y * y + c, t * y * z - s * x},
+              Vec3{t * x * z - s * y, t * y * z + s * x, t * z * z + c}};
+}
+
+// Oblique (about a tilted axis) and anisotropic: what every geometry test uses.
+inline Geometry oblique_geometry(Size3 size = Size3{23, 17, 11}) {
+  const double n = std::sqrt(1.0 + 4.0 + 9.0);
+  return Geometry(size, Vec3{-12.5, 30.25, -7.75}, Vec3{0.7, 1.3, 2.9},
+                  rotation(Vec3{1.0 / n, 2.0 / n, 3.0 / n}, 27.0));
+}
+
+inline void expect_same_geometry(const Geometry& a, const Geometry& b, double tolerance) {
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(a.size()[r], b.size()[r]) << "size along axis " << r;
+    EXPECT_NEAR(a.origin()[r], b.origin()[r], tolerance) << "origin " << r;
+    EXPECT_NEAR(a.spacing()[r], b.spacing()[r], tolerance) << "spacing " << r;
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(a.direction()[r][c], b.direction()[r][c], tolerance)
+          << "direction[" << r << "][" << c << "]";
+    }
+  }
+}
+
+}  // namespace medimg::test
