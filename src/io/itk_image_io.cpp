@@ -216,6 +216,10 @@ AnyImage<HostMemory> read_file(const std::string& path) {
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
   if (!io) {
+    if (detail::is_nifti2(path)) {
+      throw Error("cannot read '" + path +
+                  "': NIfTI-2 files are not read by ITK 5.2; save it as NIfTI-1 (e.g. nibabel)");
+    }
     throw Error("cannot read '" + path +
                 "': not an image in a format medimg reads (NIfTI, NRRD, MetaImage, DICOM, PNG)");
   }

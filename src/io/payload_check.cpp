@@ -216,6 +216,15 @@ void check_metaimage(const std::string& path, std::uint64_t data_bytes) {
 
 }  // namespace
 
+bool is_nifti2(const std::string& path) {
+  GzFile file(path);
+  if (!file.handle) return false;
+  unsigned char header[4];
+  if (gzread(file.handle, header, 4) != 4) return false;
+  return field<std::int32_t>(header, 0, false) == 540 ||
+         field<std::int32_t>(header, 0, true) == 540;
+}
+
 void check_before_read(const std::string& path, const std::string& io_class) {
   if (io_class == "NiftiImageIO") check_nifti(path);
 }

@@ -14,6 +14,10 @@
 //   in a folder, `series_uid` selects one, else the series with most files is
 //   read. Rescale slope/intercept are applied; the first file's tags go to
 //   Metadata::tags ("0008|0060" -> "CT"), with modality and UIDs filled in.
+// - NIfTI specifics, as ITK 5.2 does them: the sform is used when the qform
+//   code is unknown, the sform code is SCANNER_ANAT or the two agree, else the
+//   qform; float voxels that are NaN or infinite read as 0; NIfTI-2 files are
+//   not readable (a clear error says so). Geometry is stored in float32.
 // - save_image writes to a temporary file in the destination folder and
 //   renames it into place: a failed write leaves no file behind.
 #pragma once

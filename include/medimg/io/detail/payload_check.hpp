@@ -19,4 +19,7 @@ void check_before_read(const std::string& path, const std::string& io_class);
 void check_after_header(const std::string& path, const std::string& io_class,
                         std::uint64_t data_bytes);
 
+// True when `path` (plain or gzip) starts with a NIfTI-2 header.
+bool is_nifti2(const std::string& path);
+
 }  // namespace medimg::detail

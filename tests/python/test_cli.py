@@ -1,0 +1,210 @@
+"""The `medimg` command line as a user meets it: info, convert round trips,
+the demo, and bad input (one line on stderr naming the file and the
+reason, a non-zero exit, and no output file).
+
+Usage: test_cli.py MEDIMG_BINARY SCRATCH_DIR
+"""
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import unittest
+
+import nibabel as nib
+import numpy as np
+
+MEDIMG = sys.argv[1] if len(sys.argv) > 1 else "medimg"
+SCRATCH = sys.argv[2] if len(sys.argv) > 2 else "."
+MRICRON = "/usr/share/mricron/templates"
+NIBABEL_DATA = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
+
+
+def run(*args):
+    return subprocess.run([MEDIMG, *args], capture_output=True, text=True)
+
+
+def fresh_dir(name):
+    path = os.path.join(SCRATCH, name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+class Info(unittest.TestCase):
+    def test_text_shows_geometry_and_statistics(self):
+        result = run("info", os.path.join(MRICRON, "ch2better.nii.gz"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("size:        [301, 370, 316]", result.stdout)
+        self.assertIn("spacing:     [0.5, 0.5, 0.5] mm", result.stdout)
+        self.assertIn("origin:      [75, 107, -69.5] mm (LPS)", result.stdout)
+        self.assertIn("orientation: RAS", result.stdout)
+        self.assertIn("pixel type:  uint8", result.stdout)
+        self.assertIn("min/max:     0 / 130", result.stdout)
+
+    def test_dicom_file_metadata(self):
+        path = os.path.join(os.path.dirname(nib.__file__), "..", "pydicom", "data", "test_files",
+                            "CT_small.dcm")
+        info = json.loads(run("info", "--json", path).stdout)
+        self.assertEqual(info["modality"], "CT")
+        self.assertEqual(info["patient_id"], "1CT1")
+        self.assertEqual(info["tags"]["0028|1052"], "-1024")
+        self.assertEqual(info["min"], 128 - 1024)
+
+    def test_version_and_backend(self):
+        self.assertRegex(run("--version").stdout, r"^medimg \d+\.\d+\.\d+")
+        result = run("--backend", "--threads", "1", "info", os.path.join(MRICRON, "aal.nii.gz"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"backend: Kokkos::\w+ \(concurrency 1\)")
+
+
+class Convert(unittest.TestCase):
+    def test_nifti_nrrd_mha_nifti_round_trip_is_identical(self):
+        d = fresh_dir("convert_chain")
+        src = os.path.join(MRICRON, "ch2better.nii.gz")
+        chain = [src] + [os.path.join(d, n) for n in ("a.nrrd", "b.mha", "c.nii.gz")]
+        for a, b in zip(chain, chain[1:]):
+            result = run("convert", a, b)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        first = nib.load(src)
+        last = nib.load(chain[-1])
+        np.testing.assert_array_equal(np.asanyarray(first.dataobj), np.asanyarray(last.dataobj))
+        np.testing.assert_allclose(first.affine, last.affine, atol=1e-6)
+        self.assertEqual(last.get_data_dtype(), np.uint8)
+        self.assertEqual(json.loads(run("info", "--json", chain[1]).stdout)["origin"],
+                         [75.0, 107.0, -69.5])
+
+    def test_type_conversion_rounds_and_clamps(self):
+        d = fresh_dir("convert_type")
+        data = np.array([-0.5, 0.5, 1.49, 2.5, 300.0, -7.6], dtype=np.float32).reshape(6, 1, 1)
+        src = os.path.join(d, "values.nii")
+        nib.save(nib.Nifti1Image(data, np.eye(4)), src)
+        out = os.path.join(d, "values_u8.nrrd")
+        result = run("convert", src, out, "--type", "uint8")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        back = os.path.join(d, "back.nii")
+        self.assertEqual(run("convert", out, back).returncode, 0)
+        self.assertEqual(np.asanyarray(nib.load(back).dataobj).ravel().tolist(),
+                         [0, 1, 1, 3, 255, 0])
+
+
+class Demo(unittest.TestCase):
+    def test_demo_writes_and_reads_back_the_phantom(self):
+        d = fresh_dir("demo")
+        result = run("demo", "--out", d)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("0 voxels differ", result.stdout)
+        self.assertIn("size:        [128, 128, 48]", result.stdout)
+        img = nib.load(os.path.join(d, "phantom.nii.gz"))
+        self.assertEqual(img.shape, (128, 128, 48))
+        np.testing.assert_allclose(np.linalg.norm(img.affine[:3, :3], axis=0), [0.9, 0.9, 3.0],
+                                   rtol=1e-6)
+        data = np.asanyarray(img.dataobj)
+        self.assertAlmostEqual(float(data.max()), 1.0, places=6)
+        self.assertAlmostEqual(float(data[64, 64, 24]), 0.2, places=5)
+
+
+class BadInput(unittest.TestCase):
+    """Each case: exit code 1, exactly one stderr line, no output file."""
+
+    def expect_failure(self, args, out, reason):
+        result = run(*args)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("medimg: error: "), lines[0])
+        self.assertIn(reason, lines[0])
+        if out is not None:
+            self.assertFalse(os.path.exists(out), out + " must not exist")
+            folder = os.path.dirname(out) or "."
+            if os.path.isdir(folder):
+                self.assertEqual([f for f in os.listdir(folder) if "medimg-tmp" in f], [])
+        return lines[0]
+
+    def setUp(self):
+        self.dir = fresh_dir("bad_" + self._testMethodName)
+        self.out = os.path.join(self.dir, "out.nii.gz")
+
+    def write_good_nifti(self):
+        data = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+        path = os.path.join(self.dir, "good.nii")
+        nib.save(nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0])), path)
+        return path
+
+    def test_missing_file(self):
+        path = os.path.join(self.dir, "nope.nii")
+        line = self.expect_failure(["convert", path, self.out], self.out, "no such file")
+        self.assertIn(path, line)
+
+    def test_folder_without_dicom(self):
+        with open(os.path.join(self.dir, "readme.txt"), "w") as f:
+            f.write("nothing here\n")
+        self.expect_failure(["convert", self.dir, self.out], self.out,
+                            "folder holds no DICOM series")
+
+    def test_truncated_nifti_gz(self):
+        good = self.write_good_nifti()
+        blob = gzip.compress(open(good, "rb").read())
+        path = os.path.join(self.dir, "truncated.nii.gz")
+        open(path, "wb").write(blob[: len(blob) // 2])
+        self.expect_failure(["convert", path, self.out], self.out, "corrupt or truncated")
+        self.expect_failure(["info", path], None, "truncated.nii.gz")
+
+    def test_bad_spacing_in_header(self):
+        good = open(self.write_good_nifti(), "rb").read()
+        for name, value, shown in [("zero", 0.0, "pixdim[1] = 0"), ("neg", -2.0, "pixdim[1] = -2"),
+                                   ("nan", float("nan"), "pixdim[1] = nan")]:
+            bad = bytearray(good)
+            bad[80:84] = struct.pack("<f", value)
+            path = os.path.join(self.dir, name + ".nii")
+            open(path, "wb").write(bytes(bad))
+            self.expect_failure(["convert", path, self.out], self.out, shown)
+
+    def test_unsupported_pixel_type(self):
+        path = os.path.join(self.dir, "int8.nii")
+        nib.save(nib.Nifti1Image(np.zeros((2, 2, 2), np.int8), np.eye(4)), path)
+        self.expect_failure(["convert", path, self.out], self.out, "unsupported pixel type")
+        self.expect_failure(["convert", os.path.join(MRICRON, "aal.nii.gz"), self.out,
+                             "--type", "int64"], self.out, "unsupported pixel type 'int64'")
+
+    def test_non_image_file(self):
+        path = os.path.join(self.dir, "notes.txt")
+        open(path, "w").write("hello\n")
+        self.expect_failure(["convert", path, self.out], self.out, "not an image")
+
+    def test_nifti2_is_named(self):
+        path = os.path.join(self.dir, "volume.nii")
+        nib.save(nib.Nifti2Image(np.zeros((2, 2, 2), np.int16), np.eye(4)), path)
+        self.expect_failure(["convert", path, self.out], self.out, "NIfTI-2")
+
+    def test_four_dimensional(self):
+        self.expect_failure(["convert", os.path.join(NIBABEL_DATA, "example4d.nii.gz"), self.out],
+                            self.out, "4D image")
+
+    def test_bad_output_path(self):
+        src = os.path.join(MRICRON, "aal.nii.gz")
+        self.expect_failure(["convert", src, os.path.join(self.dir, "x.png")],
+                            os.path.join(self.dir, "x.png"), "unsupported output format")
+        missing = os.path.join(self.dir, "no", "such", "dir", "x.nii")
+        self.expect_failure(["convert", src, missing], missing, "does not exist")
+
+    def test_failed_write_keeps_existing_output(self):
+        # The destination is a folder: the write succeeds, the rename fails;
+        # the folder is untouched and no temporary file remains.
+        dest = os.path.join(self.dir, "taken.nii")
+        os.makedirs(os.path.join(dest, "keep"))
+        self.expect_failure(["convert", os.path.join(MRICRON, "aal.nii.gz"), dest], None,
+                            "cannot write")
+        self.assertTrue(os.path.isdir(os.path.join(dest, "keep")))
+        self.assertEqual(sorted(os.listdir(self.dir)), ["taken.nii"])
+
+    def test_usage_errors_exit_non_zero(self):
+        self.assertNotEqual(run().returncode, 0)
+        self.assertNotEqual(run("convert", "only-one-arg").returncode, 0)
+        self.assertNotEqual(run("--threads", "0", "info", "x").returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0]], verbosity=2)
