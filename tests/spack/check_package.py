@@ -1,0 +1,146 @@
+"""Checks spack/packages/medimg/package.py without Spack: the file compiles,
+and, run against a minimal stand-in for the `spack.package` API, its variants
+and cmake_args match the options CMakeLists.txt declares.
+
+Usage: check_package.py SOURCE_DIR
+"""
+import os
+import py_compile
+import re
+import sys
+import types
+import unittest
+
+SOURCE = sys.argv[1] if len(sys.argv) > 1 else "."
+PACKAGE = os.path.join(SOURCE, "spack", "packages", "medimg", "package.py")
+
+calls = {"variant": {}, "depends_on": [], "conflicts": [], "version": []}
+
+
+class FakeSpec:
+    """Default variants; every '+x' satisfies when variant x is on."""
+
+    def __init__(self, variants):
+        self.variants = variants
+
+    def satisfies(self, constraint):
+        match = re.fullmatch(r"([+~])(\w+)", constraint)
+        if not match:
+            return False
+        on = self.variants.get(match.group(2), False)
+        return on if match.group(1) == "+" else not on
+
+
+class CMakePackage:
+    run_tests = True
+
+    def define(self, name, value):
+        if isinstance(value, bool):
+            value = "ON" if value else "OFF"
+        return f"-D{name}={value}"
+
+    def define_from_variant(self, name, variant):
+        assert variant in calls["variant"], f"cmake_args uses undeclared variant {variant}"
+        return self.define(name, bool(self.spec.variants[variant]))
+
+
+class CudaPackage:
+    cuda_arch_values = ("70", "80", "90")
+
+
+class ROCmPackage:
+    amdgpu_targets = ("gfx90a", "gfx942")
+
+
+def variant(name, default=None, description="", **kwargs):
+    calls["variant"][name] = default
+
+
+def depends_on(spec, when=None, type=None, **kwargs):
+    calls["depends_on"].append((spec, when, type))
+
+
+def conflicts(spec, when=None, msg=None):
+    calls["conflicts"].append((spec, when))
+
+
+def version(name, **kwargs):
+    calls["version"].append(name)
+
+
+def noop(*args, **kwargs):
+    pass
+
+
+def load_recipe():
+    spack = types.ModuleType("spack")
+    api = types.ModuleType("spack.package")
+    for name, value in dict(CMakePackage=CMakePackage, CudaPackage=CudaPackage,
+                            ROCmPackage=ROCmPackage, variant=variant, depends_on=depends_on,
+                            conflicts=conflicts, version=version, maintainers=noop,
+                            license=noop).items():
+        setattr(api, name, value)
+    api.__all__ = [n for n in dir(api) if not n.startswith("_")]
+    spack.package = api
+    sys.modules["spack"] = spack
+    sys.modules["spack.package"] = api
+    namespace = {}
+    exec(compile(open(PACKAGE).read(), PACKAGE, "exec"), namespace)
+    return namespace["Medimg"]
+
+
+def cmake_options():
+    text = open(os.path.join(SOURCE, "CMakeLists.txt")).read()
+    return {name: default for name, default in
+            re.findall(r'option\((MEDIMG_\w+)\s+"[^"]*"\s+(ON|OFF)\)', text)}
+
+
+class SpackRecipe(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        py_compile.compile(PACKAGE, doraise=True)
+        cls.recipe = load_recipe()
+        cls.options = cmake_options()
+
+    def test_cmake_declares_the_options(self):
+        for name in ["MEDIMG_ENABLE_MPI", "MEDIMG_ENABLE_HDF5", "MEDIMG_ENABLE_ITK",
+                     "MEDIMG_BUILD_TESTS", "MEDIMG_BUILD_BENCHMARKS"]:
+            self.assertEqual(self.options.get(name), "ON", name)
+
+    def test_variants_mirror_cmake_options(self):
+        for option, variant_name in [("MEDIMG_ENABLE_MPI", "mpi"), ("MEDIMG_ENABLE_HDF5", "hdf5"),
+                                     ("MEDIMG_ENABLE_ITK", "itk")]:
+            self.assertIn(variant_name, calls["variant"])
+            self.assertEqual(calls["variant"][variant_name], self.options[option] == "ON")
+        self.assertIn("openmp", calls["variant"])
+
+    def test_cmake_args_name_real_options_with_variant_values(self):
+        package = self.recipe()
+        package.spec = FakeSpec(dict(calls["variant"], cuda=False, rocm=False))
+        args = package.cmake_args()
+        seen = {}
+        for arg in args:
+            name, value = re.fullmatch(r"-D(\w+)=(.*)", arg).groups()
+            self.assertIn(name, self.options, f"{name} is not an option of CMakeLists.txt")
+            seen[name] = value
+        for name in self.options:
+            if name.startswith("MEDIMG_ENABLE") or name.startswith("MEDIMG_BUILD"):
+                self.assertIn(name, seen, f"package.py does not set {name}")
+        self.assertEqual(seen["MEDIMG_ENABLE_MPI"], "ON")
+        package.spec = FakeSpec(dict(calls["variant"], mpi=False, hdf5=False, cuda=False))
+        args = package.cmake_args()
+        self.assertIn("-DMEDIMG_ENABLE_MPI=OFF", args)
+        self.assertIn("-DMEDIMG_ENABLE_HDF5=OFF", args)
+
+    def test_dependencies(self):
+        specs = [spec for spec, _, _ in calls["depends_on"]]
+        for needed in ["kokkos@3.4:", "kokkos-kernels", "hdf5+mpi", "itk", "mpi", "cli11",
+                       "nlohmann-json", "googletest", "benchmark"]:
+            self.assertIn(needed, specs)
+        self.assertTrue(any(s.startswith("kokkos+cuda") for s in specs))
+        self.assertTrue(any(s.startswith("kokkos+rocm") for s in specs))
+        self.assertIn(("+hdf5", "~mpi"), calls["conflicts"])
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0]], verbosity=2)
