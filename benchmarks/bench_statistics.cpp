@@ -4,10 +4,9 @@
 #include <itkImage.h>
 #include <itkStatisticsImageFilter.h>
 
-#include <cstring>
-
 #include "bench_main.hpp"
 #include "medimg/io/image_io.hpp"
+#include "medimg/io/itk_bridge.hpp"
 #include "medimg/ops/phantom.hpp"
 #include "medimg/ops/statistics.hpp"
 
@@ -16,25 +15,12 @@ namespace {
 
 using FloatImage = Image<float, HostMemory>;
 
-itk::Image<float, 3>::Pointer to_itk(const FloatImage& image) {
-  auto out = itk::Image<float, 3>::New();
-  itk::Image<float, 3>::SizeType size;
-  for (unsigned a = 0; a < 3; ++a) {
-    size[a] = static_cast<itk::SizeValueType>(image.geometry().size()[a]);
-  }
-  out->SetRegions(size);
-  out->Allocate();
-  std::memcpy(out->GetBufferPointer(), image.voxels().data(),
-              static_cast<std::size_t>(image.geometry().voxel_count()) * sizeof(float));
-  return out;
-}
-
 void register_case(const std::string& name, const FloatImage& image) {
   benchmark::RegisterBenchmark(("itk/statistics/" + name).c_str(),
                                [&image](benchmark::State& state) {
                                  auto filter =
                                      itk::StatisticsImageFilter<itk::Image<float, 3>>::New();
-                                 filter->SetInput(to_itk(image));
+                                 filter->SetInput(to_itk_image(image));
                                  for (auto _ : state) {
                                    filter->Modified();
                                    filter->Update();

@@ -5,8 +5,6 @@
 find_package(Kokkos 3.4 REQUIRED CONFIG)
 find_package(KokkosKernels REQUIRED CONFIG)
 message(STATUS "medimg: Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR}")
-kokkos_check(DEVICES CUDA RETURN_VALUE MEDIMG_KOKKOS_HAS_CUDA)
-kokkos_check(DEVICES HIP RETURN_VALUE MEDIMG_KOKKOS_HAS_HIP)
 
 find_package(CLI11 REQUIRED CONFIG)
 find_package(nlohmann_json 3 REQUIRED CONFIG)

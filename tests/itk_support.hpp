@@ -1,13 +1,12 @@
-// Conversion of medimg images to itk::Image, for comparing with ITK filters.
+// ITK helpers for the tests that compare medimg with ITK filters.
 #pragma once
 
 #include <itkImage.h>
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
 
-#include <cstring>
-
 #include "medimg/core/image.hpp"
+#include "medimg/io/itk_bridge.hpp"
 
 namespace medimg::test {
 
@@ -20,27 +19,7 @@ inline void register_itk_io() {
 
 template <class T>
 typename itk::Image<T, 3>::Pointer to_itk(const Image<T, HostMemory>& image) {
-  using ItkImage = itk::Image<T, 3>;
-  auto out = ItkImage::New();
-  typename ItkImage::SizeType size;
-  typename ItkImage::SpacingType spacing;
-  typename ItkImage::PointType origin;
-  typename ItkImage::DirectionType direction;
-  const Geometry& g = image.geometry();
-  for (unsigned c = 0; c < 3; ++c) {
-    size[c] = static_cast<itk::SizeValueType>(g.size()[c]);
-    spacing[c] = g.spacing()[c];
-    origin[c] = g.origin()[c];
-    for (unsigned r = 0; r < 3; ++r) direction[r][c] = g.direction()[r][c];
-  }
-  out->SetRegions(typename ItkImage::RegionType(size));
-  out->SetSpacing(spacing);
-  out->SetOrigin(origin);
-  out->SetDirection(direction);
-  out->Allocate();
-  std::memcpy(out->GetBufferPointer(), image.voxels().data(),
-              static_cast<std::size_t>(g.voxel_count()) * sizeof(T));
-  return out;
+  return to_itk_image(image, ItkVoxels::copy);
 }
 
 }  // namespace medimg::test

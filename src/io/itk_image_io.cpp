@@ -24,6 +24,7 @@
 #include "medimg/io/atomic_output.hpp"
 #include "medimg/io/detail/payload_check.hpp"
 #include "medimg/io/image_io.hpp"
+#include "medimg/io/itk_bridge.hpp"
 
 namespace medimg {
 
@@ -146,26 +147,6 @@ Geometry header_geometry(const itk::ImageIOBase& io, const std::string& path) {
   }
 }
 
-template <class ItkImage>
-Geometry output_geometry(const ItkImage& image, const std::string& path) {
-  Size3 size;
-  Vec3 origin;
-  Vec3 spacing;
-  Mat3 direction;
-  const auto region = image.GetLargestPossibleRegion().GetSize();
-  for (unsigned c = 0; c < 3; ++c) {
-    size[c] = static_cast<std::int64_t>(region[c]);
-    origin[c] = image.GetOrigin()[c];
-    spacing[c] = image.GetSpacing()[c];
-    for (unsigned r = 0; r < 3; ++r) direction[r][c] = image.GetDirection()[r][c];
-  }
-  try {
-    return Geometry(size, origin, spacing, direction);
-  } catch (const Error& e) {
-    throw Error("cannot read '" + path + "': " + e.what());
-  }
-}
-
 // String-valued entries of an ITK dictionary (DICOM tags, NIfTI descrip ...).
 Metadata metadata_from(const itk::MetaDataDictionary& dictionary) {
   Metadata metadata;
@@ -188,15 +169,15 @@ Metadata metadata_from(const itk::MetaDataDictionary& dictionary) {
   return metadata;
 }
 
+// The image ITK read, with errors naming `path`.
 template <class T>
 Image<T, HostMemory> image_from_itk(const itk::Image<T, 3>& itk_image, const std::string& path,
                                     Metadata metadata) {
-  const Geometry geometry = output_geometry(itk_image, path);
-  auto image = Image<T, HostMemory>::uninitialized(geometry, "medimg::load_image");
-  std::memcpy(image.voxels().data(), itk_image.GetBufferPointer(),
-              static_cast<std::size_t>(geometry.voxel_count()) * sizeof(T));
-  image.metadata() = std::move(metadata);
-  return image;
+  try {
+    return from_itk_image(itk_image, std::move(metadata));
+  } catch (const Error& e) {
+    throw Error("cannot read '" + path + "': " + e.what());
+  }
 }
 
 // Runs an ITK call that reads `path`, turning its failure into medimg::Error.
@@ -287,27 +268,7 @@ AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOpti
 template <class T>
 void write_file(const Image<T, HostMemory>& image, const std::string& path, bool compress) {
   using ItkImage = itk::Image<T, 3>;
-  const Geometry& geometry = image.geometry();
-  auto itk_image = ItkImage::New();
-  typename ItkImage::SizeType size;
-  typename ItkImage::SpacingType spacing;
-  typename ItkImage::PointType origin;
-  typename ItkImage::DirectionType direction;
-  for (unsigned c = 0; c < 3; ++c) {
-    size[c] = static_cast<itk::SizeValueType>(geometry.size()[c]);
-    spacing[c] = geometry.spacing()[c];
-    origin[c] = geometry.origin()[c];
-    for (unsigned r = 0; r < 3; ++r) direction[r][c] = geometry.direction()[r][c];
-  }
-  itk_image->SetRegions(typename ItkImage::RegionType(size));
-  itk_image->SetSpacing(spacing);
-  itk_image->SetOrigin(origin);
-  itk_image->SetDirection(direction);
-  // ITK reads our voxels in place: both are x-fastest, contiguous.
-  itk_image->GetPixelContainer()->SetImportPointer(
-      const_cast<T*>(image.voxels().data()),
-      static_cast<itk::SizeValueType>(geometry.voxel_count()), false);
-
+  const auto itk_image = to_itk_image(image, ItkVoxels::shared);
   auto writer = itk::ImageFileWriter<ItkImage>::New();
   writer->SetFileName(path);
   writer->SetInput(itk_image);

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "medimg/core/image.hpp"
@@ -42,7 +43,9 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
 
 template <class T>
 Image<T, HostMemory> load_image_as(const std::string& path, const LoadOptions& options = {}) {
-  return std::get<Image<T, HostMemory>>(cast_to(load_image(path, options), pixel_type_of<T>()));
+  AnyImage<HostMemory> image = load_image(path, options);
+  if (auto* same = std::get_if<Image<T, HostMemory>>(&image)) return std::move(*same);
+  return std::get<Image<T, HostMemory>>(cast_to(image, pixel_type_of<T>()));
 }
 
 void save_image(const AnyImage<HostMemory>& image, const std::string& path,
