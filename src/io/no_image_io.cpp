@@ -27,4 +27,8 @@ bool is_writable_format(const std::string&) {
   return false;
 }
 
+void check_output_path(const std::string& path) {
+  no_itk("write", path);
+}
+
 }  // namespace medimg
