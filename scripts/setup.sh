@@ -144,7 +144,7 @@ build_kokkos() {
   fi
   local src
   src=$(trilinos_source)
-  local work="$deps/work/$(basename "$prefix")"
+  local work="$deps/builds/$(basename "$prefix")"
   rm -rf "$work" "$prefix"
   mkdir -p "$work"
   log "building Kokkos into $prefix"

@@ -52,10 +52,11 @@ void register_io_factories() {
 
 // Some ITK readers (MetaIO) print their complaints to std::cerr instead of
 // putting them in the exception. While a reader runs, std::cerr goes here, so
-// the CLI's error stays one line and the complaint is not lost.
+// the CLI's error stays one line and the complaint is not lost. std::cerr is
+// process-wide, so captures (and the ITK reads inside them) take turns.
 class CapturedStderr {
  public:
-  CapturedStderr() : m_previous(std::cerr.rdbuf(m_buffer.rdbuf())) {}
+  CapturedStderr() : m_lock(mutex()), m_previous(std::cerr.rdbuf(m_buffer.rdbuf())) {}
   ~CapturedStderr() { std::cerr.rdbuf(m_previous); }
   CapturedStderr(const CapturedStderr&) = delete;
   CapturedStderr& operator=(const CapturedStderr&) = delete;
@@ -69,6 +70,11 @@ class CapturedStderr {
   }
 
  private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  std::lock_guard<std::mutex> m_lock;
   std::ostringstream m_buffer;
   std::streambuf* m_previous;
 };
