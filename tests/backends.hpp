@@ -6,6 +6,8 @@
 
 #include <Kokkos_Core.hpp>
 
+#include "medimg/core/kokkos_compat.hpp"
+
 namespace medimg::test {
 
 using Backends = ::testing::Types<
@@ -13,7 +15,7 @@ using Backends = ::testing::Types<
     Kokkos::Cuda,
 #endif
 #if defined(KOKKOS_ENABLE_HIP)
-    Kokkos::Experimental::HIP,
+    medimg::compat::HIP,
 #endif
 #if defined(KOKKOS_ENABLE_OPENMP)
     Kokkos::OpenMP,

@@ -20,6 +20,15 @@ using kmath::isfinite;
 using kmath::isnan;
 using kmath::sqrt;
 
+#if defined(KOKKOS_ENABLE_HIP)
+// The HIP execution space left Kokkos::Experimental in Kokkos 4.
+#if KOKKOS_VERSION >= 40000
+using HIP = ::Kokkos::HIP;
+#else
+using HIP = ::Kokkos::Experimental::HIP;
+#endif
+#endif
+
 // Initialises Kokkos with a thread count (<= 0: Kokkos' default) and the
 // device to use (< 0: Kokkos' default).
 inline void initialize_kokkos(int num_threads, int device_id) {
