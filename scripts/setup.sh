@@ -128,7 +128,7 @@ trilinos_source() {
   tar -xf "$tarball" -C "$src/tmp" --wildcards '*/packages/kokkos/*' '*/packages/kokkos-kernels/*'
   mv "$src"/tmp/*/packages/kokkos "$src/kokkos"
   mv "$src"/tmp/*/packages/kokkos-kernels "$src/kokkos-kernels"
-  rm -rf "$src/tmp"
+  rm -rf "$src/tmp" "$src/download"  # 166 MB; the extracted sources are all later builds need
   touch "$src/.extracted"
   echo "$src"
 }
