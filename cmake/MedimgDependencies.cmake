@@ -23,7 +23,7 @@ if(MEDIMG_ENABLE_ITK)
   # asked for here so ITK_INCLUDE_DIRS covers them, but never linked into
   # the library.
   set(MEDIMG_ITK_TEST_COMPONENTS ITKImageGrid ITKImageIntensity ITKImageStatistics
-      ITKImageFilterBase ITKImageFunction ITKTransform)
+      ITKImageFilterBase ITKImageFunction ITKTransform ITKDisplacementField)
   find_package(ITK 5 REQUIRED COMPONENTS ${MEDIMG_ITK_COMPONENTS}
                ${MEDIMG_ITK_TEST_COMPONENTS})
   message(STATUS "medimg: ITK ${ITK_VERSION} from ${ITK_DIR}")

@@ -15,6 +15,9 @@
 
 namespace medimg {
 
+// An image's own index axes (the CLI's x, y, z).
+enum class Axis { i = 0, j = 1, k = 2 };
+
 using Vec3 = Kokkos::Array<double, 3>;
 using Size3 = Kokkos::Array<std::int64_t, 3>;
 // Row-major 3x3 matrix: m[r][c].

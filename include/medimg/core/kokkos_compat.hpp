@@ -16,6 +16,8 @@ namespace kmath = ::Kokkos::Experimental;
 using kmath::ceil;
 using kmath::fabs;
 using kmath::floor;
+using kmath::fmax;
+using kmath::fmin;
 using kmath::isfinite;
 using kmath::isnan;
 using kmath::sqrt;

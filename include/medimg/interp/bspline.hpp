@@ -1,0 +1,201 @@
+// Cubic B-spline interpolation, as ITK's BSplineInterpolateImageFunction
+// (order 3) over the coefficients of ITK's BSplineDecompositionImageFilter.
+//
+// Prefilter (bspline_coefficients): per axis, per line, the recursive IIR
+// filter of Unser 1999 with the pole z = sqrt(3) - 2, gain (1 - z)(1 - 1/z),
+// mirror-boundary causal initialisation truncated at ITK's tolerance 1e-10
+// (horizon ceil(log 1e-10 / log|z|) = 18 samples) or summed in full for
+// shorter lines, and the mirror anticausal initialisation. Lines of length 1
+// are left as they are. Runs on the device, parallel over lines; on host
+// backends a work item filters a block of adjacent lines at once so memory
+// is read contiguously. Computed once per image (see Sampler).
+//
+// Evaluation: start index floor((float)c) - 1 (ITK casts to float first),
+// cubic weights of w = c - (start + 1), indices mirrored at the borders
+// (i < 0 -> -i, i > n-1 -> 2(n-1) - i, then clamped: ITK would read outside
+// the buffer for images of 2 voxels), size-1 axes use index 0.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <cmath>
+#include <type_traits>
+
+#include "medimg/core/image.hpp"
+#include "medimg/core/kokkos_compat.hpp"
+#include "medimg/interp/interpolator.hpp"
+
+namespace medimg {
+
+template <class View>
+struct BSplineInterpolator {
+  using value_type = typename View::non_const_value_type;  // the coefficients' type
+  using real_type = value_type;
+  using stencil_type = AxisStencil<4, real_type>;
+  static constexpr int support = 4;
+
+  View coefficients;
+  Size3 size;
+
+  KOKKOS_INLINE_FUNCTION void axis_stencil(int axis, double c, stencil_type& s) const {
+    const std::int64_t n = size[axis];
+    const std::int64_t start =
+        static_cast<std::int64_t>(compat::floor(static_cast<double>(static_cast<float>(c)))) - 1;
+    const double w = c - static_cast<double>(start + 1);
+    const double w3 = (1.0 / 6.0) * w * w * w;
+    const double w0 = (1.0 / 6.0) + 0.5 * w * (w - 1.0) - w3;
+    const double w2 = w + w0 - 2.0 * w3;
+    const double w1 = 1.0 - w0 - w2 - w3;
+    s.weight[0] = static_cast<real_type>(w0);
+    s.weight[1] = static_cast<real_type>(w1);
+    s.weight[2] = static_cast<real_type>(w2);
+    s.weight[3] = static_cast<real_type>(w3);
+    for (int k = 0; k < 4; ++k) {
+      std::int64_t i = start + k;
+      if (n == 1) {
+        i = 0;
+      } else {
+        if (i < 0) i = -i;
+        if (i >= n - 1) i = 2 * (n - 1) - i;
+        if (i < 0) i = 0;
+        if (i > n - 1) i = n - 1;
+      }
+      s.index[k] = i;
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
+    stencil_type s0, s1, s2;
+    axis_stencil(0, c[0], s0);
+    axis_stencil(1, c[1], s1);
+    axis_stencil(2, c[2], s2);
+    return impl::tensor_sum(coefficients, s0, s1, s2);
+  }
+};
+
+namespace impl {
+
+// The constants of the cubic prefilter, computed on the host as ITK does.
+struct BSplinePole {
+  double z = std::sqrt(3.0) - 2.0;
+  double gain = (1.0 - z) * (1.0 - 1.0 / z);
+  std::int64_t horizon =
+      static_cast<std::int64_t>(std::ceil(std::log(1e-10) / std::log(std::fabs(z))));
+};
+
+// Filters lines along one axis in place. A work item takes `count` adjacent
+// lines: their first samples sit at base, base + 1, ... (lines along j or k
+// of neighbouring i, so inner loops over the lines read contiguously), and
+// consecutive samples of a line are `stride` apart.
+template <class Real>
+struct BSplinePrefilterLines {
+  Real* c;
+  int axis;
+  std::int64_t n;       // line length (size along the axis)
+  std::int64_t nx, ny;  // image extents
+  std::int64_t width;   // lines per work item along i (axes 1 and 2)
+  std::int64_t chunks;  // work items per row of i
+  BSplinePole pole;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
+    std::int64_t base, count, stride;
+    if (axis == 0) {
+      base = item * nx;
+      count = 1;
+      stride = 1;
+    } else {
+      const std::int64_t chunk = item % chunks;
+      const std::int64_t outer = item / chunks;  // k for axis 1, j for axis 2
+      base = chunk * width + outer * (axis == 1 ? nx * ny : nx);
+      count = nx - chunk * width < width ? nx - chunk * width : width;
+      stride = axis == 1 ? nx : nx * ny;
+    }
+    Real* line = c + base;
+    const Real z = static_cast<Real>(pole.z);
+    const Real gain = static_cast<Real>(pole.gain);
+    for (std::int64_t s = 0; s < n; ++s) {
+      for (std::int64_t l = 0; l < count; ++l) line[s * stride + l] *= gain;
+    }
+    // Causal initialisation (mirror boundary), accelerated or full as ITK.
+    for (std::int64_t l = 0; l < count; ++l) {
+      if (pole.horizon < n) {
+        Real sum = line[l];
+        double zn = pole.z;
+        for (std::int64_t s = 1; s < pole.horizon; ++s) {
+          sum += static_cast<Real>(zn) * line[s * stride + l];
+          zn *= pole.z;
+        }
+        line[l] = sum;
+      } else {
+        const double iz = 1.0 / pole.z;
+        double zn = pole.z;
+        double z2n = 1.0;
+        for (std::int64_t p = 0; p < n - 1; ++p) z2n *= pole.z;  // pow(z, n - 1)
+        double sum =
+            static_cast<double>(line[l]) + z2n * static_cast<double>(line[(n - 1) * stride + l]);
+        z2n *= z2n * iz;
+        for (std::int64_t s = 1; s <= n - 2; ++s) {
+          sum += (zn + z2n) * static_cast<double>(line[s * stride + l]);
+          zn *= pole.z;
+          z2n *= iz;
+        }
+        line[l] = static_cast<Real>(sum / (1.0 - zn * zn));
+      }
+    }
+    for (std::int64_t s = 1; s < n; ++s) {
+      for (std::int64_t l = 0; l < count; ++l) {
+        line[s * stride + l] += z * line[(s - 1) * stride + l];
+      }
+    }
+    const Real anti = static_cast<Real>(pole.z / (pole.z * pole.z - 1.0));
+    for (std::int64_t l = 0; l < count; ++l) {
+      line[(n - 1) * stride + l] =
+          anti * (z * line[(n - 2) * stride + l] + line[(n - 1) * stride + l]);
+    }
+    for (std::int64_t s = n - 2; s >= 0; --s) {
+      for (std::int64_t l = 0; l < count; ++l) {
+        line[s * stride + l] = z * (line[(s + 1) * stride + l] - line[s * stride + l]);
+      }
+    }
+  }
+};
+
+}  // namespace impl
+
+// The cubic B-spline coefficients of `image`, in interp_real_t<T>.
+template <class ExecutionSpace, class T, class MemorySpace>
+Kokkos::View<interp_real_t<T>***, Kokkos::LayoutLeft, MemorySpace> bspline_coefficients(
+    const ExecutionSpace& exec, const Image<T, MemorySpace>& image) {
+  using Real = interp_real_t<T>;
+  using CoefficientView = Kokkos::View<Real***, Kokkos::LayoutLeft, MemorySpace>;
+  const Size3& size = image.geometry().size();
+  CoefficientView c(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::bspline_coefficients"),
+                    static_cast<std::size_t>(size[0]), static_cast<std::size_t>(size[1]),
+                    static_cast<std::size_t>(size[2]));
+  const auto input = image.voxels();
+  Kokkos::parallel_for(
+      "medimg::bspline_copy",
+      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+          exec, 0, image.geometry().voxel_count()),
+      KOKKOS_LAMBDA(const std::int64_t v) { c.data()[v] = static_cast<Real>(input.data()[v]); });
+  // On host backends a work item takes a block of adjacent lines (contiguous
+  // reads); on GPUs one line per thread keeps neighbouring threads coalesced.
+  constexpr bool host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemorySpace>::accessible;
+  for (int axis = 0; axis < 3; ++axis) {
+    const std::int64_t n = size[axis];
+    if (n < 2) continue;
+    const std::int64_t width = (host && axis != 0) ? 32 : 1;
+    const std::int64_t chunks = (size[0] + width - 1) / width;
+    const std::int64_t items = axis == 0   ? size[1] * size[2]
+                               : axis == 1 ? chunks * size[2]
+                                           : chunks * size[1];
+    impl::BSplinePrefilterLines<Real> functor{c.data(), axis,  n,      size[0],
+                                              size[1],  width, chunks, {}};
+    Kokkos::parallel_for(
+        "medimg::bspline_prefilter",
+        Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, items),
+        functor);
+  }
+  return c;
+}
+
+}  // namespace medimg

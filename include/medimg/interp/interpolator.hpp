@@ -1,0 +1,63 @@
+// What every interpolator shares. An interpolator is a device functor that,
+// for a continuous index c inside the image (ITK's inside test), returns a
+// value as a tensor product of per-axis stencils:
+//   value = sum_{a,b,d} w0[a] w1[b] w2[d] * data(i0[a], i1[b], i2[d]).
+// The stencil (indices + weights, `axis_stencil`) is public so the adjoint
+// can scatter through exactly the weights the forward pass used.
+//
+// Interpolation runs in float for float and integer images, in double for
+// double images (DESIGN.md section 3): `interp_real_t<T>`.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "medimg/core/geometry.hpp"
+
+namespace medimg {
+
+enum class Interp { nearest, linear, bspline };
+
+std::string_view to_string(Interp interp);
+// "nearest" | "linear" | "bspline" (also "bspline3", "cubic"); throws
+// medimg::Error naming the accepted names otherwise.
+Interp parse_interp(std::string_view name);
+
+template <class T>
+using interp_real_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+// One axis of a stencil: K voxel indices along that axis and their weights.
+template <int K, class Real>
+struct AxisStencil {
+  static constexpr int size = K;
+  std::int64_t index[K];
+  Real weight[K];
+};
+
+namespace impl {
+
+// The tensor-product sum over three axis stencils.
+template <int K, class Real, class View>
+KOKKOS_INLINE_FUNCTION Real tensor_sum(const View& data, const AxisStencil<K, Real>& s0,
+                                       const AxisStencil<K, Real>& s1,
+                                       const AxisStencil<K, Real>& s2) {
+  Real value = 0;
+  for (int d = 0; d < K; ++d) {
+    Real plane = 0;
+    for (int b = 0; b < K; ++b) {
+      Real line = 0;
+      for (int a = 0; a < K; ++a) {
+        line += s0.weight[a] * static_cast<Real>(data(s0.index[a], s1.index[b], s2.index[d]));
+      }
+      plane += s1.weight[b] * line;
+    }
+    value += s2.weight[d] * plane;
+  }
+  return value;
+}
+
+}  // namespace impl
+}  // namespace medimg

@@ -1,0 +1,38 @@
+// Nearest-neighbour interpolation, as ITK's NearestNeighborInterpolateImageFunction:
+// index = floor(c + 0.5) (round half up), clamped into the image. Never
+// invents a value: label maps stay label maps.
+#pragma once
+
+#include "medimg/core/kokkos_compat.hpp"
+#include "medimg/interp/interpolator.hpp"
+
+namespace medimg {
+
+template <class View>
+struct NearestInterpolator {
+  using value_type = typename View::non_const_value_type;
+  using real_type = interp_real_t<value_type>;
+  using stencil_type = AxisStencil<1, real_type>;
+  static constexpr int support = 1;
+
+  View data;  // (nx, ny, nz), LayoutLeft
+  Size3 size;
+
+  KOKKOS_INLINE_FUNCTION void axis_stencil(int axis, double c, stencil_type& s) const {
+    std::int64_t i = static_cast<std::int64_t>(compat::floor(c + 0.5));
+    if (i < 0) i = 0;
+    if (i > size[axis] - 1) i = size[axis] - 1;
+    s.index[0] = i;
+    s.weight[0] = real_type(1);
+  }
+
+  KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
+    stencil_type s0, s1, s2;
+    axis_stencil(0, c[0], s0);
+    axis_stencil(1, c[1], s1);
+    axis_stencil(2, c[2], s2);
+    return static_cast<real_type>(data(s0.index[0], s1.index[0], s2.index[0]));
+  }
+};
+
+}  // namespace medimg

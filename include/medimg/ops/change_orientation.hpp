@@ -1,0 +1,28 @@
+// change_orientation(image, code): the same physical image with its voxels
+// permuted and flipped so that its orientation code is `code` (any of the 48,
+// e.g. "RAS", "LPS", "PIR"). No interpolation: values are exact. Metadata
+// rule: size/spacing permuted, direction columns permuted and negated where
+// flipped, origin = physical point of the new first voxel. Oblique inputs go
+// to the nearest code as ITK's OrientImageFilter does (their direction stays
+// oblique).
+#pragma once
+
+#include "medimg/ops/geometry_rules.hpp"
+
+namespace medimg {
+
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> change_orientation(const ExecutionSpace& exec,
+                                         const Image<T, MemorySpace>& image,
+                                         std::string_view code) {
+  const Reorientation r = reorientation(image.geometry(), code);
+  return copy_by_index_mapping(exec, image, r.grid, r.mapping, T(0), "medimg::change_orientation");
+}
+
+template <class T, class MemorySpace>
+Image<T, MemorySpace> change_orientation(const Image<T, MemorySpace>& image,
+                                         std::string_view code) {
+  return change_orientation(typename MemorySpace::execution_space(), image, code);
+}
+
+}  // namespace medimg

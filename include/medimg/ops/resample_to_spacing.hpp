@@ -1,0 +1,24 @@
+// resample_to_spacing(image, spacing, interp): the same physical region on a
+// grid of the given spacing. Metadata rule: size = max(1, round(size * old /
+// new)), origin and direction kept (spacing_grid).
+#pragma once
+
+#include "medimg/ops/geometry_rules.hpp"
+#include "medimg/resample/resample.hpp"
+
+namespace medimg {
+
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> resample_to_spacing(const ExecutionSpace& exec,
+                                          const Image<T, MemorySpace>& image, const Vec3& spacing,
+                                          Interp interp) {
+  return resample(exec, spacing_grid(image.geometry(), spacing), image, AffineTransform(), interp);
+}
+
+template <class T, class MemorySpace>
+Image<T, MemorySpace> resample_to_spacing(const Image<T, MemorySpace>& image, const Vec3& spacing,
+                                          Interp interp) {
+  return resample_to_spacing(typename MemorySpace::execution_space(), image, spacing, interp);
+}
+
+}  // namespace medimg
