@@ -19,36 +19,6 @@
 namespace medimg::test {
 namespace {
 
-// Rotated about all three axes by non-trivial angles.
-Mat3 oblique_direction() {
-  return multiply(rotation(Vec3{0, 0, 1}, 31.0),
-                  multiply(rotation(Vec3{0, 1, 0}, -23.0), rotation(Vec3{1, 0, 0}, 17.0)));
-}
-
-// A smooth volume: sinusoids and a Gaussian blob in physical coordinates.
-Image<float, HostMemory> smooth_volume(const Geometry& g) {
-  Image<float, HostMemory> image(g);
-  const Vec3 c = g.center();
-  for (std::int64_t k = 0; k < g.size()[2]; ++k) {
-    for (std::int64_t j = 0; j < g.size()[1]; ++j) {
-      for (std::int64_t i = 0; i < g.size()[0]; ++i) {
-        const Vec3 p = g.index_to_physical(Vec3{double(i), double(j), double(k)});
-        const double x = p[0] - c[0], y = p[1] - c[1], z = p[2] - c[2];
-        const double v = 400.0 + 150.0 * std::sin(0.21 * x) * std::cos(0.17 * y) +
-                         90.0 * std::cos(0.11 * z + 0.3) +
-                         300.0 * std::exp(-(x * x + y * y + z * z) / 180.0);
-        image.voxels()(i, j, k) = static_cast<float>(v);
-      }
-    }
-  }
-  return image;
-}
-
-Geometry synthetic_grid() {
-  return Geometry(Size3{40, 34, 26}, Vec3{-17.5, 22.25, -31.0}, Vec3{0.9, 1.3, 2.7},
-                  oblique_direction());
-}
-
 struct Inputs {
   std::string name;
   Image<float, HostMemory> image;
@@ -76,17 +46,6 @@ std::vector<std::pair<std::string, AffineTransform>> transforms(const Geometry& 
        AffineTransform::scaling(Vec3{0.8, 1.25, 1.1}, g.direction(), c)},
       {"translation", AffineTransform::translation(Vec3{3.3, -1.7, 2.45})},
   };
-}
-
-// Another grid over the same region: oblique differently, finer, offset.
-Geometry other_grid(const Geometry& g) {
-  const Vec3 c = g.center();
-  const Size3 n{g.size()[0] + 7, g.size()[1] - 3, g.size()[2] + 5};
-  const Vec3 spacing{g.spacing()[0] * 0.85, g.spacing()[1] * 1.1, g.spacing()[2] * 0.7};
-  const Mat3 d = multiply(rotation(Vec3{1, 1, 0}, 12.0), g.direction());
-  const Vec3 half = multiply(d, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
-                                     0.5 * (n[2] - 1) * spacing[2]});
-  return Geometry(n, Vec3{c[0] - half[0] + 0.4, c[1] - half[1], c[2] - half[2] - 0.6}, spacing, d);
 }
 
 template <class ExecutionSpace>

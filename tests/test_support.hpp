@@ -10,6 +10,7 @@
 #include <string>
 
 #include "medimg/core/image.hpp"
+#include "medimg/transform/affine.hpp"
 
 namespace medimg::test {
 
@@ -47,6 +48,47 @@ inline Geometry oblique_geometry(Size3 size = Size3{23, 17, 11}) {
   const double n = std::sqrt(1.0 + 4.0 + 9.0);
   return Geometry(size, Vec3{-12.5, 30.25, -7.75}, Vec3{0.7, 1.3, 2.9},
                   rotation(Vec3{1.0 / n, 2.0 / n, 3.0 / n}, 27.0));
+}
+
+// Rotated about all three axes by non-trivial angles.
+inline Mat3 oblique_direction() {
+  return multiply(rotation(Vec3{0, 0, 1}, 31.0),
+                  multiply(rotation(Vec3{0, 1, 0}, -23.0), rotation(Vec3{1, 0, 0}, 17.0)));
+}
+
+// A smooth volume: sinusoids and a Gaussian blob in physical coordinates.
+inline Image<float, HostMemory> smooth_volume(const Geometry& g) {
+  Image<float, HostMemory> image(g);
+  const Vec3 c = g.center();
+  for (std::int64_t k = 0; k < g.size()[2]; ++k) {
+    for (std::int64_t j = 0; j < g.size()[1]; ++j) {
+      for (std::int64_t i = 0; i < g.size()[0]; ++i) {
+        const Vec3 p = g.index_to_physical(Vec3{double(i), double(j), double(k)});
+        const double x = p[0] - c[0], y = p[1] - c[1], z = p[2] - c[2];
+        const double v = 400.0 + 150.0 * std::sin(0.21 * x) * std::cos(0.17 * y) +
+                         90.0 * std::cos(0.11 * z + 0.3) +
+                         300.0 * std::exp(-(x * x + y * y + z * z) / 180.0);
+        image.voxels()(i, j, k) = static_cast<float>(v);
+      }
+    }
+  }
+  return image;
+}
+
+inline Geometry synthetic_grid() {
+  return Geometry(Size3{40, 34, 26}, Vec3{-17.5, 22.25, -31.0}, Vec3{0.9, 1.3, 2.7},
+                  oblique_direction());
+}
+
+// Another grid over the same region: oblique differently, finer, offset.
+inline Geometry other_grid(const Geometry& g) {
+  const Vec3 c = g.center();
+  const Size3 n{g.size()[0] + 7, g.size()[1] - 3, g.size()[2] + 5};
+  const Vec3 spacing{g.spacing()[0] * 0.85, g.spacing()[1] * 1.1, g.spacing()[2] * 0.7};
+  const Mat3 d = multiply(rotation(Vec3{1, 1, 0}, 12.0), g.direction());
+  const Vec3 half = multiply(d, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
+                                     0.5 * (n[2] - 1) * spacing[2]});
+  return Geometry(n, Vec3{c[0] - half[0] + 0.4, c[1] - half[1], c[2] - half[2] - 0.6}, spacing, d);
 }
 
 inline void expect_same_geometry(const Geometry& a, const Geometry& b, double tolerance) {
