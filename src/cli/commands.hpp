@@ -21,6 +21,16 @@ using Action = std::function<int()>;
 void add_info_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_convert_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_demo_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_resample_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_reorient_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_rotate_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_crop_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_pad_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_translate_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_scale_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_resize_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_flip_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_affine_command(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // What `medimg info` prints for an image: a table, or one JSON object.
 void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json);

@@ -27,6 +27,16 @@ int main(int argc, char** argv) {
   cli::add_info_command(app, global, action);
   cli::add_convert_command(app, global, action);
   cli::add_demo_command(app, global, action);
+  cli::add_resample_command(app, global, action);
+  cli::add_reorient_command(app, global, action);
+  cli::add_rotate_command(app, global, action);
+  cli::add_crop_command(app, global, action);
+  cli::add_pad_command(app, global, action);
+  cli::add_translate_command(app, global, action);
+  cli::add_scale_command(app, global, action);
+  cli::add_resize_command(app, global, action);
+  cli::add_flip_command(app, global, action);
+  cli::add_affine_command(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -106,6 +106,85 @@ class Demo(unittest.TestCase):
         self.assertAlmostEqual(float(data[64, 64, 24]), 0.2, places=5)
 
 
+class Geometric(unittest.TestCase):
+    """Each geometric subcommand on real data, checked with nibabel/numpy."""
+
+    SRC = os.path.join(MRICRON, "aal.nii.gz")
+
+    def setUp(self):
+        self.dir = fresh_dir("geo_" + self._testMethodName)
+        self.img = nib.load(self.SRC)
+        self.data = np.asanyarray(self.img.dataobj)
+
+    def out(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_ok(self, *args):
+        result = run(*args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result
+
+    def test_crop_pad_flip_are_exact(self):
+        self.run_ok("crop", self.SRC, self.out("c.nii.gz"), "--start", "10,20,5", "--size", "40,30,20")
+        np.testing.assert_array_equal(np.asanyarray(nib.load(self.out("c.nii.gz")).dataobj),
+                                      self.data[10:50, 20:50, 5:25])
+        np.testing.assert_allclose(nib.load(self.out("c.nii.gz")).affine[:3, 3],
+                                   (self.img.affine @ [10, 20, 5, 1])[:3], atol=1e-4)
+        self.run_ok("pad", self.SRC, self.out("p.nii.gz"), "--before", "1,2,3", "--after", "0,1,2",
+                    "--value", "7")
+        padded = np.asanyarray(nib.load(self.out("p.nii.gz")).dataobj)
+        self.assertEqual(padded.shape, tuple(np.array(self.data.shape) + [1, 3, 5]))
+        np.testing.assert_array_equal(padded[1:, 2:-1, 3:-2], self.data)
+        self.assertEqual(int(padded[0, 0, 0]), 7)
+        self.run_ok("flip", self.SRC, self.out("f.nii.gz"), "--axis", "y")
+        np.testing.assert_array_equal(np.asanyarray(nib.load(self.out("f.nii.gz")).dataobj),
+                                      self.data[:, ::-1, :])
+
+    def test_reorient_matches_nibabel(self):
+        for code in ["LPS", "PIR", "SAL"]:
+            self.run_ok("reorient", self.SRC, self.out(code + ".nii.gz"), "--to", code)
+            out = nib.load(self.out(code + ".nii.gz"))
+            self.assertEqual("".join(nib.aff2axcodes(out.affine)), code)
+            # nibabel's own reorientation of the same data is the oracle.
+            transform = nib.orientations.ornt_transform(
+                nib.orientations.io_orientation(self.img.affine),
+                nib.orientations.axcodes2ornt(tuple(code)))
+            expected = nib.orientations.apply_orientation(self.data, transform)
+            np.testing.assert_array_equal(np.asanyarray(out.dataobj), expected)
+
+    def test_resample_and_resize_grids(self):
+        self.run_ok("resample", self.SRC, self.out("r.nii.gz"), "--spacing", "3,2.5,4",
+                    "--interp", "nearest")
+        r = nib.load(self.out("r.nii.gz"))
+        zooms = self.img.header.get_zooms()
+        self.assertEqual(r.shape, tuple(max(1, round(n * z / s)) for n, z, s in
+                                        zip(self.data.shape, zooms, (3, 2.5, 4))))
+        self.assertTrue(set(np.unique(np.asanyarray(r.dataobj))) <= set(np.unique(self.data)))
+        self.run_ok("resample", self.SRC, self.out("like.nii.gz"), "--like",
+                    os.path.join(NIBABEL_DATA, "anatomical.nii"), "--interp", "nearest")
+        self.assertEqual(nib.load(self.out("like.nii.gz")).shape, (33, 41, 25))
+        self.run_ok("resize", self.SRC, self.out("z.nii.gz"), "--size", "45,50,40")
+        self.assertEqual(nib.load(self.out("z.nii.gz")).shape, (45, 50, 40))
+
+    def test_rotate_scale_translate_affine(self):
+        self.run_ok("rotate", self.SRC, self.out("rot.nii.gz"), "--axis", "z", "--angle", "15",
+                    "--interp", "nearest", "--expand")
+        rot = nib.load(self.out("rot.nii.gz"))
+        self.assertGreater(rot.shape[0], self.data.shape[0])
+        self.assertEqual(set(np.unique(np.asanyarray(rot.dataobj))), set(np.unique(self.data)))
+        self.run_ok("scale", self.SRC, self.out("s.nii.gz"), "--factor", "1", "--interp", "linear")
+        np.testing.assert_array_equal(np.asanyarray(nib.load(self.out("s.nii.gz")).dataobj),
+                                      self.data)
+        self.run_ok("translate", self.SRC, self.out("t.nii.gz"), "--offset", "2,-4,6")
+        t = nib.load(self.out("t.nii.gz"))
+        # LPS offset (2, -4, 6) is RAS (-2, 4, 6).
+        np.testing.assert_allclose(t.affine[:3, 3], self.img.affine[:3, 3] + [-2, 4, 6], atol=1e-4)
+        self.run_ok("affine", self.SRC, self.out("a.nii.gz"), "--matrix",
+                    "1,0,0,0,0,1,0,0,0,0,1,0", "--interp", "nearest")
+        np.testing.assert_array_equal(np.asanyarray(nib.load(self.out("a.nii.gz")).dataobj),
+                                      self.data)
+
+
 class BadInput(unittest.TestCase):
     """Each case: exit code 1, exactly one stderr line, no output file."""
 
@@ -199,6 +278,28 @@ class BadInput(unittest.TestCase):
                             "cannot write")
         self.assertTrue(os.path.isdir(os.path.join(dest, "keep")))
         self.assertEqual(sorted(os.listdir(self.dir)), ["taken.nii"])
+
+    def test_geometric_arguments(self):
+        src = os.path.join(MRICRON, "aal.nii.gz")
+        cases = [
+            (["crop", src, self.out, "--start", "175,0,0", "--size", "10,10,10"], "lies outside the image"),
+            (["crop", src, self.out, "--start", "0,0,0", "--size", "0,10,10"], "must be >= 1"),
+            (["resample", src, self.out, "--spacing", "1,0,1"], "must be finite and > 0"),
+            (["resample", src, self.out, "--spacing", "1,-2,1"], "must be finite and > 0"),
+            (["resample", src, self.out, "--spacing", "1,2"], "needs 3"),
+            (["scale", src, self.out, "--factor", "0"], "factor"),
+            (["scale", src, self.out, "--factor", "-1,1,1"], "factor"),
+            (["reorient", src, self.out, "--to", "ABC"], "orientation code 'ABC'"),
+            (["rotate", src, self.out, "--axis", "z", "--angle", "nan"], "not a finite number"),
+            (["rotate", src, self.out, "--axis", "w", "--angle", "3"], "unknown axis"),
+            (["resize", src, self.out, "--size", "0,5,5"], "must be >= 1"),
+            (["rotate", src, self.out, "--axis", "z", "--angle", "3", "--interp", "sinc"],
+             "unknown interpolator"),
+            (["affine", src, self.out, "--matrix", "1,0,0,0,0,1,0,0"], "needs 12"),
+        ]
+        for args, reason in cases:
+            with self.subTest(args=args):
+                self.expect_failure(args, self.out, reason)
 
     def test_usage_errors_exit_non_zero(self):
         self.assertNotEqual(run().returncode, 0)

@@ -1,0 +1,68 @@
+#include "image_command.hpp"
+
+#include <chrono>
+#include <iostream>
+
+#include "medimg/io/image_io.hpp"
+
+namespace medimg::cli {
+
+CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::string& description,
+                            const GlobalOptions& global, Action& action,
+                            std::function<ImageOperation()> make_operation) {
+  struct Paths {
+    std::string input, output, series;
+  };
+  auto paths = std::make_shared<Paths>();
+  auto* cmd = app.add_subcommand(name, description);
+  cmd->add_option("IN", paths->input, "image file or DICOM folder")->required();
+  cmd->add_option("OUT", paths->output, "output file: .nii, .nii.gz, .nrrd or .mha")->required();
+  cmd->add_option("--series", paths->series, "DICOM folder: Series Instance UID to read");
+  cmd->callback([&action, &global, paths, make_operation, name] {
+    action = [&global, paths, make_operation, name] {
+      const ImageOperation operation = make_operation();
+      check_output_path(paths->output);
+      const auto input =
+          to_memory_space<DeviceMemory>(load_image(paths->input, LoadOptions{paths->series}));
+      const auto start = std::chrono::steady_clock::now();
+      const DeviceImage result = operation(input);
+      Kokkos::fence();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      save_image(to_memory_space<HostMemory>(result), paths->output);
+      if (!global.quiet) {
+        std::cout << name << ": " << paths->input << " " << to_string(geometry(input).size())
+                  << " -> " << paths->output << " " << to_string(geometry(result).size()) << ", "
+                  << geometry(result).orientation_code() << ", " << ms << " ms\n";
+      }
+      return 0;
+    };
+  });
+  return cmd;
+}
+
+void add_interp_option(CLI::App* cmd, std::string& interp, const std::string& fallback) {
+  interp = fallback;
+  cmd->add_option("--interp", interp, "nearest|linear|bspline")->capture_default_str();
+}
+
+void add_fill_option(CLI::App* cmd, double& fill) {
+  cmd->add_option("--fill", fill, "value for points outside the input")->capture_default_str();
+}
+
+Vec3 to_vec3(const std::vector<double>& values, const std::string& option) {
+  if (values.size() != 3) {
+    throw Error(option + " needs 3 comma-separated numbers, got " + std::to_string(values.size()));
+  }
+  return Vec3{values[0], values[1], values[2]};
+}
+
+Size3 to_size3(const std::vector<std::int64_t>& values, const std::string& option) {
+  if (values.size() != 3) {
+    throw Error(option + " needs 3 comma-separated integers, got " + std::to_string(values.size()));
+  }
+  return Size3{values[0], values[1], values[2]};
+}
+
+}  // namespace medimg::cli
