@@ -191,7 +191,7 @@ fi
 configure_args=(
   -G Ninja -DCMAKE_BUILD_TYPE=Release
   -DKokkos_ROOT="$kokkos_prefix" -DKokkosKernels_ROOT="$kernels_prefix"
-  -DMEDIMG_WERROR=ON
+  -DMEDIMG_WERROR=ON -DMEDIMG_ARCH_NATIVE=ON
 )
 if [ ! -f "$build_dir/build.ninja" ]; then
   log "configuring medimg in $build_dir"

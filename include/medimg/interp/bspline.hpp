@@ -40,15 +40,7 @@ struct BSplineInterpolator {
     const std::int64_t n = size[axis];
     const std::int64_t start =
         static_cast<std::int64_t>(compat::floor(static_cast<double>(static_cast<float>(c)))) - 1;
-    const double w = c - static_cast<double>(start + 1);
-    const double w3 = (1.0 / 6.0) * w * w * w;
-    const double w0 = (1.0 / 6.0) + 0.5 * w * (w - 1.0) - w3;
-    const double w2 = w + w0 - 2.0 * w3;
-    const double w1 = 1.0 - w0 - w2 - w3;
-    s.weight[0] = static_cast<real_type>(w0);
-    s.weight[1] = static_cast<real_type>(w1);
-    s.weight[2] = static_cast<real_type>(w2);
-    s.weight[3] = static_cast<real_type>(w3);
+    cubic_weights(c - static_cast<double>(start + 1), s.weight);
     for (int k = 0; k < 4; ++k) {
       std::int64_t i = start + k;
       if (n == 1) {
@@ -61,6 +53,43 @@ struct BSplineInterpolator {
       }
       s.index[k] = i;
     }
+  }
+
+  // Where no mirroring is needed: 1 <= c < n - 2 on every axis (with room
+  // for the float cast of the start index).
+  static constexpr double interior_low = 1.0;
+  static constexpr double interior_high_margin = 2.01;
+
+  KOKKOS_INLINE_FUNCTION static void cubic_weights(double w, real_type* out) {
+    const double w3 = (1.0 / 6.0) * w * w * w;
+    const double w0 = (1.0 / 6.0) + 0.5 * w * (w - 1.0) - w3;
+    const double w2 = w + w0 - 2.0 * w3;
+    out[0] = static_cast<real_type>(w0);
+    out[1] = static_cast<real_type>(1.0 - w0 - w2 - w3);
+    out[2] = static_cast<real_type>(w2);
+    out[3] = static_cast<real_type>(w3);
+  }
+
+  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
+    std::int64_t start[3];
+    real_type w[3][4];
+    for (int a = 0; a < 3; ++a) {
+      start[a] = static_cast<std::int64_t>(static_cast<float>(c[a])) - 1;  // c >= 1: trunc = floor
+      cubic_weights(c[a] - static_cast<double>(start[a] + 1), w[a]);
+    }
+    const std::int64_t sy = size[0];
+    const std::int64_t sz = size[0] * size[1];
+    const real_type* p = coefficients.data() + start[0] + sy * start[1] + sz * start[2];
+    real_type value = 0;
+    for (int d = 0; d < 4; ++d) {
+      real_type plane = 0;
+      for (int b = 0; b < 4; ++b) {
+        const real_type* q = p + d * sz + b * sy;
+        plane += w[1][b] * (w[0][0] * q[0] + w[0][1] * q[1] + w[0][2] * q[2] + w[0][3] * q[3]);
+      }
+      value += w[2][d] * plane;
+    }
+    return value;
   }
 
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
@@ -82,79 +111,81 @@ struct BSplinePole {
       static_cast<std::int64_t>(std::ceil(std::log(1e-10) / std::log(std::fabs(z))));
 };
 
-// Filters lines along one axis in place. A work item takes `count` adjacent
-// lines: their first samples sit at base, base + 1, ... (lines along j or k
-// of neighbouring i, so inner loops over the lines read contiguously), and
-// consecutive samples of a line are `stride` apart.
+// Filters lines along one axis in place. A work item takes `count` lines
+// whose first samples are `line_stride` apart, and filters them together:
+// the inner loops run over independent lines, so the recursion's serial
+// dependency is spread over many lines (ILP/SIMD) and, along j and k,
+// neighbouring lines are neighbouring i (contiguous reads).
 template <class Real>
 struct BSplinePrefilterLines {
   Real* c;
   int axis;
   std::int64_t n;       // line length (size along the axis)
   std::int64_t nx, ny;  // image extents
-  std::int64_t width;   // lines per work item along i (axes 1 and 2)
-  std::int64_t chunks;  // work items per row of i
+  std::int64_t width;   // lines per work item
+  std::int64_t chunks;  // work items per row of lines
   BSplinePole pole;
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
-    std::int64_t base, count, stride;
+    // axis 0: lines are (j, k); a work item takes `width` consecutive j.
+    // axes 1, 2: lines are (i, k) or (i, j); a work item takes `width` consecutive i.
+    const std::int64_t lines_per_row = axis == 0 ? ny : nx;
+    const std::int64_t chunk = item % chunks;
+    const std::int64_t outer = item / chunks;
+    const std::int64_t first = chunk * width;
+    const std::int64_t count = lines_per_row - first < width ? lines_per_row - first : width;
+    std::int64_t base, stride, line_stride;
     if (axis == 0) {
-      base = item * nx;
-      count = 1;
+      base = nx * (first + ny * outer);
       stride = 1;
+      line_stride = nx;
     } else {
-      const std::int64_t chunk = item % chunks;
-      const std::int64_t outer = item / chunks;  // k for axis 1, j for axis 2
-      base = chunk * width + outer * (axis == 1 ? nx * ny : nx);
-      count = nx - chunk * width < width ? nx - chunk * width : width;
+      base = first + outer * (axis == 1 ? nx * ny : nx);
       stride = axis == 1 ? nx : nx * ny;
+      line_stride = 1;
     }
     Real* line = c + base;
+    auto at = [&](std::int64_t s, std::int64_t l) -> Real& {
+      return line[s * stride + l * line_stride];
+    };
     const Real z = static_cast<Real>(pole.z);
     const Real gain = static_cast<Real>(pole.gain);
     for (std::int64_t s = 0; s < n; ++s) {
-      for (std::int64_t l = 0; l < count; ++l) line[s * stride + l] *= gain;
+      for (std::int64_t l = 0; l < count; ++l) at(s, l) *= gain;
     }
     // Causal initialisation (mirror boundary), accelerated or full as ITK.
     for (std::int64_t l = 0; l < count; ++l) {
       if (pole.horizon < n) {
-        Real sum = line[l];
+        Real sum = at(0, l);
         double zn = pole.z;
         for (std::int64_t s = 1; s < pole.horizon; ++s) {
-          sum += static_cast<Real>(zn) * line[s * stride + l];
+          sum += static_cast<Real>(zn) * at(s, l);
           zn *= pole.z;
         }
-        line[l] = sum;
+        at(0, l) = sum;
       } else {
         const double iz = 1.0 / pole.z;
         double zn = pole.z;
         double z2n = 1.0;
         for (std::int64_t p = 0; p < n - 1; ++p) z2n *= pole.z;  // pow(z, n - 1)
-        double sum =
-            static_cast<double>(line[l]) + z2n * static_cast<double>(line[(n - 1) * stride + l]);
+        double sum = static_cast<double>(at(0, l)) + z2n * static_cast<double>(at(n - 1, l));
         z2n *= z2n * iz;
         for (std::int64_t s = 1; s <= n - 2; ++s) {
-          sum += (zn + z2n) * static_cast<double>(line[s * stride + l]);
+          sum += (zn + z2n) * static_cast<double>(at(s, l));
           zn *= pole.z;
           z2n *= iz;
         }
-        line[l] = static_cast<Real>(sum / (1.0 - zn * zn));
+        at(0, l) = static_cast<Real>(sum / (1.0 - zn * zn));
       }
     }
     for (std::int64_t s = 1; s < n; ++s) {
-      for (std::int64_t l = 0; l < count; ++l) {
-        line[s * stride + l] += z * line[(s - 1) * stride + l];
-      }
+      for (std::int64_t l = 0; l < count; ++l) at(s, l) += z * at(s - 1, l);
     }
     const Real anti = static_cast<Real>(pole.z / (pole.z * pole.z - 1.0));
-    for (std::int64_t l = 0; l < count; ++l) {
-      line[(n - 1) * stride + l] =
-          anti * (z * line[(n - 2) * stride + l] + line[(n - 1) * stride + l]);
-    }
+    for (std::int64_t l = 0; l < count; ++l)
+      at(n - 1, l) = anti * (z * at(n - 2, l) + at(n - 1, l));
     for (std::int64_t s = n - 2; s >= 0; --s) {
-      for (std::int64_t l = 0; l < count; ++l) {
-        line[s * stride + l] = z * (line[(s + 1) * stride + l] - line[s * stride + l]);
-      }
+      for (std::int64_t l = 0; l < count; ++l) at(s, l) = z * (at(s + 1, l) - at(s, l));
     }
   }
 };
@@ -183,11 +214,10 @@ Kokkos::View<interp_real_t<T>***, Kokkos::LayoutLeft, MemorySpace> bspline_coeff
   for (int axis = 0; axis < 3; ++axis) {
     const std::int64_t n = size[axis];
     if (n < 2) continue;
-    const std::int64_t width = (host && axis != 0) ? 32 : 1;
-    const std::int64_t chunks = (size[0] + width - 1) / width;
-    const std::int64_t items = axis == 0   ? size[1] * size[2]
-                               : axis == 1 ? chunks * size[2]
-                                           : chunks * size[1];
+    const std::int64_t width = host ? (axis == 0 ? 16 : 32) : 1;
+    const std::int64_t lines_per_row = axis == 0 ? size[1] : size[0];
+    const std::int64_t chunks = (lines_per_row + width - 1) / width;
+    const std::int64_t items = chunks * (axis == 2 ? size[1] : size[2]);
     impl::BSplinePrefilterLines<Real> functor{c.data(), axis,  n,      size[0],
                                               size[1],  width, chunks, {}};
     Kokkos::parallel_for(

@@ -31,6 +31,35 @@ struct LinearInterpolator {
     s.weight[1] = static_cast<real_type>(fraction);
   }
 
+  // Where no clamping is needed: 0 <= c < n - 1 on every axis.
+  static constexpr double interior_low = 0.0;
+  static constexpr double interior_high_margin = 1.0;
+
+  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
+    // c >= 0, so truncation is floor.
+    const std::int64_t i = static_cast<std::int64_t>(c[0]);
+    const std::int64_t j = static_cast<std::int64_t>(c[1]);
+    const std::int64_t k = static_cast<std::int64_t>(c[2]);
+    const real_type tx = static_cast<real_type>(c[0] - static_cast<double>(i));
+    const real_type ty = static_cast<real_type>(c[1] - static_cast<double>(j));
+    const real_type tz = static_cast<real_type>(c[2] - static_cast<double>(k));
+    const std::int64_t sy = size[0];
+    const std::int64_t sz = size[0] * size[1];
+    const auto* p = data.data() + i + sy * j + sz * k;
+    const real_type v000 = static_cast<real_type>(p[0]), v100 = static_cast<real_type>(p[1]);
+    const real_type v010 = static_cast<real_type>(p[sy]), v110 = static_cast<real_type>(p[sy + 1]);
+    const real_type v001 = static_cast<real_type>(p[sz]), v101 = static_cast<real_type>(p[sz + 1]);
+    const real_type v011 = static_cast<real_type>(p[sz + sy]),
+                    v111 = static_cast<real_type>(p[sz + sy + 1]);
+    const real_type a = v000 + (v100 - v000) * tx;
+    const real_type b = v010 + (v110 - v010) * tx;
+    const real_type d = v001 + (v101 - v001) * tx;
+    const real_type e = v011 + (v111 - v011) * tx;
+    const real_type f = a + (b - a) * ty;
+    const real_type g = d + (e - d) * ty;
+    return f + (g - f) * tz;
+  }
+
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
     stencil_type s0, s1, s2;
     axis_stencil(0, c[0], s0);

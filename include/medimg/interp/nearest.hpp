@@ -26,6 +26,18 @@ struct NearestInterpolator {
     s.weight[0] = real_type(1);
   }
 
+  // Where no clamping is needed: the whole inside range.
+  static constexpr double interior_low = -0.5;
+  static constexpr double interior_high_margin = 0.5;  // c < n - margin
+
+  // For c with interior_low <= c < n - interior_high_margin on every axis.
+  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
+    const std::int64_t i = static_cast<std::int64_t>(c[0] + 0.5);
+    const std::int64_t j = static_cast<std::int64_t>(c[1] + 0.5);
+    const std::int64_t k = static_cast<std::int64_t>(c[2] + 0.5);
+    return static_cast<real_type>(data.data()[i + size[0] * (j + size[1] * k)]);
+  }
+
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
     stencil_type s0, s1, s2;
     axis_stencil(0, c[0], s0);

@@ -38,7 +38,7 @@ struct IndexMap {
 
 IndexMap index_map(const Geometry& output, const Geometry& input, const AffineTransform& transform);
 
-template <class OutView, class Interpolator>
+template <class ExecutionSpace, class OutView, class Interpolator>
 struct ResampleAffineRows {
   using Out = typename OutView::non_const_value_type;
   OutView out;
@@ -53,40 +53,46 @@ struct ResampleAffineRows {
     return Vec3{c0[0] + x * map.m[0][0], c0[1] + x * map.m[1][0], c0[2] + x * map.m[2][0]};
   }
 
-  KOKKOS_INLINE_FUNCTION bool inside(const Vec3& c) const {
+  // low <= c[a] < size[a] - high_margin on every axis.
+  KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, double low, double high_margin) const {
     for (int a = 0; a < 3; ++a) {
-      if (!(c[a] >= -0.5 && c[a] < static_cast<double>(in_size[a]) - 0.5)) return false;
+      if (!(c[a] >= low && c[a] < static_cast<double>(in_size[a]) - high_margin)) return false;
     }
     return true;
   }
 
-  // [lo, hi): the i of this row whose continuous index is inside the input.
-  KOKKOS_INLINE_FUNCTION void inside_range(const Vec3& c0, std::int64_t& lo,
-                                           std::int64_t& hi) const {
+  // [lo, hi): the i of this row whose index is `within` the bounds (a
+  // contiguous range: the bounds are a box, the row a line). Solved by
+  // division, then settled at both ends by the exact per-voxel test.
+  KOKKOS_INLINE_FUNCTION void range_within(const Vec3& c0, double low, double high_margin,
+                                           std::int64_t& lo, std::int64_t& hi) const {
     double first = 0.0;
     double last = static_cast<double>(nx);
     for (int a = 0; a < 3; ++a) {
       const double s = map.m[a][0];
-      const double low = -0.5 - c0[a];
-      const double high = static_cast<double>(in_size[a]) - 0.5 - c0[a];
+      const double below = low - c0[a];
+      const double above = static_cast<double>(in_size[a]) - high_margin - c0[a];
       if (s == 0.0) {
-        if (!(0.0 >= low && 0.0 < high)) last = -1.0;
+        if (!(0.0 >= below && 0.0 < above)) last = -1.0;
       } else if (s > 0.0) {
-        first = compat::fmax(first, compat::ceil(low / s));
-        last = compat::fmin(last, compat::ceil(high / s));
+        first = compat::fmax(first, compat::ceil(below / s));
+        last = compat::fmin(last, compat::ceil(above / s));
       } else {
-        first = compat::fmax(first, compat::floor(high / s) + 1.0);
-        last = compat::fmin(last, compat::floor(low / s) + 1.0);
+        first = compat::fmax(first, compat::floor(above / s) + 1.0);
+        last = compat::fmin(last, compat::floor(below / s) + 1.0);
       }
     }
+    if (!(last > first)) {
+      lo = hi = 0;
+      return;
+    }
     lo = static_cast<std::int64_t>(first);
-    hi = last > first ? static_cast<std::int64_t>(last) : lo;
-    if (lo > nx) lo = hi = nx;
-    // The division can be off by one ulp: settle the ends with the exact test.
-    while (lo < hi && !inside(index_at(c0, lo))) ++lo;
-    while (hi > lo && !inside(index_at(c0, hi - 1))) --hi;
-    while (lo > 0 && inside(index_at(c0, lo - 1))) --lo;
-    while (hi < nx && hi > lo && inside(index_at(c0, hi))) ++hi;
+    hi = static_cast<std::int64_t>(last);
+    while (lo < hi && !within(index_at(c0, lo), low, high_margin)) ++lo;
+    while (hi > lo && !within(index_at(c0, hi - 1), low, high_margin)) --hi;
+    if (lo == hi) return;
+    while (lo > 0 && within(index_at(c0, lo - 1), low, high_margin)) --lo;
+    while (hi < nx && within(index_at(c0, hi), low, high_margin)) ++hi;
   }
 
   template <class Member>
@@ -99,11 +105,49 @@ struct ResampleAffineRows {
     const Vec3 c0{map.b[0] + y * map.m[0][1] + z * map.m[0][2],
                   map.b[1] + y * map.m[1][1] + z * map.m[1][2],
                   map.b[2] + y * map.m[2][1] + z * map.m[2][2]};
-    std::int64_t lo = 0, hi = 0;
-    inside_range(c0, lo, hi);
-    Kokkos::parallel_for(Kokkos::TeamVectorRange(team, nx), [&](const std::int64_t i) {
-      out(i, j, k) = (i >= lo && i < hi) ? pixel_cast<Out>(interp(index_at(c0, i))) : fill;
-    });
+    // ITK's inside test, and the part of it where the stencil needs no
+    // clamping or mirroring (the fast `interior` sampler).
+    std::int64_t lo = 0, hi = 0, a = 0, b = 0;
+    range_within(c0, -0.5, 0.5, lo, hi);
+    range_within(c0, Interpolator::interior_low, Interpolator::interior_high_margin, a, b);
+    if (a < lo || b > hi || a >= b) a = b = lo;
+    Out* row_out = &out(0, j, k);
+    const Vec3 step{map.m[0][0], map.m[1][0], map.m[2][0]};
+    // Only the short end segments visit the clamping sampler or the fill.
+    auto fill_range = [&](std::int64_t from, std::int64_t to) {
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, from, to),
+                           [&](const std::int64_t i) { row_out[i] = fill; });
+    };
+    auto border_range = [&](std::int64_t from, std::int64_t to) {
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, from, to), [&](const std::int64_t i) {
+        row_out[i] = pixel_cast<Out>(interp(index_at(c0, i)));
+      });
+    };
+    fill_range(0, lo);
+    border_range(lo, a);
+    border_range(b, hi);
+    fill_range(hi, nx);
+    if constexpr (Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible) {
+      // Host backends: a team is one thread; a plain loop over a restrict
+      // pointer is what compilers turn into SIMD gathers.
+      interior_row(c0, step, a, b, row_out);
+    } else {
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, a, b), [&](const std::int64_t i) {
+        const double x = static_cast<double>(i);
+        row_out[i] = pixel_cast<Out>(
+            interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
+      });
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void interior_row(const Vec3 c0, const Vec3 step, const std::int64_t a,
+                                           const std::int64_t b,
+                                           Out* KOKKOS_RESTRICT row_out) const {
+    for (std::int64_t i = a; i < b; ++i) {
+      const double x = static_cast<double>(i);
+      row_out[i] = pixel_cast<Out>(
+          interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
+    }
   }
 };
 
@@ -140,7 +184,7 @@ Image<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const Geometry& 
     using Interpolator = std::decay_t<decltype(interp)>;
     if constexpr (std::is_same_v<Transform, AffineTransform>) {
       const impl::IndexMap map = impl::index_map(output, input.geometry(), transform);
-      impl::ResampleAffineRows<OutView, Interpolator> functor{
+      impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{
           result.voxels(),  interp,           map,       input.geometry().size(),
           output.size()[0], output.size()[1], fill_value};
       Kokkos::parallel_for(

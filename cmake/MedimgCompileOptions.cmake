@@ -1,0 +1,16 @@
+# medimg_compile_options(target): the project's warning set (errors with
+# MEDIMG_WERROR) and, with MEDIMG_ARCH_NATIVE, code for this machine's CPU.
+option(MEDIMG_WERROR "Treat compiler warnings as errors" OFF)
+option(MEDIMG_ARCH_NATIVE "Compile for the building machine's CPU (-march=native): SIMD gathers for the resample kernels" OFF)
+function(medimg_compile_options target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE
+      $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor>)
+    if(MEDIMG_WERROR)
+      target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+    endif()
+    if(MEDIMG_ARCH_NATIVE)
+      target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
+    endif()
+  endif()
+endfunction()
