@@ -48,20 +48,6 @@ std::string opposite(std::string code) {
   return code;
 }
 
-std::vector<std::string> all_codes() {
-  std::vector<std::string> codes;
-  const std::string axes[3] = {"LR", "PA", "SI"};
-  int perm[3] = {0, 1, 2};
-  do {
-    for (int signs = 0; signs < 8; ++signs) {
-      std::string code;
-      for (int c = 0; c < 3; ++c) code += axes[perm[c]][(signs >> c) & 1];
-      codes.push_back(code);
-    }
-  } while (std::next_permutation(perm, perm + 3));
-  return codes;
-}
-
 TEST(Geometry, IndexToPhysicalMatchesItkOnObliqueAnisotropicGrid) {
   const Geometry g = oblique_geometry();
   const auto itk_image = to_itk(Image<float, HostMemory>(g));
@@ -108,7 +94,7 @@ TEST(Geometry, CenterIsThePhysicalPointOfTheMiddleIndex) {
 }
 
 TEST(Geometry, AllFortyEightCodesRoundTripAndMatchItk) {
-  const auto codes = all_codes();
+  const auto codes = all_orientation_codes();
   ASSERT_EQ(codes.size(), 48u);
   for (const std::string& code : codes) {
     const Mat3 d = direction_from_code(code);

@@ -296,20 +296,6 @@ itk::SpatialOrientation::ValidCoordinateOrientationFlags itk_orientation(const s
   return static_cast<itk::SpatialOrientation::ValidCoordinateOrientationFlags>(value);
 }
 
-std::vector<std::string> every_code() {
-  std::vector<std::string> codes;
-  const std::string axes[3] = {"LR", "PA", "SI"};
-  int perm[3] = {0, 1, 2};
-  do {
-    for (int signs = 0; signs < 8; ++signs) {
-      std::string code;
-      for (int c = 0; c < 3; ++c) code += axes[perm[c]][(signs >> c) & 1];
-      codes.push_back(code);
-    }
-  } while (std::next_permutation(perm, perm + 3));
-  return codes;
-}
-
 TYPED_TEST(OpsVsItk, ChangeOrientationAllCodesMatchesOrientImageFilter) {
   for (const auto& [name, image] :
        {std::pair{std::string("synthetic oblique"),
@@ -317,7 +303,7 @@ TYPED_TEST(OpsVsItk, ChangeOrientationAllCodesMatchesOrientImageFilter) {
                                          oblique_direction()))},
         std::pair{std::string("anatomical.nii"),
                   load_image_as<float>(nibabel_data_dir + "/anatomical.nii")}}) {
-    for (const std::string& code : every_code()) {
+    for (const std::string& code : all_orientation_codes()) {
       const auto ours = to_host(change_orientation(TypeParam(), this->dev(image), code));
       using Orient = itk::OrientImageFilter<ItkFloat, ItkFloat>;
       auto filter = Orient::New();

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "medimg/core/image.hpp"
 #include "medimg/transform/affine.hpp"
@@ -89,6 +91,21 @@ inline Geometry other_grid(const Geometry& g) {
   const Vec3 half = multiply(d, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
                                      0.5 * (n[2] - 1) * spacing[2]});
   return Geometry(n, Vec3{c[0] - half[0] + 0.4, c[1] - half[1], c[2] - half[2] - 0.6}, spacing, d);
+}
+
+// The 48 orientation codes: every permutation of {L/R, P/A, S/I} and sign.
+inline std::vector<std::string> all_orientation_codes() {
+  std::vector<std::string> codes;
+  const std::string axes[3] = {"LR", "PA", "SI"};
+  int perm[3] = {0, 1, 2};
+  do {
+    for (int signs = 0; signs < 8; ++signs) {
+      std::string code;
+      for (int c = 0; c < 3; ++c) code += axes[perm[c]][(signs >> c) & 1];
+      codes.push_back(code);
+    }
+  } while (std::next_permutation(perm, perm + 3));
+  return codes;
 }
 
 inline void expect_same_geometry(const Geometry& a, const Geometry& b, double tolerance) {
