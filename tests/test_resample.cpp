@@ -201,6 +201,19 @@ TEST(AffineTransform, CompositionAndInverse) {
   EXPECT_THROW(AffineTransform(Mat3{Vec3{1, 0, 0}, Vec3{2, 0, 0}, Vec3{0, 0, 1}}, Vec3{0, 0, 0}),
                Error);
   EXPECT_THROW(AffineTransform::rotation(Vec3{0, 0, 1}, std::nan(""), Vec3{0, 0, 0}), Error);
+  // Matrix forms: [A | t] with a centre c is y = A (x - c) + c + t.
+  const AffineTransform m34 =
+      AffineTransform::from_3x4({1.2, 0.1, 0, 3, 0, 0.9, 0.2, 4, 0.1, 0, 1.1, 5}, Vec3{1, 2, 3});
+  const AffineTransform m44 = AffineTransform::from_4x4(
+      {1.2, 0.1, 0, 3, 0, 0.9, 0.2, 4, 0.1, 0, 1.1, 5, 0, 0, 0, 1}, Vec3{1, 2, 3});
+  const AffineTransform direct(Mat3{Vec3{1.2, 0.1, 0}, Vec3{0, 0.9, 0.2}, Vec3{0.1, 0, 1.1}},
+                               Vec3{3, 4, 5}, Vec3{1, 2, 3});
+  for (int axis = 0; axis < 3; ++axis) {
+    EXPECT_DOUBLE_EQ(m34.apply(x)[axis], direct.apply(x)[axis]);
+    EXPECT_DOUBLE_EQ(m44.apply(x)[axis], direct.apply(x)[axis]);
+  }
+  EXPECT_DOUBLE_EQ(direct.apply(Vec3{1, 2, 3})[0], 1 + 3);  // the centre moves by t only
+  EXPECT_THROW(AffineTransform::from_4x4({1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1}), Error);
 }
 
 }  // namespace

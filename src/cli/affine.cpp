@@ -3,6 +3,9 @@
 // The map takes OUTPUT points to INPUT points, in physical mm (LPS):
 // y = A (x - c) + c + t, as ITK's ResampleImageFilter. Grid kept.
 #include "medimg/ops/affine.hpp"
+#include <algorithm>
+#include <array>
+
 #include "image_command.hpp"
 
 namespace medimg::cli {
@@ -21,10 +24,10 @@ void add_affine_command(CLI::App& app, const GlobalOptions& global, Action& acti
           throw Error("--matrix needs 12 comma-separated numbers (3 rows of a0,a1,a2,t), got " +
                       std::to_string(o->matrix.size()));
         }
-        const auto& m = o->matrix;
-        const AffineTransform transform(
-            Mat3{Vec3{m[0], m[1], m[2]}, Vec3{m[4], m[5], m[6]}, Vec3{m[8], m[9], m[10]}},
-            Vec3{m[3], m[7], m[11]}, to_vec3(o->center, "--center"));
+        std::array<double, 12> rows;
+        std::copy(o->matrix.begin(), o->matrix.end(), rows.begin());
+        const AffineTransform transform =
+            AffineTransform::from_3x4(rows, to_vec3(o->center, "--center"));
         const Interp interp = parse_interp(o->interp);
         return [=](const DeviceImage& image) {
           return on_typed(

@@ -45,6 +45,21 @@ AffineTransform::AffineTransform(const Mat3& matrix, const Vec3& translation, co
   for (int r = 0; r < 3; ++r) m_offset[r] = translation[r] + center[r] - ac[r];
 }
 
+AffineTransform AffineTransform::from_3x4(const std::array<double, 12>& m, const Vec3& center) {
+  return AffineTransform(
+      Mat3{Vec3{m[0], m[1], m[2]}, Vec3{m[4], m[5], m[6]}, Vec3{m[8], m[9], m[10]}},
+      Vec3{m[3], m[7], m[11]}, center);
+}
+
+AffineTransform AffineTransform::from_4x4(const std::array<double, 16>& m, const Vec3& center) {
+  if (m[12] != 0.0 || m[13] != 0.0 || m[14] != 0.0 || m[15] != 1.0) {
+    throw Error("invalid transform: the last row of a 4x4 affine matrix must be 0 0 0 1");
+  }
+  std::array<double, 12> rows;
+  for (int r = 0; r < 12; ++r) rows[static_cast<std::size_t>(r)] = m[static_cast<std::size_t>(r)];
+  return from_3x4(rows, center);
+}
+
 AffineTransform AffineTransform::translation(const Vec3& offset) {
   return AffineTransform(identity_matrix(), offset);
 }

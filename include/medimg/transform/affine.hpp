@@ -6,6 +6,7 @@
 #pragma once
 
 #include <Kokkos_Core.hpp>
+#include <array>
 
 #include "medimg/core/geometry.hpp"
 
@@ -18,6 +19,13 @@ class AffineTransform {
   // y = matrix (x - center) + center + translation. Throws medimg::Error for
   // non-finite entries or a singular matrix.
   AffineTransform(const Mat3& matrix, const Vec3& translation, const Vec3& center = Vec3{0, 0, 0});
+
+  // Row-major 3x4 [A | t] and 4x4 [A t; 0 0 0 1] forms (the 4x4's last row
+  // must be 0 0 0 1), with an optional centre as above.
+  static AffineTransform from_3x4(const std::array<double, 12>& rows,
+                                  const Vec3& center = Vec3{0, 0, 0});
+  static AffineTransform from_4x4(const std::array<double, 16>& rows,
+                                  const Vec3& center = Vec3{0, 0, 0});
 
   static AffineTransform translation(const Vec3& offset);
   // Rotation by `degrees` (right-hand rule) about the line through `center`
