@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   const auto b = medimg::statistics(loaded);
   std::cout << "downstream: " << path << " orientation " << loaded.geometry().orientation_code()
             << ", mean " << b.mean << " (written " << a.mean << ")\n";
-  const bool same = a.mean == b.mean && a.max == b.max && loaded.geometry().same_grid(geometry, 1e-5);
+  const bool same =
+      a.mean == b.mean && a.max == b.max && loaded.geometry().same_grid(geometry, 1e-5);
   return same ? 0 : 1;
 }
