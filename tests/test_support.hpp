@@ -36,13 +36,7 @@ inline std::filesystem::path scratch_dir() {
 
 // A rotation (right-handed, about an axis) as a direction matrix.
 inline Mat3 rotation(const Vec3& axis, double degrees) {
-  const double a = degrees * 3.14159265358979323846 / 180.0;
-  const double c = std::cos(a), s = std::sin(a), t = 1.0 - c;
-  const double norm = std::sqrt(axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]);
-  const double x = axis[0] / norm, y = axis[1] / norm, z = axis[2] / norm;
-  return Mat3{Vec3{t * x * x + c, t * x * y - s * z, t * x * z + s * y},
-              Vec3{t * x * y + s * z, t * y * y + c, t * y * z - s * x},
-              Vec3{t * x * z - s * y, t * y * z + s * x, t * z * z + c}};
+  return AffineTransform::rotation(axis, degrees, Vec3{0.0, 0.0, 0.0}).matrix();
 }
 
 // Oblique (about a tilted axis) and anisotropic: what every geometry test uses.

@@ -15,6 +15,7 @@
 #include "medimg/ops/phantom.hpp"
 #include "medimg/ops/resample_to_spacing.hpp"
 #include "medimg/ops/rotate.hpp"
+#include "medimg/transform/affine.hpp"
 
 namespace medimg::cli {
 
@@ -23,20 +24,9 @@ namespace {
 // Rotation by 20 degrees about the physical S axis, then 10 about L: an
 // oblique direction like a tilted clinical acquisition.
 Mat3 demo_direction() {
-  const double pi = 3.14159265358979323846;
-  const double a = 20.0 * pi / 180.0;
-  const double b = 10.0 * pi / 180.0;
-  const Mat3 rz{Vec3{std::cos(a), -std::sin(a), 0.0}, Vec3{std::sin(a), std::cos(a), 0.0},
-                Vec3{0.0, 0.0, 1.0}};
-  const Mat3 rx{Vec3{1.0, 0.0, 0.0}, Vec3{0.0, std::cos(b), -std::sin(b)},
-                Vec3{0.0, std::sin(b), std::cos(b)}};
-  Mat3 d;
-  for (int r = 0; r < 3; ++r) {
-    for (int c = 0; c < 3; ++c) {
-      d[r][c] = rx[r][0] * rz[0][c] + rx[r][1] * rz[1][c] + rx[r][2] * rz[2][c];
-    }
-  }
-  return d;
+  const Vec3 origin{0.0, 0.0, 0.0};
+  return multiply(AffineTransform::rotation(Vec3{1.0, 0.0, 0.0}, 10.0, origin).matrix(),
+                  AffineTransform::rotation(Vec3{0.0, 0.0, 1.0}, 20.0, origin).matrix());
 }
 
 double max_geometry_difference(const Geometry& a, const Geometry& b) {

@@ -1,0 +1,75 @@
+// resample_cost: where the time of one resample goes, on the default
+// execution space (the evidence behind the speed notes in
+// docs/ARCHITECTURE.md). Prints, for an N^3 float phantom, best of 3:
+//   - allocating the output and writing it once (the ceiling of any resampler),
+//   - linear resample with the identity map (input read in order) and with a
+//     10 degree rotation about k and about i,
+//   - nearest rotation, the B-spline prefilter alone, B-spline evaluation alone.
+// Usage: resample_cost [N]   (default 256)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+
+#include "medimg/core/scope_guard.hpp"
+#include "medimg/ops/geometry_rules.hpp"
+#include "medimg/ops/phantom.hpp"
+#include "medimg/resample/resample.hpp"
+
+namespace {
+
+double best_ms(const std::function<void()>& run) {
+  double best = 1e300;
+  for (int r = 0; r < 3; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    Kokkos::fence();
+    best = std::min(
+        best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace medimg;
+  const std::int64_t n = argc > 1 ? std::max(8, std::atoi(argv[1])) : 256;
+  setenv("OMP_PROC_BIND", "false", 0);
+  ScopeGuard guard(argc, argv);
+  {
+    using Exec = Kokkos::DefaultExecutionSpace;
+    const Geometry cube(Size3{n, n, n}, Vec3{-120, -130, -110}, Vec3{0.9, 0.9, 0.9});
+    const auto image = shepp_logan_phantom(cube);
+    const Sampler<float, DeviceMemory> nearest(image, Interp::nearest);
+    const Sampler<float, DeviceMemory> linear(image, Interp::linear);
+    const Sampler<float, DeviceMemory> bspline(image, Interp::bspline);
+    auto run = [&](const Sampler<float, DeviceMemory>& s, const AffineTransform& t) {
+      return [&s, t, &cube] { resample_as<float>(Exec(), cube, s, t); };
+    };
+    const double mvox = double(cube.voxel_count()) / 1e6;
+    auto report = [mvox](const char* what, double ms) {
+      std::printf("  %-44s %9.1f ms %9.1f Mvox/s\n", what, ms, mvox / ms * 1e3);
+    };
+    std::printf("resample cost on %s, %lld^3 float (best of 3)\n", Exec::name(),
+                static_cast<long long>(n));
+    report("allocate output + write once (ceiling)", best_ms([&] {
+             auto out = Image<float, DeviceMemory>::uninitialized(cube);
+             Kokkos::deep_copy(out.voxels(), 1.0f);
+           }));
+    report("linear, identity map (reads in order)", best_ms(run(linear, AffineTransform())));
+    report("linear, rotate 10 deg about k",
+           best_ms(run(linear, rotation_about_center(cube, Axis::k, 10.0))));
+    report("linear, rotate 10 deg about i",
+           best_ms(run(linear, rotation_about_center(cube, Axis::i, 10.0))));
+    report("nearest, rotate 10 deg about k",
+           best_ms(run(nearest, rotation_about_center(cube, Axis::k, 10.0))));
+    report("B-spline prefilter alone",
+           best_ms([&] { Sampler<float, DeviceMemory>(image, Interp::bspline); }));
+    report("B-spline evaluation alone, rotate 10 deg about k",
+           best_ms(run(bspline, rotation_about_center(cube, Axis::k, 10.0))));
+  }
+  return 0;
+}
