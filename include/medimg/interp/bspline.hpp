@@ -55,6 +55,34 @@ struct BSplineInterpolator {
     }
   }
 
+  // The stencil and the derivative of its weights with respect to c.
+  KOKKOS_INLINE_FUNCTION void axis_derivative(int axis, double c, stencil_type& s,
+                                              real_type (&dw)[4]) const {
+    axis_stencil(axis, c, s);
+    const std::int64_t start =
+        static_cast<std::int64_t>(compat::floor(static_cast<double>(static_cast<float>(c)))) - 1;
+    if (size[axis] == 1) {
+      dw[0] = dw[1] = dw[2] = dw[3] = real_type(0);
+    } else {
+      cubic_weight_derivatives(c - static_cast<double>(start + 1), dw);
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void gradient(const Vec3& c, real_type (&g)[3]) const {
+    stencil_type s[3];
+    real_type dw[3][4];
+    for (int a = 0; a < 3; ++a) axis_derivative(a, c[a], s[a], dw[a]);
+    impl::tensor_gradient(coefficients, s, dw, g);
+  }
+
+  // d/dw of cubic_weights.
+  KOKKOS_INLINE_FUNCTION static void cubic_weight_derivatives(double w, real_type (&out)[4]) {
+    out[0] = static_cast<real_type>(-0.5 * (1.0 - w) * (1.0 - w));
+    out[1] = static_cast<real_type>(w * (1.5 * w - 2.0));
+    out[2] = static_cast<real_type>(0.5 + w * (1.0 - 1.5 * w));
+    out[3] = static_cast<real_type>(0.5 * w * w);
+  }
+
   // Where no mirroring is needed: 1 <= c < n - 2 on every axis (with room
   // for the float cast of the start index).
   static constexpr double interior_low = 1.0;
@@ -125,6 +153,7 @@ struct BSplinePrefilterLines {
   std::int64_t width;   // lines per work item
   std::int64_t chunks;  // work items per row of lines
   BSplinePole pole;
+  bool transpose = false;  // apply the filter's transpose (the adjoint)
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
     // axis 0: lines are (j, k); a work item takes `width` consecutive j.
@@ -148,6 +177,15 @@ struct BSplinePrefilterLines {
     auto at = [&](std::int64_t s, std::int64_t l) -> Real& {
       return line[s * stride + l * line_stride];
     };
+    if (transpose) {
+      adjoint(at, count);
+    } else {
+      forward(at, count);
+    }
+  }
+
+  template <class At>
+  KOKKOS_INLINE_FUNCTION void forward(At& at, const std::int64_t count) const {
     const Real z = static_cast<Real>(pole.z);
     const Real gain = static_cast<Real>(pole.gain);
     for (std::int64_t s = 0; s < n; ++s) {
@@ -188,7 +226,90 @@ struct BSplinePrefilterLines {
       for (std::int64_t l = 0; l < count; ++l) at(s, l) = z * (at(s + 1, l) - at(s, l));
     }
   }
+
+  // The transpose of `forward`: its steps in reverse order, each replaced
+  // by its transpose (reverse-mode differentiation of the in-place filter).
+  template <class At>
+  KOKKOS_INLINE_FUNCTION void adjoint(At& at, const std::int64_t count) const {
+    const Real z = static_cast<Real>(pole.z);
+    const Real gain = static_cast<Real>(pole.gain);
+    const Real anti = static_cast<Real>(pole.z / (pole.z * pole.z - 1.0));
+    // c[s] = z (c[s + 1] - c[s]), s = n - 2 .. 0.
+    for (std::int64_t s = 0; s <= n - 2; ++s) {
+      for (std::int64_t l = 0; l < count; ++l) {
+        const Real t = at(s, l);
+        at(s, l) = -z * t;
+        at(s + 1, l) += z * t;
+      }
+    }
+    // c[n - 1] = anti (z c[n - 2] + c[n - 1]).
+    for (std::int64_t l = 0; l < count; ++l) {
+      const Real t = at(n - 1, l);
+      at(n - 1, l) = anti * t;
+      at(n - 2, l) += anti * z * t;
+    }
+    // c[s] += z c[s - 1], s = 1 .. n - 1.
+    for (std::int64_t s = n - 1; s >= 1; --s) {
+      for (std::int64_t l = 0; l < count; ++l) at(s - 1, l) += z * at(s, l);
+    }
+    // Causal initialisation: c[0] = sum_s h[s] c[s].
+    for (std::int64_t l = 0; l < count; ++l) {
+      if (pole.horizon < n) {
+        const Real t = at(0, l);
+        double zn = pole.z;
+        for (std::int64_t s = 1; s < pole.horizon; ++s) {
+          at(s, l) += static_cast<Real>(zn) * t;
+          zn *= pole.z;
+        }
+      } else {
+        const double iz = 1.0 / pole.z;
+        double zn = pole.z;
+        double z2n = 1.0;
+        for (std::int64_t p = 0; p < n - 1; ++p) z2n *= pole.z;
+        const double last = z2n;  // pow(z, n - 1)
+        double zlast = pole.z;
+        for (std::int64_t p = 1; p < n - 1; ++p) zlast *= pole.z;  // the forward's final zn
+        const double t = static_cast<double>(at(0, l)) / (1.0 - zlast * zlast);
+        at(0, l) = static_cast<Real>(t);
+        at(n - 1, l) += static_cast<Real>(last * t);
+        z2n *= z2n * iz;
+        for (std::int64_t s = 1; s <= n - 2; ++s) {
+          at(s, l) += static_cast<Real>((zn + z2n) * t);
+          zn *= pole.z;
+          z2n *= iz;
+        }
+      }
+    }
+    for (std::int64_t s = 0; s < n; ++s) {
+      for (std::int64_t l = 0; l < count; ++l) at(s, l) *= gain;
+    }
+  }
 };
+
+// Runs the prefilter (transpose = false: axes i, j, k) or its transpose
+// (transpose = true: axes k, j, i, each line filter transposed) in place over
+// an (nx, ny, nz) LayoutLeft array. On host backends a work item takes a
+// block of adjacent lines (contiguous reads); on GPUs one line per thread
+// keeps neighbouring threads coalesced.
+template <class ExecutionSpace, class Real>
+void bspline_filter(const ExecutionSpace& exec, Real* data, const Size3& size, bool transpose) {
+  constexpr bool host = Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible;
+  for (int pass = 0; pass < 3; ++pass) {
+    const int axis = transpose ? 2 - pass : pass;
+    const std::int64_t n = size[axis];
+    if (n < 2) continue;
+    const std::int64_t width = host ? (axis == 0 ? 16 : 32) : 1;
+    const std::int64_t lines_per_row = axis == 0 ? size[1] : size[0];
+    const std::int64_t chunks = (lines_per_row + width - 1) / width;
+    const std::int64_t items = chunks * (axis == 2 ? size[1] : size[2]);
+    BSplinePrefilterLines<Real> functor{data,  axis,   n,  size[0],  size[1],
+                                        width, chunks, {}, transpose};
+    Kokkos::parallel_for(
+        transpose ? "medimg::bspline_prefilter_transpose" : "medimg::bspline_prefilter",
+        Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, items),
+        functor);
+  }
+}
 
 }  // namespace impl
 
@@ -208,24 +329,19 @@ Kokkos::View<interp_real_t<T>***, Kokkos::LayoutLeft, MemorySpace> bspline_coeff
       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
           exec, 0, image.geometry().voxel_count()),
       KOKKOS_LAMBDA(const std::int64_t v) { c.data()[v] = static_cast<Real>(input.data()[v]); });
-  // On host backends a work item takes a block of adjacent lines (contiguous
-  // reads); on GPUs one line per thread keeps neighbouring threads coalesced.
-  constexpr bool host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemorySpace>::accessible;
-  for (int axis = 0; axis < 3; ++axis) {
-    const std::int64_t n = size[axis];
-    if (n < 2) continue;
-    const std::int64_t width = host ? (axis == 0 ? 16 : 32) : 1;
-    const std::int64_t lines_per_row = axis == 0 ? size[1] : size[0];
-    const std::int64_t chunks = (lines_per_row + width - 1) / width;
-    const std::int64_t items = chunks * (axis == 2 ? size[1] : size[2]);
-    impl::BSplinePrefilterLines<Real> functor{c.data(), axis,  n,      size[0],
-                                              size[1],  width, chunks, {}};
-    Kokkos::parallel_for(
-        "medimg::bspline_prefilter",
-        Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, items),
-        functor);
-  }
+  impl::bspline_filter(exec, c.data(), size, false);
   return c;
+}
+
+// The transpose of the prefilter, in place: given dL/d(coefficients),
+// leaves dL/d(voxels) (the prefilter is linear; its transpose runs the
+// recursions backwards, see BSplinePrefilterLines::adjoint).
+template <class ExecutionSpace, class Real, class MemorySpace>
+void bspline_coefficients_transpose(
+    const ExecutionSpace& exec, const Kokkos::View<Real***, Kokkos::LayoutLeft, MemorySpace>& c) {
+  const Size3 size{static_cast<std::int64_t>(c.extent(0)), static_cast<std::int64_t>(c.extent(1)),
+                   static_cast<std::int64_t>(c.extent(2))};
+  impl::bspline_filter(exec, c.data(), size, true);
 }
 
 }  // namespace medimg

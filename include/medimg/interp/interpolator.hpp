@@ -3,7 +3,10 @@
 // value as a tensor product of per-axis stencils:
 //   value = sum_{a,b,d} w0[a] w1[b] w2[d] * data(i0[a], i1[b], i2[d]).
 // The stencil (indices + weights, `axis_stencil`) is public so the adjoint
-// can scatter through exactly the weights the forward pass used.
+// can scatter through exactly the weights the forward pass used, and
+// `gradient(c, g)` is the derivative of the value with respect to c (the
+// interpolated function's own derivative: 0 for nearest, piecewise constant
+// for linear, the analytic derivative of the cubic basis for B-splines).
 //
 // Interpolation runs in float for float and integer images, in double for
 // double images (DESIGN.md section 3): `interp_real_t<T>`.
@@ -57,6 +60,31 @@ KOKKOS_INLINE_FUNCTION Real tensor_sum(const View& data, const AxisStencil<K, Re
     value += s2.weight[d] * plane;
   }
   return value;
+}
+
+// The gradient of the tensor-product sum with respect to the continuous
+// index: axis a uses its derivative weights dw[a] in place of its weights.
+template <int K, class Real, class View>
+KOKKOS_INLINE_FUNCTION void tensor_gradient(const View& data, const AxisStencil<K, Real> (&s)[3],
+                                            const Real (&dw)[3][K], Real (&g)[3]) {
+  g[0] = g[1] = g[2] = 0;
+  for (int d = 0; d < K; ++d) {
+    Real plane[3] = {0, 0, 0};
+    for (int b = 0; b < K; ++b) {
+      Real line = 0, dline = 0;
+      for (int a = 0; a < K; ++a) {
+        const Real v = static_cast<Real>(data(s[0].index[a], s[1].index[b], s[2].index[d]));
+        line += s[0].weight[a] * v;
+        dline += dw[0][a] * v;
+      }
+      plane[0] += s[1].weight[b] * dline;
+      plane[1] += dw[1][b] * line;
+      plane[2] += s[1].weight[b] * line;
+    }
+    g[0] += s[2].weight[d] * plane[0];
+    g[1] += s[2].weight[d] * plane[1];
+    g[2] += dw[2][d] * plane[2];
+  }
 }
 
 }  // namespace impl

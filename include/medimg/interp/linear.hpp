@@ -31,6 +31,23 @@ struct LinearInterpolator {
     s.weight[1] = static_cast<real_type>(fraction);
   }
 
+  // The stencil and the derivative of its weights with respect to c: (-1, 1)
+  // where the fraction moves with c, 0 where the border clamps it.
+  KOKKOS_INLINE_FUNCTION void axis_derivative(int axis, double c, stencil_type& s,
+                                              real_type (&dw)[2]) const {
+    axis_stencil(axis, c, s);
+    const bool moves = c >= 0.0 && s.index[1] != s.index[0];
+    dw[0] = moves ? real_type(-1) : real_type(0);
+    dw[1] = moves ? real_type(1) : real_type(0);
+  }
+
+  KOKKOS_INLINE_FUNCTION void gradient(const Vec3& c, real_type (&g)[3]) const {
+    stencil_type s[3];
+    real_type dw[3][2];
+    for (int a = 0; a < 3; ++a) axis_derivative(a, c[a], s[a], dw[a]);
+    impl::tensor_gradient(data, s, dw, g);
+  }
+
   // Where no clamping is needed: 0 <= c < n - 1 on every axis.
   static constexpr double interior_low = 0.0;
   static constexpr double interior_high_margin = 1.0;

@@ -26,6 +26,11 @@ struct NearestInterpolator {
     s.weight[0] = real_type(1);
   }
 
+  // Piecewise constant: the derivative is 0 wherever it exists.
+  KOKKOS_INLINE_FUNCTION void gradient(const Vec3&, real_type (&g)[3]) const {
+    g[0] = g[1] = g[2] = real_type(0);
+  }
+
   // Where no clamping is needed: the whole inside range.
   static constexpr double interior_low = -0.5;
   static constexpr double interior_high_margin = 0.5;  // c < n - margin

@@ -4,6 +4,7 @@
 // unless one is given.
 #pragma once
 
+#include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
 
 namespace medimg {
@@ -13,6 +14,16 @@ Image<T, MemorySpace> affine(const ExecutionSpace& exec, const Image<T, MemorySp
                              const AffineTransform& transform, Interp interp, double fill,
                              const Geometry& output) {
   return resample(exec, output, image, transform, interp, fill);
+}
+
+// dL/d(input) of affine, through the resample kernel's adjoint.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> affine_backward(const ExecutionSpace& exec, const Geometry& input,
+                                      const Image<T, MemorySpace>& dLdy,
+                                      const AffineTransform& transform, Interp interp,
+                                      const Geometry& output,
+                                      Accumulation mode = Accumulation::scatter) {
+  return resample_backward_image(exec, output, input, interp, transform, dLdy, mode);
 }
 
 template <class T, class MemorySpace>

@@ -19,6 +19,14 @@ Image<T, MemorySpace> change_orientation(const ExecutionSpace& exec,
   return copy_by_index_mapping(exec, image, r.grid, r.mapping, T(0), "medimg::change_orientation");
 }
 
+// dL/d(input) of change_orientation: the inverse permutation.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> change_orientation_backward(const ExecutionSpace& exec, const Geometry& input,
+                                                  const Image<T, MemorySpace>& dLdy,
+                                                  std::string_view code) {
+  return copy_by_index_mapping_transpose(exec, dLdy, input, reorientation(input, code).mapping);
+}
+
 template <class T, class MemorySpace>
 Image<T, MemorySpace> change_orientation(const Image<T, MemorySpace>& image,
                                          std::string_view code) {

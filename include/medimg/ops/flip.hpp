@@ -14,6 +14,13 @@ Image<T, MemorySpace> flip(const ExecutionSpace& exec, const Image<T, MemorySpac
                                T(0), "medimg::flip");
 }
 
+// dL/d(input) of flip: the same flip (a permutation that is its own inverse).
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> flip_backward(const ExecutionSpace& exec, const Geometry& input,
+                                    const Image<T, MemorySpace>& dLdy, Axis axis) {
+  return copy_by_index_mapping_transpose(exec, dLdy, input, flip_mapping(input, axis));
+}
+
 template <class T, class MemorySpace>
 Image<T, MemorySpace> flip(const Image<T, MemorySpace>& image, Axis axis) {
   return flip(typename MemorySpace::execution_space(), image, axis);

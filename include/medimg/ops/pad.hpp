@@ -16,6 +16,13 @@ Image<T, MemorySpace> pad(const ExecutionSpace& exec, const Image<T, MemorySpace
                                pad_mapping(before), pixel_cast<T>(value), "medimg::pad");
 }
 
+// dL/d(input) of pad: the gradient cropped back (the padding is constant).
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> pad_backward(const ExecutionSpace& exec, const Geometry& input,
+                                   const Image<T, MemorySpace>& dLdy, const Size3& before) {
+  return copy_by_index_mapping_transpose(exec, dLdy, input, pad_mapping(before));
+}
+
 template <class T, class MemorySpace>
 Image<T, MemorySpace> pad(const Image<T, MemorySpace>& image, const Size3& before,
                           const Size3& after, double value = 0.0) {

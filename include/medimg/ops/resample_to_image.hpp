@@ -4,6 +4,7 @@
 // the moving image's pixel type and metadata.
 #pragma once
 
+#include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
 
 namespace medimg {
@@ -13,6 +14,15 @@ Image<T, MemorySpace> resample_to_image(const ExecutionSpace& exec, const Geomet
                                         const Image<T, MemorySpace>& moving, Interp interp,
                                         double fill = 0.0) {
   return resample(exec, fixed, moving, AffineTransform(), interp, fill);
+}
+
+// dL/d(moving) of resample_to_image, through the resample kernel's adjoint.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> resample_to_image_backward(const ExecutionSpace& exec, const Geometry& fixed,
+                                                 const Geometry& moving,
+                                                 const Image<T, MemorySpace>& dLdy, Interp interp,
+                                                 Accumulation mode = Accumulation::scatter) {
+  return resample_backward_image(exec, fixed, moving, interp, AffineTransform(), dLdy, mode);
 }
 
 template <class T, class MemorySpace>

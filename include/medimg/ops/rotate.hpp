@@ -6,6 +6,7 @@
 #pragma once
 
 #include "medimg/ops/geometry_rules.hpp"
+#include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
 
 namespace medimg {
@@ -18,6 +19,17 @@ Image<T, MemorySpace> rotate(const ExecutionSpace& exec, const Image<T, MemorySp
   const AffineTransform transform = rotation_about_center(g, axis, degrees);
   const Geometry output = expand ? expanded_grid(g, axis, degrees) : g;
   return resample(exec, output, image, transform, interp, fill);
+}
+
+// dL/d(input) of rotate, through the resample kernel's adjoint.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> rotate_backward(const ExecutionSpace& exec, const Geometry& input,
+                                      const Image<T, MemorySpace>& dLdy, Axis axis, double degrees,
+                                      Interp interp, bool expand = false,
+                                      Accumulation mode = Accumulation::scatter) {
+  const Geometry output = expand ? expanded_grid(input, axis, degrees) : input;
+  return resample_backward_image(exec, output, input, interp,
+                                 rotation_about_center(input, axis, degrees), dLdy, mode);
 }
 
 template <class T, class MemorySpace>

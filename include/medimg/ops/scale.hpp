@@ -4,6 +4,7 @@
 #pragma once
 
 #include "medimg/ops/geometry_rules.hpp"
+#include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
 
 namespace medimg {
@@ -13,6 +14,15 @@ Image<T, MemorySpace> scale(const ExecutionSpace& exec, const Image<T, MemorySpa
                             const Vec3& factors, Interp interp, double fill = 0.0) {
   return resample(exec, image.geometry(), image, zoom_about_center(image.geometry(), factors),
                   interp, fill);
+}
+
+// dL/d(input) of scale, through the resample kernel's adjoint.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> scale_backward(const ExecutionSpace& exec, const Geometry& input,
+                                     const Image<T, MemorySpace>& dLdy, const Vec3& factors,
+                                     Interp interp, Accumulation mode = Accumulation::scatter) {
+  return resample_backward_image(exec, input, input, interp, zoom_about_center(input, factors),
+                                 dLdy, mode);
 }
 
 template <class T, class MemorySpace>

@@ -3,6 +3,7 @@
 // interp, fill): the content moved by offset on the unchanged grid.
 #pragma once
 
+#include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
 
 namespace medimg {
@@ -22,6 +23,17 @@ Image<T, MemorySpace> translate_resample(const ExecutionSpace& exec,
                                          Interp interp, double fill = 0.0) {
   const Vec3 back{-offset_mm[0], -offset_mm[1], -offset_mm[2]};
   return resample(exec, image.geometry(), image, AffineTransform::translation(back), interp, fill);
+}
+
+// dL/d(input) of translate_resample, through the resample kernel's adjoint.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> translate_resample_backward(const ExecutionSpace& exec, const Geometry& input,
+                                                  const Image<T, MemorySpace>& dLdy,
+                                                  const Vec3& offset_mm, Interp interp,
+                                                  Accumulation mode = Accumulation::scatter) {
+  const Vec3 back{-offset_mm[0], -offset_mm[1], -offset_mm[2]};
+  return resample_backward_image(exec, input, input, interp, AffineTransform::translation(back),
+                                 dLdy, mode);
 }
 
 template <class T, class MemorySpace>

@@ -34,6 +34,19 @@ namespace impl {
 struct IndexMap {
   Mat3 m;
   Vec3 b;
+
+  // c at i = 0 of output row (j, k), and c at i along that row: the forward
+  // kernel and its adjoint evaluate c with exactly these expressions.
+  KOKKOS_INLINE_FUNCTION Vec3 row_start(std::int64_t j, std::int64_t k) const {
+    const double y = static_cast<double>(j);
+    const double z = static_cast<double>(k);
+    return Vec3{b[0] + y * m[0][1] + z * m[0][2], b[1] + y * m[1][1] + z * m[1][2],
+                b[2] + y * m[2][1] + z * m[2][2]};
+  }
+  KOKKOS_INLINE_FUNCTION Vec3 along_row(const Vec3& c0, std::int64_t i) const {
+    const double x = static_cast<double>(i);
+    return Vec3{c0[0] + x * m[0][0], c0[1] + x * m[1][0], c0[2] + x * m[2][0]};
+  }
 };
 
 IndexMap index_map(const Geometry& output, const Geometry& input, const AffineTransform& transform);
@@ -49,8 +62,7 @@ struct ResampleAffineRows {
   Out fill;
 
   KOKKOS_INLINE_FUNCTION Vec3 index_at(const Vec3& c0, std::int64_t i) const {
-    const double x = static_cast<double>(i);
-    return Vec3{c0[0] + x * map.m[0][0], c0[1] + x * map.m[1][0], c0[2] + x * map.m[2][0]};
+    return map.along_row(c0, i);
   }
 
   // low <= c[a] < size[a] - high_margin on every axis.
@@ -100,11 +112,7 @@ struct ResampleAffineRows {
     const std::int64_t row = team.league_rank();
     const std::int64_t j = row % ny;
     const std::int64_t k = row / ny;
-    const double y = static_cast<double>(j);
-    const double z = static_cast<double>(k);
-    const Vec3 c0{map.b[0] + y * map.m[0][1] + z * map.m[0][2],
-                  map.b[1] + y * map.m[1][1] + z * map.m[1][2],
-                  map.b[2] + y * map.m[2][1] + z * map.m[2][2]};
+    const Vec3 c0 = map.row_start(j, k);
     // ITK's inside test, and the part of it where the stencil needs no
     // clamping or mirroring (the fast `interior` sampler).
     std::int64_t lo = 0, hi = 0, a = 0, b = 0;

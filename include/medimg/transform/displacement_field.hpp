@@ -36,7 +36,13 @@ class DisplacementFieldTransform {
     }
   }
 
-  const Geometry& grid() const { return m_grid; }
+  KOKKOS_INLINE_FUNCTION const Geometry& grid() const { return m_grid; }
+  // Component a (0, 1, 2) and its linear interpolator (the adjoint scatters
+  // through the same weights).
+  const component_view& component(int a) const { return m_components[a].data; }
+  KOKKOS_INLINE_FUNCTION const LinearInterpolator<component_view>& interpolator(int a) const {
+    return m_components[a];
+  }
 
   KOKKOS_INLINE_FUNCTION Vec3 apply(const Vec3& x) const {
     const Vec3 c = m_grid.physical_to_continuous_index(x);

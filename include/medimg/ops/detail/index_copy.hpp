@@ -64,4 +64,30 @@ Image<T, MemorySpace> copy_by_index_mapping(const ExecutionSpace& exec,
   return result;
 }
 
+// The mapping of the transpose: o[c] = step[c] * (s[source_axis[c]] - first[c])
+// read the other way round. Crop and pad are each other's transposes, flips
+// and axis permutations are their own inverses.
+inline IndexMapping inverse(const IndexMapping& m) {
+  IndexMapping inv;
+  for (int c = 0; c < 3; ++c) {
+    const int a = m.source_axis[c];
+    inv.source_axis[a] = c;
+    inv.step[a] = m.step[c];
+    inv.first[a] = -m.step[c] * m.first[c];
+  }
+  return inv;
+}
+
+// The adjoint of copy_by_index_mapping(input on `input`, ..., mapping): the
+// mapping is injective, so the transpose is a copy the other way, 0 where
+// no output voxel read the input voxel.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<T, MemorySpace> copy_by_index_mapping_transpose(const ExecutionSpace& exec,
+                                                      const Image<T, MemorySpace>& dLdy,
+                                                      const Geometry& input,
+                                                      const IndexMapping& mapping) {
+  return copy_by_index_mapping(exec, dLdy, input, inverse(mapping), T(0),
+                               "medimg::index_copy_transpose");
+}
+
 }  // namespace medimg
