@@ -23,7 +23,8 @@ if(MEDIMG_ENABLE_ITK)
   # asked for here so ITK_INCLUDE_DIRS covers them, but never linked into
   # the library.
   set(MEDIMG_ITK_TEST_COMPONENTS ITKImageGrid ITKImageIntensity ITKImageStatistics
-      ITKImageFilterBase ITKImageFunction ITKTransform ITKDisplacementField)
+      ITKImageFilterBase ITKImageFunction ITKDisplacementField ITKSmoothing
+      ITKMetricsv4 ITKOptimizersv4 ITKRegistrationMethodsv4)
   find_package(ITK 5 REQUIRED COMPONENTS ${MEDIMG_ITK_COMPONENTS}
                ${MEDIMG_ITK_TEST_COMPONENTS})
   message(STATUS "medimg: ITK ${ITK_VERSION} from ${ITK_DIR}")

@@ -1,6 +1,8 @@
-# The ITK modules the medimg library links: image IO only. Shared by the
+# The ITK modules the medimg library links: image IO, and transform IO
+# (ITK's text .tfm format for registration results). Shared by the
 # build and by the installed medimgConfig.cmake so both ask for the same list.
 # ITKIOHDF5 is deliberately absent: ITK's HDF5 is the serial build, medimg
 # links the parallel one.
 set(MEDIMG_ITK_COMPONENTS
-  ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKIOGDCM ITKIOPNG)
+  ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKIOGDCM ITKIOPNG
+  ITKTransform ITKIOTransformBase ITKIOTransformInsightLegacy)

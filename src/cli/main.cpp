@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   cli::add_resize_command(app, global, action);
   cli::add_flip_command(app, global, action);
   cli::add_affine_command(app, global, action);
+  cli::add_register_command(app, global, action);
 
   try {
     app.parse(argc, argv);

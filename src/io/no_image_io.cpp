@@ -1,6 +1,7 @@
 // image_io.hpp for builds without ITK (MEDIMG_ENABLE_ITK=OFF, e.g. the GPU
 // bundle): every call explains why it cannot work.
 #include "medimg/io/image_io.hpp"
+#include "medimg/io/transform_io.hpp"
 
 namespace medimg {
 
@@ -29,6 +30,18 @@ bool is_writable_format(const std::string&) {
 
 void check_output_path(const std::string& path) {
   no_itk("write", path);
+}
+
+void check_transform_path(const std::string& path) {
+  no_itk("write", path);
+}
+
+void save_transform(const ParametricTransform&, const std::string& path) {
+  no_itk("write", path);
+}
+
+ParametricTransform load_transform(const std::string& path) {
+  no_itk("read", path);
 }
 
 }  // namespace medimg
