@@ -307,5 +307,89 @@ class BadInput(unittest.TestCase):
         self.assertNotEqual(run("--threads", "0", "info", "x").returncode, 0)
 
 
+class Register(unittest.TestCase):
+    """medimg register on a small real problem: ch2better at 3 mm, rotated and
+    shifted by a known rigid transform with `medimg affine`; the .tfm is
+    read back and compared with the inverse motion."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = fresh_dir("register")
+        cls.fixed = os.path.join(cls.dir, "fixed.nii.gz")
+        cls.moving = os.path.join(cls.dir, "moving.nii.gz")
+        src = os.path.join(MRICRON, "ch2better.nii.gz")
+        as_float = os.path.join(cls.dir, "float.nii.gz")
+        for args in (["convert", src, as_float, "--type", "float"],
+                     ["resample", as_float, cls.fixed, "--spacing", "3,3,3"]):
+            result = run(*args)
+            assert result.returncode == 0, result.stderr
+        img = nib.load(cls.fixed)
+        # Rotation about z by 10 degrees through the grid centre, plus a shift (mm, LPS).
+        n = np.array(img.shape, dtype=float)
+        ras = img.affine @ np.r_[(n - 1) / 2, 1]
+        cls.center = ras[:3] * [-1, -1, 1]
+        a = np.radians(10.0)
+        cls.rotation = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+        cls.shift = np.array([6.0, -4.0, 3.0])
+        matrix = ",".join("%.12g" % v for r in range(3)
+                          for v in list(cls.rotation[r]) + [cls.shift[r]])
+        result = run("affine", cls.fixed, cls.moving, "--matrix=" + matrix,
+                     "--center=" + ",".join("%.12g" % v for v in cls.center), "--interp", "bspline")
+        assert result.returncode == 0, result.stderr
+
+    def read_tfm(self, path):
+        fields = {}
+        with open(path) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("#Insight Transform File V1.0"))
+        for line in text.splitlines():
+            if ":" in line and not line.startswith("#"):
+                key, value = line.split(":", 1)
+                fields[key.strip()] = value.split()
+        return fields
+
+    def test_rigid_mse_recovers_the_motion(self):
+        tfm = os.path.join(self.dir, "rigid.tfm")
+        out = os.path.join(self.dir, "back.nii.gz")
+        result = run("register", self.fixed, self.moving, "--transform", "rigid", "--metric", "mse",
+                     "--out-transform", tfm, "--out", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"rigid level 1/3 iteration +1 +metric")
+        self.assertIn("stopped: ", result.stdout)
+        fields = self.read_tfm(tfm)
+        self.assertEqual(fields["Transform"], ["Euler3DTransform_double_3_3"])
+        p = np.array(fields["Parameters"], dtype=float)
+        c = np.array(fields["FixedParameters"][:3], dtype=float)
+        # The motion maps moving-grid points to fixed points; registration finds its inverse,
+        # written about the fixed image's centre c.
+        self.assertAlmostEqual(p[2], np.radians(-10.0), delta=np.radians(0.5))
+        self.assertLess(abs(p[0]) + abs(p[1]), np.radians(0.5))
+        r_t = self.rotation.T
+        truth_t = -r_t @ self.shift + r_t @ (c - self.center) + self.center - c
+        self.assertLess(np.abs(p[3:] - truth_t).max(), 0.5)
+        # The resampled moving image lies on the fixed grid.
+        self.assertEqual(nib.load(out).shape, nib.load(self.fixed).shape)
+
+    def test_bad_arguments_write_nothing(self):
+        tfm = os.path.join(self.dir, "never.tfm")
+        cases = [
+            (["--metric", "cosine"], "unknown metric"),
+            (["--transform", "bspline"], "unknown transform"),
+            (["--optimizer", "adam"], "unknown optimizer"),
+            (["--levels", "0"], "levels"),
+        ]
+        for extra, reason in cases:
+            with self.subTest(extra=extra):
+                result = run("register", self.fixed, self.moving, "--out-transform", tfm, *extra)
+                self.assertEqual(result.returncode, 1)
+                self.assertIn(reason, result.stderr)
+                self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+                self.assertFalse(os.path.exists(tfm))
+        result = run("register", self.fixed, self.moving, "--out-transform",
+                     os.path.join(self.dir, "t.nii"))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(".tfm", result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0]], verbosity=2)

@@ -120,6 +120,40 @@ struct BSplineInterpolator {
     return value;
   }
 
+  // gradient() where interior() applies.
+  KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&grad)[3]) const {
+    std::int64_t start[3];
+    real_type w[3][4], dw[3][4];
+    for (int a = 0; a < 3; ++a) {
+      start[a] = static_cast<std::int64_t>(static_cast<float>(c[a])) - 1;
+      const double t = c[a] - static_cast<double>(start[a] + 1);
+      cubic_weights(t, w[a]);
+      cubic_weight_derivatives(t, dw[a]);
+    }
+    const std::int64_t sy = size[0];
+    const std::int64_t sz = size[0] * size[1];
+    const real_type* p = coefficients.data() + start[0] + sy * start[1] + sz * start[2];
+    real_type g0 = 0, g1 = 0, g2 = 0;
+    for (int d = 0; d < 4; ++d) {
+      real_type p0 = 0, p1 = 0, p2 = 0;
+      for (int b = 0; b < 4; ++b) {
+        const real_type* q = p + d * sz + b * sy;
+        const real_type line = w[0][0] * q[0] + w[0][1] * q[1] + w[0][2] * q[2] + w[0][3] * q[3];
+        const real_type dline =
+            dw[0][0] * q[0] + dw[0][1] * q[1] + dw[0][2] * q[2] + dw[0][3] * q[3];
+        p0 += w[1][b] * dline;
+        p1 += dw[1][b] * line;
+        p2 += w[1][b] * line;
+      }
+      g0 += w[2][d] * p0;
+      g1 += w[2][d] * p1;
+      g2 += dw[2][d] * p2;
+    }
+    grad[0] = g0;
+    grad[1] = g1;
+    grad[2] = g2;
+  }
+
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
     stencil_type s0, s1, s2;
     axis_stencil(0, c[0], s0);

@@ -77,6 +77,30 @@ struct LinearInterpolator {
     return f + (g - f) * tz;
   }
 
+  // gradient() where interior() applies.
+  KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&grad)[3]) const {
+    const std::int64_t i = static_cast<std::int64_t>(c[0]);
+    const std::int64_t j = static_cast<std::int64_t>(c[1]);
+    const std::int64_t k = static_cast<std::int64_t>(c[2]);
+    const real_type tx = static_cast<real_type>(c[0] - static_cast<double>(i));
+    const real_type ty = static_cast<real_type>(c[1] - static_cast<double>(j));
+    const real_type tz = static_cast<real_type>(c[2] - static_cast<double>(k));
+    const std::int64_t sy = size[0];
+    const std::int64_t sz = size[0] * size[1];
+    const auto* p = data.data() + i + sy * j + sz * k;
+    const real_type v000 = static_cast<real_type>(p[0]), v100 = static_cast<real_type>(p[1]);
+    const real_type v010 = static_cast<real_type>(p[sy]), v110 = static_cast<real_type>(p[sy + 1]);
+    const real_type v001 = static_cast<real_type>(p[sz]), v101 = static_cast<real_type>(p[sz + 1]);
+    const real_type v011 = static_cast<real_type>(p[sz + sy]),
+                    v111 = static_cast<real_type>(p[sz + sy + 1]);
+    const real_type da = v100 - v000, db = v110 - v010, dd = v101 - v001, de = v111 - v011;
+    const real_type a = v000 + da * tx, b = v010 + db * tx, d = v001 + dd * tx, e = v011 + de * tx;
+    const real_type dx0 = da + (db - da) * ty, dx1 = dd + (de - dd) * ty;
+    grad[0] = dx0 + (dx1 - dx0) * tz;
+    grad[1] = (b - a) + ((e - d) - (b - a)) * tz;
+    grad[2] = (d + (e - d) * ty) - (a + (b - a) * ty);
+  }
+
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
     stencil_type s0, s1, s2;
     axis_stencil(0, c[0], s0);

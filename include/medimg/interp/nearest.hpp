@@ -31,6 +31,10 @@ struct NearestInterpolator {
     g[0] = g[1] = g[2] = real_type(0);
   }
 
+  KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&g)[3]) const {
+    gradient(c, g);
+  }
+
   // Where no clamping is needed: the whole inside range.
   static constexpr double interior_low = -0.5;
   static constexpr double interior_high_margin = 0.5;  // c < n - margin

@@ -315,34 +315,60 @@ inline int quiet_axis(const Vec3& step) {
   return best;
 }
 
-// The 12 sums of dL/dA_rs = sum_o g_r(o) p_s(o), dL/dt_r = sum_o g_r(o), with
-// g(o) the physical gradient at T(p(o)): an array reduction over output rows.
+// The parameter gradient of an affine resample, in index space: with
+// c = M idx + b, the reduction sums dL/dM = sum_o dL/dy(o) grad I(c) idx^T
+// and dL/db = sum_o dL/dy(o) grad I(c) over output rows (12 numbers, an
+// array reduction; per row the sums over i are formed first, so j and k
+// multiply once per row), using the interpolator's unclamped fast
+// derivative where its stencil needs no border handling. The host then
+// maps them to dL/dA and dL/dt: M = Q A P, b = Q (A o + t - o_in), so
+// dL/dA = Q^T dL/dM P^T + Q^T dL/db o^T and dL/dt = Q^T dL/db.
 template <class Interpolator, class GradView>
 struct AffineParameterReduction {
   using value_type = double[];
   unsigned value_count = 12;
   Interpolator interp;
   IndexMap map;
-  Geometry out;
-  Geometry in;
+  Size3 in_size;
   GradView dy;
   std::int64_t nx, ny;
 
+  KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, double low, double high_margin) const {
+    for (int a = 0; a < 3; ++a) {
+      if (!(c[a] >= low && c[a] < static_cast<double>(in_size[a]) - high_margin)) return false;
+    }
+    return true;
+  }
+
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row, value_type sum) const {
+    using Real = typename Interpolator::real_type;
     const std::int64_t j = row % ny, k = row / ny;
     const Vec3 c0 = map.row_start(j, k);
+    double g[3] = {0, 0, 0}, gi[3] = {0, 0, 0};
     for (std::int64_t i = 0; i < nx; ++i) {
-      const double g = static_cast<double>(dy(i, j, k));
-      if (g == 0.0) continue;
+      const double w = static_cast<double>(dy(i, j, k));
+      if (w == 0.0) continue;
       const Vec3 c = map.along_row(c0, i);
-      if (!in.is_inside(c)) continue;
-      const Vec3 gy = physical_gradient(interp, in, c, g);
-      const Vec3 p = out.index_to_physical(
-          Vec3{static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
-      for (int r = 0; r < 3; ++r) {
-        for (int s = 0; s < 3; ++s) sum[3 * r + s] += gy[r] * p[s];
-        sum[9 + r] += gy[r];
+      if (!within(c, -0.5, 0.5)) continue;  // ITK's inside test
+      Real grad[3];
+      if (within(c, Interpolator::interior_low, Interpolator::interior_high_margin)) {
+        interp.interior_gradient(c, grad);
+      } else {
+        interp.gradient(c, grad);
       }
+      const double x = static_cast<double>(i);
+      for (int a = 0; a < 3; ++a) {
+        const double v = w * static_cast<double>(grad[a]);
+        g[a] += v;
+        gi[a] += v * x;
+      }
+    }
+    const double y = static_cast<double>(j), z = static_cast<double>(k);
+    for (int a = 0; a < 3; ++a) {
+      sum[3 * a + 0] += gi[a];
+      sum[3 * a + 1] += g[a] * y;
+      sum[3 * a + 2] += g[a] * z;
+      sum[9 + a] += g[a];
     }
   }
   KOKKOS_INLINE_FUNCTION void init(value_type sum) const {
@@ -359,17 +385,26 @@ AffineGradient affine_parameter_gradient(const ExecutionSpace& exec, const Inter
                                          const Geometry& out, const Geometry& in,
                                          const AffineTransform& transform, const GradView& dy) {
   AffineParameterReduction<Interpolator, GradView> functor{
-      12, interp, index_map(out, in, transform), out, in, dy, out.size()[0], out.size()[1]};
+      12, interp, index_map(out, in, transform), in.size(), dy, out.size()[0], out.size()[1]};
   Kokkos::View<double*, Kokkos::HostSpace> sums("medimg::affine_gradient", 12);
   Kokkos::parallel_reduce("medimg::resample_backward_affine",
                           Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
                               exec, 0, out.size()[1] * out.size()[2]),
                           functor, sums);
   exec.fence();
+  Mat3 dm;
+  Vec3 db;
+  for (int a = 0; a < 3; ++a) {
+    for (int s = 0; s < 3; ++s) dm[a][s] = sums(3 * a + s);
+    db[a] = sums(9 + a);
+  }
+  const Mat3 qt = transpose(in.physical_to_index_matrix());
+  const Mat3 da = multiply(multiply(qt, dm), transpose(out.index_to_physical_matrix()));
+  const Vec3 dt = multiply(qt, db);
   AffineGradient result;
   for (int r = 0; r < 3; ++r) {
-    for (int s = 0; s < 3; ++s) result.matrix[r][s] = sums(3 * r + s);
-    result.offset[r] = sums(9 + r);
+    for (int s = 0; s < 3; ++s) result.matrix[r][s] = da[r][s] + dt[r] * out.origin()[s];
+    result.offset[r] = dt[r];
   }
   return result;
 }
