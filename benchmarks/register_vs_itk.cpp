@@ -67,7 +67,11 @@ class IterationCounter : public itk::Command {
  public:
   using Self = IterationCounter;
   using Pointer = itk::SmartPointer<Self>;
-  itkNewMacro(Self)
+  static Pointer New() {
+    Pointer p = new Self;
+    p->UnRegister();
+    return p;
+  }
   int count = 0;
   void Execute(itk::Object* caller, const itk::EventObject& event) override {
     Execute(static_cast<const itk::Object*>(caller), event);
