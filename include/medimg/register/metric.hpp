@@ -150,10 +150,10 @@ class MetricFunction {
     return Vector(image.voxels().data(), static_cast<std::size_t>(image.geometry().voxel_count()));
   }
 
-  // The valid mask (1/0), and y and F with invalid voxels zeroed.
+  // The valid mask (1/0) and y with its invalid voxels zeroed; returns the count.
   std::int64_t mask(const Image<float, MemorySpace>& moved, const Vector& valid,
                     const Vector& y0) const {
-    const Vector y = flat(moved), f = flat(m_fixed);
+    const Vector y = flat(moved);
     const bool mattes = m_settings.metric == Metric::mattes;
     const double lo = m_bins.moving_min, hi = m_bins.moving_max;
     Kokkos::parallel_for(
@@ -165,7 +165,6 @@ class MetricFunction {
           y0(v) = ok ? m : 0.0f;
         });
     const double count = static_cast<double>(KokkosBlas::nrm1(valid));
-    (void)f;
     if (!(count > 0.0)) {
       throw Error(
           "registration: no fixed voxel maps inside the moving image; the images do "
