@@ -14,26 +14,12 @@
 #include <cstdlib>
 #include <functional>
 
+#include "best_time.hpp"
 #include "medimg/core/scope_guard.hpp"
 #include "medimg/ops/phantom.hpp"
 #include "medimg/resample/backward.hpp"
 
-namespace {
-
-double best_ms(const std::function<void()>& run) {
-  double best = 1e300;
-  for (int r = 0; r < 3; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    Kokkos::fence();
-    best = std::min(
-        best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count());
-  }
-  return best;
-}
-
-}  // namespace
+using medimg::bench::best_ms;
 
 int main(int argc, char** argv) {
   using namespace medimg;

@@ -12,60 +12,39 @@ Mat3 zero_matrix() {
   return Mat3{};
 }
 
-Mat3 rotation_x(double a) {
-  const double c = std::cos(a), s = std::sin(a);
-  Mat3 m = identity_matrix();
-  m[1][1] = c;
-  m[1][2] = -s;
-  m[2][1] = s;
-  m[2][2] = c;
+// The rotation by angle a about coordinate axis `axis` (right-hand rule),
+// or with derivative = true its derivative d/da: the same matrix at a + 90
+// degrees without the 1 on the axis.
+Mat3 elementary(int axis, double a, bool derivative = false) {
+  constexpr double quarter_turn = 1.57079632679489661923;
+  const double c = std::cos(derivative ? a + quarter_turn : a);
+  const double s = std::sin(derivative ? a + quarter_turn : a);
+  const int u = (axis + 1) % 3, v = (axis + 2) % 3;  // the plane rotated, in order
+  Mat3 m = zero_matrix();
+  if (!derivative) m[axis][axis] = 1.0;
+  m[u][u] = c;
+  m[u][v] = -s;
+  m[v][u] = s;
+  m[v][v] = c;
   return m;
+}
+Mat3 rotation_x(double a) {
+  return elementary(0, a);
 }
 Mat3 rotation_y(double a) {
-  const double c = std::cos(a), s = std::sin(a);
-  Mat3 m = identity_matrix();
-  m[0][0] = c;
-  m[0][2] = s;
-  m[2][0] = -s;
-  m[2][2] = c;
-  return m;
+  return elementary(1, a);
 }
 Mat3 rotation_z(double a) {
-  const double c = std::cos(a), s = std::sin(a);
-  Mat3 m = identity_matrix();
-  m[0][0] = c;
-  m[0][1] = -s;
-  m[1][0] = s;
-  m[1][1] = c;
-  return m;
+  return elementary(2, a);
 }
-// d/da of the elementary rotations.
 Mat3 rotation_x_derivative(double a) {
-  const double c = std::cos(a), s = std::sin(a);
-  Mat3 m = zero_matrix();
-  m[1][1] = -s;
-  m[1][2] = -c;
-  m[2][1] = c;
-  m[2][2] = -s;
-  return m;
+  return elementary(0, a, true);
 }
 Mat3 rotation_y_derivative(double a) {
-  const double c = std::cos(a), s = std::sin(a);
-  Mat3 m = zero_matrix();
-  m[0][0] = -s;
-  m[0][2] = c;
-  m[2][0] = -c;
-  m[2][2] = -s;
-  return m;
+  return elementary(1, a, true);
 }
 Mat3 rotation_z_derivative(double a) {
-  const double c = std::cos(a), s = std::sin(a);
-  Mat3 m = zero_matrix();
-  m[0][0] = -s;
-  m[0][1] = -c;
-  m[1][0] = c;
-  m[1][1] = -s;
-  return m;
+  return elementary(2, a, true);
 }
 
 double contract(const Mat3& a, const Mat3& b) {

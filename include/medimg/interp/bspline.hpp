@@ -98,16 +98,26 @@ struct BSplineInterpolator {
     out[3] = static_cast<real_type>(w3);
   }
 
-  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
+  // The first of the 4x4x4 coefficients around c and the per-axis weights
+  // (and, with dw, their derivatives), for c where no mirroring is needed
+  // (c >= 1, so truncation is floor).
+  KOKKOS_INLINE_FUNCTION const real_type* interior_block(const Vec3& c, real_type (&w)[3][4],
+                                                         real_type (*dw)[4] = nullptr) const {
     std::int64_t start[3];
-    real_type w[3][4];
     for (int a = 0; a < 3; ++a) {
-      start[a] = static_cast<std::int64_t>(static_cast<float>(c[a])) - 1;  // c >= 1: trunc = floor
-      cubic_weights(c[a] - static_cast<double>(start[a] + 1), w[a]);
+      start[a] = static_cast<std::int64_t>(static_cast<float>(c[a])) - 1;
+      const double t = c[a] - static_cast<double>(start[a] + 1);
+      cubic_weights(t, w[a]);
+      if (dw) cubic_weight_derivatives(t, dw[a]);
     }
+    return coefficients.data() + start[0] + size[0] * (start[1] + size[1] * start[2]);
+  }
+
+  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
+    real_type w[3][4];
+    const real_type* p = interior_block(c, w);
     const std::int64_t sy = size[0];
     const std::int64_t sz = size[0] * size[1];
-    const real_type* p = coefficients.data() + start[0] + sy * start[1] + sz * start[2];
     real_type value = 0;
     for (int d = 0; d < 4; ++d) {
       real_type plane = 0;
@@ -122,17 +132,10 @@ struct BSplineInterpolator {
 
   // gradient() where interior() applies.
   KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&grad)[3]) const {
-    std::int64_t start[3];
     real_type w[3][4], dw[3][4];
-    for (int a = 0; a < 3; ++a) {
-      start[a] = static_cast<std::int64_t>(static_cast<float>(c[a])) - 1;
-      const double t = c[a] - static_cast<double>(start[a] + 1);
-      cubic_weights(t, w[a]);
-      cubic_weight_derivatives(t, dw[a]);
-    }
+    const real_type* p = interior_block(c, w, dw);
     const std::int64_t sy = size[0];
     const std::int64_t sz = size[0] * size[1];
-    const real_type* p = coefficients.data() + start[0] + sy * start[1] + sz * start[2];
     real_type g0 = 0, g1 = 0, g2 = 0;
     for (int d = 0; d < 4; ++d) {
       real_type p0 = 0, p1 = 0, p2 = 0;

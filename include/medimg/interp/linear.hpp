@@ -52,53 +52,50 @@ struct LinearInterpolator {
   static constexpr double interior_low = 0.0;
   static constexpr double interior_high_margin = 1.0;
 
-  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
-    // c >= 0, so truncation is floor.
+  // The 8 voxels around c (v[x + 2 y + 4 z]) and c's fractions, for c
+  // where no clamping is needed (c >= 0, so truncation is floor).
+  struct Cell {
+    real_type v[8];
+    real_type tx, ty, tz;
+  };
+  KOKKOS_INLINE_FUNCTION Cell cell(const Vec3& c) const {
     const std::int64_t i = static_cast<std::int64_t>(c[0]);
     const std::int64_t j = static_cast<std::int64_t>(c[1]);
     const std::int64_t k = static_cast<std::int64_t>(c[2]);
-    const real_type tx = static_cast<real_type>(c[0] - static_cast<double>(i));
-    const real_type ty = static_cast<real_type>(c[1] - static_cast<double>(j));
-    const real_type tz = static_cast<real_type>(c[2] - static_cast<double>(k));
     const std::int64_t sy = size[0];
     const std::int64_t sz = size[0] * size[1];
     const auto* p = data.data() + i + sy * j + sz * k;
-    const real_type v000 = static_cast<real_type>(p[0]), v100 = static_cast<real_type>(p[1]);
-    const real_type v010 = static_cast<real_type>(p[sy]), v110 = static_cast<real_type>(p[sy + 1]);
-    const real_type v001 = static_cast<real_type>(p[sz]), v101 = static_cast<real_type>(p[sz + 1]);
-    const real_type v011 = static_cast<real_type>(p[sz + sy]),
-                    v111 = static_cast<real_type>(p[sz + sy + 1]);
-    const real_type a = v000 + (v100 - v000) * tx;
-    const real_type b = v010 + (v110 - v010) * tx;
-    const real_type d = v001 + (v101 - v001) * tx;
-    const real_type e = v011 + (v111 - v011) * tx;
-    const real_type f = a + (b - a) * ty;
-    const real_type g = d + (e - d) * ty;
-    return f + (g - f) * tz;
+    return Cell{{static_cast<real_type>(p[0]), static_cast<real_type>(p[1]),
+                 static_cast<real_type>(p[sy]), static_cast<real_type>(p[sy + 1]),
+                 static_cast<real_type>(p[sz]), static_cast<real_type>(p[sz + 1]),
+                 static_cast<real_type>(p[sz + sy]), static_cast<real_type>(p[sz + sy + 1])},
+                static_cast<real_type>(c[0] - static_cast<double>(i)),
+                static_cast<real_type>(c[1] - static_cast<double>(j)),
+                static_cast<real_type>(c[2] - static_cast<double>(k))};
+  }
+
+  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
+    const Cell q = cell(c);
+    const real_type a = q.v[0] + (q.v[1] - q.v[0]) * q.tx;
+    const real_type b = q.v[2] + (q.v[3] - q.v[2]) * q.tx;
+    const real_type d = q.v[4] + (q.v[5] - q.v[4]) * q.tx;
+    const real_type e = q.v[6] + (q.v[7] - q.v[6]) * q.tx;
+    const real_type f = a + (b - a) * q.ty;
+    const real_type g = d + (e - d) * q.ty;
+    return f + (g - f) * q.tz;
   }
 
   // gradient() where interior() applies.
   KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&grad)[3]) const {
-    const std::int64_t i = static_cast<std::int64_t>(c[0]);
-    const std::int64_t j = static_cast<std::int64_t>(c[1]);
-    const std::int64_t k = static_cast<std::int64_t>(c[2]);
-    const real_type tx = static_cast<real_type>(c[0] - static_cast<double>(i));
-    const real_type ty = static_cast<real_type>(c[1] - static_cast<double>(j));
-    const real_type tz = static_cast<real_type>(c[2] - static_cast<double>(k));
-    const std::int64_t sy = size[0];
-    const std::int64_t sz = size[0] * size[1];
-    const auto* p = data.data() + i + sy * j + sz * k;
-    const real_type v000 = static_cast<real_type>(p[0]), v100 = static_cast<real_type>(p[1]);
-    const real_type v010 = static_cast<real_type>(p[sy]), v110 = static_cast<real_type>(p[sy + 1]);
-    const real_type v001 = static_cast<real_type>(p[sz]), v101 = static_cast<real_type>(p[sz + 1]);
-    const real_type v011 = static_cast<real_type>(p[sz + sy]),
-                    v111 = static_cast<real_type>(p[sz + sy + 1]);
-    const real_type da = v100 - v000, db = v110 - v010, dd = v101 - v001, de = v111 - v011;
-    const real_type a = v000 + da * tx, b = v010 + db * tx, d = v001 + dd * tx, e = v011 + de * tx;
-    const real_type dx0 = da + (db - da) * ty, dx1 = dd + (de - dd) * ty;
-    grad[0] = dx0 + (dx1 - dx0) * tz;
-    grad[1] = (b - a) + ((e - d) - (b - a)) * tz;
-    grad[2] = (d + (e - d) * ty) - (a + (b - a) * ty);
+    const Cell q = cell(c);
+    const real_type da = q.v[1] - q.v[0], db = q.v[3] - q.v[2];
+    const real_type dd = q.v[5] - q.v[4], de = q.v[7] - q.v[6];
+    const real_type a = q.v[0] + da * q.tx, b = q.v[2] + db * q.tx;
+    const real_type d = q.v[4] + dd * q.tx, e = q.v[6] + de * q.tx;
+    const real_type dx0 = da + (db - da) * q.ty, dx1 = dd + (de - dd) * q.ty;
+    grad[0] = dx0 + (dx1 - dx0) * q.tz;
+    grad[1] = (b - a) + ((e - d) - (b - a)) * q.tz;
+    grad[2] = (d + (e - d) * q.ty) - (a + (b - a) * q.ty);
   }
 
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {

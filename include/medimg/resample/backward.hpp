@@ -333,13 +333,6 @@ struct AffineParameterReduction {
   GradView dy;
   std::int64_t nx, ny;
 
-  KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, double low, double high_margin) const {
-    for (int a = 0; a < 3; ++a) {
-      if (!(c[a] >= low && c[a] < static_cast<double>(in_size[a]) - high_margin)) return false;
-    }
-    return true;
-  }
-
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row, value_type sum) const {
     using Real = typename Interpolator::real_type;
     const std::int64_t j = row % ny, k = row / ny;
@@ -349,9 +342,9 @@ struct AffineParameterReduction {
       const double w = static_cast<double>(dy(i, j, k));
       if (w == 0.0) continue;
       const Vec3 c = map.along_row(c0, i);
-      if (!within(c, -0.5, 0.5)) continue;  // ITK's inside test
+      if (!within(c, in_size, -0.5, 0.5)) continue;  // ITK's inside test
       Real grad[3];
-      if (within(c, Interpolator::interior_low, Interpolator::interior_high_margin)) {
+      if (within(c, in_size, Interpolator::interior_low, Interpolator::interior_high_margin)) {
         interp.interior_gradient(c, grad);
       } else {
         interp.gradient(c, grad);

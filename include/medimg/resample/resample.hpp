@@ -51,6 +51,16 @@ struct IndexMap {
 
 IndexMap index_map(const Geometry& output, const Geometry& input, const AffineTransform& transform);
 
+// low <= c[a] < size[a] - high_margin on every axis: (-0.5, 0.5) is ITK's
+// inside test, (interior_low, interior_high_margin) an interpolator's fast path.
+KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, const Size3& size, double low,
+                                   double high_margin) {
+  for (int a = 0; a < 3; ++a) {
+    if (!(c[a] >= low && c[a] < static_cast<double>(size[a]) - high_margin)) return false;
+  }
+  return true;
+}
+
 template <class ExecutionSpace, class OutView, class Interpolator>
 struct ResampleAffineRows {
   using Out = typename OutView::non_const_value_type;
@@ -65,12 +75,8 @@ struct ResampleAffineRows {
     return map.along_row(c0, i);
   }
 
-  // low <= c[a] < size[a] - high_margin on every axis.
   KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, double low, double high_margin) const {
-    for (int a = 0; a < 3; ++a) {
-      if (!(c[a] >= low && c[a] < static_cast<double>(in_size[a]) - high_margin)) return false;
-    }
-    return true;
+    return impl::within(c, in_size, low, high_margin);
   }
 
   // [lo, hi): the i of this row whose index is `within` the bounds (a
