@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <string>
+
+#include "medimg/core/error.hpp"
 
 namespace medimg {
 
@@ -42,6 +45,73 @@ Modality modality_from_dicom(std::string_view value) {
   if (v == "MR") return Modality::MRI;
   if (v == "PT") return Modality::PET;
   return Modality::Other;
+}
+
+namespace {
+
+std::string upper(std::string_view text) {
+  std::string v;
+  for (char c : text) v += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return v;
+}
+
+}  // namespace
+
+Modality parse_modality(std::string_view name) {
+  const std::string v = upper(name);
+  for (Modality m : {Modality::CT, Modality::MRI, Modality::PET}) {
+    if (v == to_string(m)) return m;
+  }
+  if (v == "MR") return Modality::MRI;
+  if (v == "PT") return Modality::PET;
+  return Modality::Other;
+}
+
+Subtype parse_subtype(std::string_view name) {
+  const std::string v = upper(name);
+  for (Subtype s : {Subtype::CT, Subtype::ADC, Subtype::DWI, Subtype::T1, Subtype::T2,
+                    Subtype::FLAIR, Subtype::FDG, Subtype::PSMA}) {
+    if (v == to_string(s)) return s;
+  }
+  return Subtype::Unknown;
+}
+
+std::string to_json(const Metadata& metadata) {
+  nlohmann::json out;
+  out["modality"] = std::string(to_string(metadata.modality));
+  out["subtype"] = std::string(to_string(metadata.subtype));
+  out["patient_id"] = metadata.patient_id;
+  out["study_uid"] = metadata.study_uid;
+  out["series_uid"] = metadata.series_uid;
+  out["tags"] = metadata.tags;
+  return out.dump();
+}
+
+Metadata metadata_from_json(std::string_view text) {
+  nlohmann::json in;
+  try {
+    in = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("metadata is not valid JSON: ") + e.what());
+  }
+  if (!in.is_object()) throw Error("metadata JSON is not an object");
+  Metadata m;
+  auto text_of = [&](const char* key) -> std::string {
+    const auto it = in.find(key);
+    return it != in.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  m.modality = parse_modality(text_of("modality"));
+  m.subtype = parse_subtype(text_of("subtype"));
+  m.patient_id = text_of("patient_id");
+  m.study_uid = text_of("study_uid");
+  m.series_uid = text_of("series_uid");
+  const auto tags = in.find("tags");
+  if (tags != in.end() && tags->is_object()) {
+    for (const auto& [key, value] : tags->items()) {
+      if (value.is_string()) m.tags[key] = value.get<std::string>();
+    }
+  }
+  return m;
 }
 
 }  // namespace medimg

@@ -1,5 +1,7 @@
 #include "medimg/dist/distributed_image.hpp"
 
+#include "medimg/dist/exchange.hpp"
+
 #include <cstdint>
 
 namespace medimg {
@@ -29,7 +31,30 @@ MPI_Datatype mpi_datatype<double>() {
   return MPI_DOUBLE;
 }
 
+CommStats& comm_stats() {
+  static CommStats stats;
+  return stats;
+}
+
 namespace impl {
+
+std::vector<Box> all_boxes(MPI_Comm comm, const Box& mine) {
+  int ranks = 1;
+  MPI_Comm_size(comm, &ranks);
+  const std::int64_t packed[6] = {mine.first[0], mine.first[1], mine.first[2],
+                                  mine.last[0],  mine.last[1],  mine.last[2]};
+  std::vector<std::int64_t> all(static_cast<std::size_t>(6 * ranks));
+  check_mpi(MPI_Allgather(packed, 6, MPI_INT64_T, all.data(), 6, MPI_INT64_T, comm),
+            "exchange boxes");
+  std::vector<Box> boxes(static_cast<std::size_t>(ranks));
+  for (std::size_t r = 0; r < boxes.size(); ++r) {
+    for (int a = 0; a < 3; ++a) {
+      boxes[r].first[a] = all[6 * r + static_cast<std::size_t>(a)];
+      boxes[r].last[a] = all[6 * r + 3 + static_cast<std::size_t>(a)];
+    }
+  }
+  return boxes;
+}
 
 void check_mpi(int code, const char* what) {
   if (code == MPI_SUCCESS) return;
@@ -48,6 +73,18 @@ std::array<double, 18> pack(const Geometry& g) {
     for (int c = 0; c < 3; ++c) v[9 + 3 * a + c] = g.direction()[a][c];
   }
   return v;
+}
+
+Metadata broadcast(MPI_Comm comm, const Metadata& metadata, int root) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  std::string text = rank == root ? to_json(metadata) : std::string();
+  long long length = static_cast<long long>(text.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_LONG_LONG, root, comm), "broadcast metadata");
+  text.resize(static_cast<std::size_t>(length));
+  check_mpi(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, root, comm),
+            "broadcast metadata");
+  return rank == root ? metadata : metadata_from_json(text);
 }
 
 Geometry unpack(const std::array<double, 18>& v) {

@@ -18,6 +18,11 @@ std::string_view to_string(Subtype subtype);
 // anything else is Other.
 Modality modality_from_dicom(std::string_view value);
 
+// The names to_string gives, back (case-insensitive; MedImages.jl's "MRI",
+// "PET", "CT" and its subtype names); unknown names give Other / Unknown.
+Modality parse_modality(std::string_view name);
+Subtype parse_subtype(std::string_view name);
+
 struct Metadata {
   Modality modality = Modality::Other;
   Subtype subtype = Subtype::Unknown;
@@ -26,5 +31,12 @@ struct Metadata {
   std::string series_uid;
   std::map<std::string, std::string> tags;
 };
+
+// A JSON object {"modality", "subtype", "patient_id", "study_uid",
+// "series_uid", "tags": {...}} (the HDF5 `metadata` attribute, and how MPI
+// ranks share metadata); metadata_from_json reads it back and accepts
+// missing keys. Throws medimg::Error on text that is not such an object.
+std::string to_json(const Metadata& metadata);
+Metadata metadata_from_json(std::string_view text);
 
 }  // namespace medimg

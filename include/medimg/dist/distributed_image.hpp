@@ -52,6 +52,16 @@ class DistributedImage {
   int rank() const { return m_rank; }
   int ranks() const { return m_ranks; }
   const Geometry& geometry() const { return m_geometry; }
+  // Moves the grid (translate); the size must stay the same.
+  void set_geometry(const Geometry& geometry) {
+    for (int a = 0; a < 3; ++a) {
+      if (geometry.size()[a] != m_geometry.size()[a]) {
+        throw Error("set_geometry: size " + to_string(geometry.size()) +
+                    " differs from the image's " + to_string(m_geometry.size()));
+      }
+    }
+    m_geometry = geometry;
+  }
   const SlabDecomposition& slabs() const { return m_slabs; }
   int ghosts() const { return m_ghosts; }
   std::int64_t k_begin() const { return m_slabs.begin(m_rank); }
@@ -61,6 +71,9 @@ class DistributedImage {
   std::int64_t held_begin() const { return held_range(m_rank).first; }
   std::int64_t held_end() const { return held_range(m_rank).second; }
   const view_type& local() const { return m_local; }
+  // The same on every rank (distribute broadcasts it).
+  Metadata& metadata() { return m_metadata; }
+  const Metadata& metadata() const { return m_metadata; }
   std::int64_t plane_size() const { return m_geometry.size()[0] * m_geometry.size()[1]; }
 
   // [begin, end) held by `rank`: its slab widened by the ghost width.
@@ -79,6 +92,7 @@ class DistributedImage {
   int m_rank = 0, m_ranks = 1;
   SlabDecomposition m_slabs;
   view_type m_local;
+  Metadata m_metadata;
 };
 
 namespace impl {

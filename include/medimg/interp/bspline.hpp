@@ -35,6 +35,7 @@ struct BSplineInterpolator {
 
   View coefficients;
   Size3 size;
+  Size3 offset{};  // the image index of coefficients(0, 0, 0) (a window of a distributed image)
 
   KOKKOS_INLINE_FUNCTION void axis_stencil(int axis, double c, stencil_type& s) const {
     const std::int64_t n = size[axis];
@@ -51,7 +52,7 @@ struct BSplineInterpolator {
         if (i < 0) i = 0;
         if (i > n - 1) i = n - 1;
       }
-      s.index[k] = i;
+      s.index[k] = i - offset[axis];
     }
   }
 
@@ -109,15 +110,18 @@ struct BSplineInterpolator {
       const double t = c[a] - static_cast<double>(start[a] + 1);
       cubic_weights(t, w[a]);
       if (dw) cubic_weight_derivatives(t, dw[a]);
+      start[a] -= offset[a];
     }
-    return coefficients.data() + start[0] + size[0] * (start[1] + size[1] * start[2]);
+    const auto sy = static_cast<std::int64_t>(coefficients.extent(0));
+    const auto sz = static_cast<std::int64_t>(coefficients.extent(1));
+    return coefficients.data() + start[0] + sy * (start[1] + sz * start[2]);
   }
 
   KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
     real_type w[3][4];
     const real_type* p = interior_block(c, w);
-    const std::int64_t sy = size[0];
-    const std::int64_t sz = size[0] * size[1];
+    const auto sy = static_cast<std::int64_t>(coefficients.extent(0));
+    const std::int64_t sz = sy * static_cast<std::int64_t>(coefficients.extent(1));
     real_type value = 0;
     for (int d = 0; d < 4; ++d) {
       real_type plane = 0;
@@ -134,8 +138,8 @@ struct BSplineInterpolator {
   KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&grad)[3]) const {
     real_type w[3][4], dw[3][4];
     const real_type* p = interior_block(c, w, dw);
-    const std::int64_t sy = size[0];
-    const std::int64_t sz = size[0] * size[1];
+    const auto sy = static_cast<std::int64_t>(coefficients.extent(0));
+    const std::int64_t sz = sy * static_cast<std::int64_t>(coefficients.extent(1));
     real_type g0 = 0, g1 = 0, g2 = 0;
     for (int d = 0; d < 4; ++d) {
       real_type p0 = 0, p1 = 0, p2 = 0;
@@ -325,16 +329,18 @@ struct BSplinePrefilterLines {
 
 // Runs the prefilter (transpose = false: axes i, j, k) or its transpose
 // (transpose = true: axes k, j, i, each line filter transposed) in place over
-// an (nx, ny, nz) LayoutLeft array. On host backends a work item takes a
-// block of adjacent lines (contiguous reads); on GPUs one line per thread
-// keeps neighbouring threads coalesced.
+// an (nx, ny, nz) LayoutLeft array; `axes` (bit a = axis a) selects passes
+// (a distributed image filters i and j in its slabs and k after a transpose). On host backends a
+// work item takes a block of adjacent lines (contiguous reads); on GPUs one line per thread keeps
+// neighbouring threads coalesced.
 template <class ExecutionSpace, class Real>
-void bspline_filter(const ExecutionSpace& exec, Real* data, const Size3& size, bool transpose) {
+void bspline_filter(const ExecutionSpace& exec, Real* data, const Size3& size, bool transpose,
+                    unsigned axes = 7u) {
   constexpr bool host = Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible;
   for (int pass = 0; pass < 3; ++pass) {
     const int axis = transpose ? 2 - pass : pass;
     const std::int64_t n = size[axis];
-    if (n < 2) continue;
+    if (n < 2 || !(axes & (1u << axis)) || size[0] * size[1] * size[2] == 0) continue;
     const std::int64_t width = host ? (axis == 0 ? 16 : 32) : 1;
     const std::int64_t lines_per_row = axis == 0 ? size[1] : size[0];
     const std::int64_t chunks = (lines_per_row + width - 1) / width;

@@ -18,6 +18,7 @@ struct LinearInterpolator {
 
   View data;
   Size3 size;
+  Size3 offset{};  // the image index of data(0, 0, 0) (a window of a distributed image)
 
   KOKKOS_INLINE_FUNCTION void axis_stencil(int axis, double c, stencil_type& s) const {
     std::int64_t base = static_cast<std::int64_t>(compat::floor(c));
@@ -25,8 +26,8 @@ struct LinearInterpolator {
     double fraction = c - static_cast<double>(base);
     if (fraction < 0.0) fraction = 0.0;
     const std::int64_t upper = base + 1 < size[axis] ? base + 1 : base;
-    s.index[0] = base;
-    s.index[1] = upper;
+    s.index[0] = base - offset[axis];
+    s.index[1] = upper - offset[axis];
     s.weight[0] = static_cast<real_type>(1.0 - fraction);
     s.weight[1] = static_cast<real_type>(fraction);
   }
@@ -62,9 +63,9 @@ struct LinearInterpolator {
     const std::int64_t i = static_cast<std::int64_t>(c[0]);
     const std::int64_t j = static_cast<std::int64_t>(c[1]);
     const std::int64_t k = static_cast<std::int64_t>(c[2]);
-    const std::int64_t sy = size[0];
-    const std::int64_t sz = size[0] * size[1];
-    const auto* p = data.data() + i + sy * j + sz * k;
+    const auto sy = static_cast<std::int64_t>(data.extent(0));
+    const std::int64_t sz = sy * static_cast<std::int64_t>(data.extent(1));
+    const auto* p = data.data() + (i - offset[0]) + sy * (j - offset[1]) + sz * (k - offset[2]);
     return Cell{{static_cast<real_type>(p[0]), static_cast<real_type>(p[1]),
                  static_cast<real_type>(p[sy]), static_cast<real_type>(p[sy + 1]),
                  static_cast<real_type>(p[sz]), static_cast<real_type>(p[sz + 1]),

@@ -17,12 +17,13 @@ struct NearestInterpolator {
 
   View data;  // (nx, ny, nz), LayoutLeft
   Size3 size;
+  Size3 offset{};  // the image index of data(0, 0, 0) (a window of a distributed image)
 
   KOKKOS_INLINE_FUNCTION void axis_stencil(int axis, double c, stencil_type& s) const {
     std::int64_t i = static_cast<std::int64_t>(compat::floor(c + 0.5));
     if (i < 0) i = 0;
     if (i > size[axis] - 1) i = size[axis] - 1;
-    s.index[0] = i;
+    s.index[0] = i - offset[axis];
     s.weight[0] = real_type(1);
   }
 
@@ -41,10 +42,12 @@ struct NearestInterpolator {
 
   // For c with interior_low <= c < n - interior_high_margin on every axis.
   KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
-    const std::int64_t i = static_cast<std::int64_t>(c[0] + 0.5);
-    const std::int64_t j = static_cast<std::int64_t>(c[1] + 0.5);
-    const std::int64_t k = static_cast<std::int64_t>(c[2] + 0.5);
-    return static_cast<real_type>(data.data()[i + size[0] * (j + size[1] * k)]);
+    const std::int64_t i = static_cast<std::int64_t>(c[0] + 0.5) - offset[0];
+    const std::int64_t j = static_cast<std::int64_t>(c[1] + 0.5) - offset[1];
+    const std::int64_t k = static_cast<std::int64_t>(c[2] + 0.5) - offset[2];
+    const auto nx = static_cast<std::int64_t>(data.extent(0));
+    const auto ny = static_cast<std::int64_t>(data.extent(1));
+    return static_cast<real_type>(data.data()[i + nx * (j + ny * k)]);
   }
 
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {

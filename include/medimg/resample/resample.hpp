@@ -70,6 +70,7 @@ struct ResampleAffineRows {
   Size3 in_size;
   std::int64_t nx, ny;
   Out fill;
+  std::int64_t k0 = 0;  // output plane k of out(., ., 0) (a slab of a distributed output)
 
   KOKKOS_INLINE_FUNCTION Vec3 index_at(const Vec3& c0, std::int64_t i) const {
     return map.along_row(c0, i);
@@ -118,7 +119,7 @@ struct ResampleAffineRows {
     const std::int64_t row = team.league_rank();
     const std::int64_t j = row % ny;
     const std::int64_t k = row / ny;
-    const Vec3 c0 = map.row_start(j, k);
+    const Vec3 c0 = map.row_start(j, k0 + k);
     // ITK's inside test, and the part of it where the stencil needs no
     // clamping or mirroring (the fast `interior` sampler).
     std::int64_t lo = 0, hi = 0, a = 0, b = 0;

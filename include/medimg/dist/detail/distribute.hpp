@@ -9,6 +9,8 @@ namespace impl {
 // The 18 numbers of a Geometry (size, origin, spacing, direction) for MPI_Bcast.
 std::array<double, 18> pack(const Geometry& g);
 Geometry unpack(const std::array<double, 18>& v);
+// `metadata` of rank `root`, on every rank.
+Metadata broadcast(MPI_Comm comm, const Metadata& metadata, int root);
 }  // namespace impl
 
 template <class T, class MemorySpace>
@@ -21,6 +23,7 @@ DistributedImage<T, MemorySpace> distribute(MPI_Comm comm, const Image<T, HostMe
   if (rank == root) packed = impl::pack(image.geometry());
   impl::check_mpi(MPI_Bcast(packed.data(), 18, MPI_DOUBLE, root, comm), "distribute geometry");
   DistributedImage<T, MemorySpace> result(comm, impl::unpack(packed), ghosts);
+  result.metadata() = impl::broadcast(comm, image.metadata(), root);
   const SlabDecomposition& slabs = result.slabs();
   std::vector<int> counts(static_cast<std::size_t>(ranks)),
       offsets(static_cast<std::size_t>(ranks));
@@ -50,7 +53,10 @@ Image<T, HostMemory> gather(const DistributedImage<T, MemorySpace>& image, int r
     offsets[static_cast<std::size_t>(r)] = static_cast<int>(image.slabs().begin(r));
   }
   Image<T, HostMemory> result;
-  if (image.rank() == root) result = Image<T, HostMemory>(image.geometry(), "medimg::gather");
+  if (image.rank() == root) {
+    result = Image<T, HostMemory>(image.geometry(), "medimg::gather");
+    result.metadata() = image.metadata();
+  }
   const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), image.local());
   const impl::PlaneType plane(mpi_datatype<T>(), image.plane_size());
   const T* mine = host.data() + (image.k_begin() - image.held_begin()) * image.plane_size();

@@ -29,18 +29,22 @@ struct CopyByIndexMapping {
   OutView out;
   IndexMapping mapping;
   Out fill;
+  Size3 in_size;        // the input image's size
+  Size3 in_offset{};    // the input index of in(0, 0, 0) (a window of a distributed image)
+  std::int64_t k0 = 0;  // the output plane of out(., ., 0) (a slab of a distributed output)
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i, const std::int64_t j,
                                          const std::int64_t k) const {
-    const std::int64_t o[3] = {i, j, k};
+    const std::int64_t o[3] = {i, j, k0 + k};
     std::int64_t s[3] = {0, 0, 0};
     bool inside = true;
     for (int c = 0; c < 3; ++c) {
       const int a = mapping.source_axis[c];
       s[a] = mapping.first[c] + mapping.step[c] * o[c];
-      inside = inside && s[a] >= 0 && s[a] < static_cast<std::int64_t>(in.extent(a));
+      inside = inside && s[a] >= 0 && s[a] < in_size[a];
     }
-    out(i, j, k) = inside ? in(s[0], s[1], s[2]) : fill;
+    out(i, j, k) =
+        inside ? in(s[0] - in_offset[0], s[1] - in_offset[1], s[2] - in_offset[2]) : fill;
   }
 };
 
@@ -54,8 +58,8 @@ Image<T, MemorySpace> copy_by_index_mapping(const ExecutionSpace& exec,
   auto result = Image<T, MemorySpace>::uninitialized(output, label);
   result.metadata() = input.metadata();
   using View = typename Image<T, MemorySpace>::view_type;
-  impl::CopyByIndexMapping<typename View::const_type, View> functor{input.voxels(), result.voxels(),
-                                                                    mapping, fill};
+  impl::CopyByIndexMapping<typename View::const_type, View> functor{
+      input.voxels(), result.voxels(), mapping, fill, input.geometry().size()};
   using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
                                        Kokkos::IndexType<std::int64_t>>;
   Kokkos::parallel_for(

@@ -1,0 +1,297 @@
+// Moving boxes of voxels between the ranks of a DistributedImage (DESIGN.md
+// section 5).
+//
+// fetch(image, box) is collective: every rank asks for the box of global
+// voxel indices it needs (an output slab's preimage, widened by the
+// interpolator's support) and receives exactly those voxels from their
+// owners. The boxes are shared with one MPI_Allgather (6 integers a rank);
+// then every rank sends each other rank the part of its box that it owns,
+// point to point (Isend/Irecv of MPI subarray types on host buffers), so a
+// rank receives only its box, never the whole volume. When the box lies
+// within the planes a rank already holds (its slab plus ghosts, e.g. after
+// halo_gather) nothing moves and the window is a view of those planes;
+// when it reaches only the neighbouring slabs the messages go only to the
+// neighbours (a halo exchange by another name); large rotations or
+// resampling onto another grid send sub-blocks to every rank whose slab
+// the box crosses.
+//
+// give_back_add(window, target) is fetch's adjoint: every voxel of a window
+// is sent back to its owner and added there, the contributions summed in
+// rank order (deterministic).
+//
+// comm_stats() counts the bytes this rank sent and the seconds it spent in
+// these exchanges (benchmarks/dist_scaling).
+#pragma once
+
+#include <mpi.h>
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "medimg/dist/distributed_image.hpp"
+
+namespace medimg {
+
+// Voxel indices [first[a], last[a]) on each axis.
+struct Box {
+  Size3 first{};
+  Size3 last{};
+
+  bool empty() const { return !(last[0] > first[0] && last[1] > first[1] && last[2] > first[2]); }
+  std::int64_t extent(int a) const { return last[a] > first[a] ? last[a] - first[a] : 0; }
+  std::int64_t voxels() const { return extent(0) * extent(1) * extent(2); }
+  Box intersect(const Box& other) const {
+    Box b;
+    for (int a = 0; a < 3; ++a) {
+      b.first[a] = std::max(first[a], other.first[a]);
+      b.last[a] = std::min(last[a], other.last[a]);
+    }
+    return b;
+  }
+};
+
+// The voxels of a box of a distributed image, on this rank: data(i, j, k) is
+// global voxel offset + (i, j, k). Interpolators take `offset` as theirs.
+template <class T, class MemorySpace>
+struct Window {
+  Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace> data;
+  Size3 offset{};
+};
+
+struct CommStats {
+  double bytes_sent = 0.0;
+  double seconds = 0.0;
+  int exchanges = 0;
+};
+// This rank's totals since the last reset.
+CommStats& comm_stats();
+
+namespace impl {
+
+// Part of a host LayoutLeft array (`base`, extents `dims`) that moves to or
+// from `peer`: `count` voxels from `start`.
+template <class T>
+struct Transfer {
+  int peer;
+  T* base;
+  Size3 dims;
+  Size3 start;
+  Size3 count;
+};
+
+// Posts every send and receive (MPI subarray types), waits, and counts the
+// bytes sent in comm_stats(). A transfer whose peer is this rank is copied
+// directly: the n-th send to self goes to the n-th receive from self.
+template <class T>
+void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
+              const std::vector<Transfer<T>>& receives, int tag) {
+  const double start = MPI_Wtime();
+  int me = 0;
+  MPI_Comm_rank(comm, &me);
+  std::vector<MPI_Request> requests;
+  std::vector<MPI_Datatype> types;
+  auto subarray = [&](const Size3& dims, const Size3& first, const Size3& count) {
+    int sizes[3], subsizes[3], starts[3];
+    for (int a = 0; a < 3; ++a) {
+      sizes[a] = static_cast<int>(dims[a]);
+      subsizes[a] = static_cast<int>(count[a]);
+      starts[a] = static_cast<int>(first[a]);
+    }
+    MPI_Datatype type;
+    check_mpi(MPI_Type_create_subarray(3, sizes, subsizes, starts, MPI_ORDER_FORTRAN,
+                                       mpi_datatype<std::remove_const_t<T>>(), &type),
+              "exchange subarray");
+    MPI_Type_commit(&type);
+    types.push_back(type);
+    return type;
+  };
+  std::vector<const Transfer<const T>*> self_sends;
+  std::vector<const Transfer<T>*> self_receives;
+  for (const auto& r : receives) {
+    if (r.peer == me) {
+      self_receives.push_back(&r);
+      continue;
+    }
+    requests.emplace_back();
+    check_mpi(MPI_Irecv(r.base, 1, subarray(r.dims, r.start, r.count), r.peer, tag, comm,
+                        &requests.back()),
+              "exchange receive");
+  }
+  double bytes = 0.0;
+  for (const auto& s : sends) {
+    if (s.peer == me) {
+      self_sends.push_back(&s);
+      continue;
+    }
+    requests.emplace_back();
+    check_mpi(MPI_Isend(s.base, 1, subarray(s.dims, s.start, s.count), s.peer, tag, comm,
+                        &requests.back()),
+              "exchange send");
+    bytes += static_cast<double>(s.count[0] * s.count[1] * s.count[2]) * sizeof(T);
+  }
+  if (self_sends.size() != self_receives.size()) throw Error("exchange: unmatched self transfer");
+  for (std::size_t t = 0; t < self_sends.size(); ++t) {
+    const auto& s = *self_sends[t];
+    const auto& r = *self_receives[t];
+    const std::int64_t nx = s.count[0], ny = s.count[1], nz = s.count[2];
+    Kokkos::parallel_for(
+        "medimg::exchange_self",
+        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+            0, ny * nz),
+        [&](const std::int64_t row) {
+          const std::int64_t j = row % ny, k = row / ny;
+          const T* in =
+              s.base + (s.start[0] + s.dims[0] * ((s.start[1] + j) + s.dims[1] * (s.start[2] + k)));
+          std::remove_const_t<T>* out =
+              r.base + (r.start[0] + r.dims[0] * ((r.start[1] + j) + r.dims[1] * (r.start[2] + k)));
+          std::copy(in, in + nx, out);
+        });
+  }
+  check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
+            "exchange wait");
+  for (auto& type : types) MPI_Type_free(&type);
+  CommStats& stats = comm_stats();
+  stats.bytes_sent += bytes;
+  stats.seconds += MPI_Wtime() - start;
+  ++stats.exchanges;
+}
+
+// The global box owned by `rank` of `image`: all of i and j, its k-slab.
+template <class T, class MemorySpace>
+Box owned_box(const DistributedImage<T, MemorySpace>& image, int rank) {
+  const Size3& n = image.geometry().size();
+  return Box{Size3{0, 0, image.slabs().begin(rank)}, Size3{n[0], n[1], image.slabs().end(rank)}};
+}
+
+// Every rank's box (one MPI_Allgather).
+std::vector<Box> all_boxes(MPI_Comm comm, const Box& mine);
+
+inline Size3 extents(const Box& b) {
+  return Size3{b.extent(0), b.extent(1), b.extent(2)};
+}
+
+inline Size3 relative(const Box& part, const Size3& origin) {
+  return Size3{part.first[0] - origin[0], part.first[1] - origin[1], part.first[2] - origin[2]};
+}
+
+}  // namespace impl
+
+// Collective. This rank's `need` (clamped to the image; may be empty) of
+// `image`, gathered from the owners.
+template <class T, class MemorySpace>
+Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image, Box need) {
+  using Buffer = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
+  need = need.intersect(Box{Size3{0, 0, 0}, image.geometry().size()});
+  if (need.empty()) need = Box{};
+  // Already held (slab + ghosts): a view of those planes, nothing to ask for.
+  const bool held = need.empty() || (!image.empty() && need.first[2] >= image.held_begin() &&
+                                     need.last[2] <= image.held_end());
+  const std::vector<Box> boxes = impl::all_boxes(image.comm(), held ? Box{} : need);
+  const Box mine = impl::owned_box(image, image.rank());
+  const Size3 held_origin{0, 0, image.held_begin()};
+  const Size3 held_dims{image.geometry().size()[0], image.geometry().size()[1],
+                        image.held_end() - image.held_begin()};
+  const auto from = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), image.local());
+  std::vector<impl::Transfer<const T>> sends;
+  for (int q = 0; q < image.ranks(); ++q) {
+    const Box part = boxes[static_cast<std::size_t>(q)].intersect(mine);
+    if (part.empty()) continue;
+    sends.push_back(
+        {q, from.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
+  }
+  Window<const T, MemorySpace> window;
+  if (held) {
+    if (!need.empty()) {
+      window.data = Kokkos::subview(
+          image.local(), Kokkos::ALL, Kokkos::ALL,
+          Kokkos::make_pair(need.first[2] - image.held_begin(), need.last[2] - image.held_begin()));
+      window.offset = Size3{0, 0, need.first[2]};
+    }
+    impl::exchange<T>(image.comm(), sends, {}, 31);
+    return window;
+  }
+  Buffer buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::fetch"),
+                static_cast<std::size_t>(need.extent(0)), static_cast<std::size_t>(need.extent(1)),
+                static_cast<std::size_t>(need.extent(2)));
+  auto to = Kokkos::create_mirror_view(Kokkos::HostSpace(), buffer);
+  std::vector<impl::Transfer<T>> receives;
+  for (int p = 0; p < image.ranks(); ++p) {
+    const Box part = need.intersect(impl::owned_box(image, p));
+    if (part.empty()) continue;
+    receives.push_back(
+        {p, to.data(), impl::extents(need), impl::relative(part, need.first), impl::extents(part)});
+  }
+  impl::exchange<T>(image.comm(), sends, receives, 31);
+  Kokkos::deep_copy(buffer, to);
+  window.data = buffer;
+  window.offset = need.first;
+  return window;
+}
+
+// Collective. The adjoint of fetch: every voxel of `window` (a box of
+// `target`'s grid) is sent to its owner and added into `target`'s owned
+// planes, the contributions summed in rank order.
+template <class T, class MemorySpace>
+void give_back_add(const Window<T, MemorySpace>& window, DistributedImage<T, MemorySpace>& target) {
+  Box box{window.offset, window.offset};
+  for (int a = 0; a < 3; ++a) {
+    box.last[a] += static_cast<std::int64_t>(window.data.extent(static_cast<unsigned>(a)));
+  }
+  if (box.empty()) box = Box{};
+  const std::vector<Box> boxes = impl::all_boxes(target.comm(), box);
+  const auto from = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), window.data);
+  std::vector<impl::Transfer<const T>> sends;
+  for (int p = 0; p < target.ranks(); ++p) {
+    const Box part = box.intersect(impl::owned_box(target, p));
+    if (part.empty()) continue;
+    sends.push_back(
+        {p, from.data(), impl::extents(box), impl::relative(part, box.first), impl::extents(part)});
+  }
+  // Each incoming block is its own array in `incoming`.
+  const Box mine = impl::owned_box(target, target.rank());
+  std::vector<Box> parts;
+  std::vector<std::int64_t> slots;
+  std::int64_t total = 0;
+  for (int q = 0; q < target.ranks(); ++q) {
+    const Box part = boxes[static_cast<std::size_t>(q)].intersect(mine);
+    parts.push_back(part);
+    slots.push_back(total);
+    if (!part.empty()) total += part.voxels();
+  }
+  std::vector<T> incoming(static_cast<std::size_t>(total));
+  std::vector<impl::Transfer<T>> receives;
+  for (int q = 0; q < target.ranks(); ++q) {
+    const Box& part = parts[static_cast<std::size_t>(q)];
+    if (part.empty()) continue;
+    receives.push_back({q, incoming.data() + slots[static_cast<std::size_t>(q)],
+                        impl::extents(part), Size3{0, 0, 0}, impl::extents(part)});
+  }
+  impl::exchange<T>(target.comm(), sends, receives, 32);
+  if (target.empty()) return;
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), target.local());
+  const Size3& n = target.geometry().size();
+  const std::int64_t base = target.held_begin();
+  for (int q = 0; q < target.ranks(); ++q) {
+    const Box& part = parts[static_cast<std::size_t>(q)];
+    if (part.empty()) continue;
+    const T* block = incoming.data() + slots[static_cast<std::size_t>(q)];
+    const std::int64_t bx = part.extent(0), by = part.extent(1), bz = part.extent(2);
+    Kokkos::parallel_for(
+        "medimg::give_back_add",
+        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+            0, by * bz),
+        [&](const std::int64_t row) {
+          const std::int64_t j = row % by, k = row / by;
+          const T* in = block + bx * (j + by * k);
+          T* out = host.data() + part.first[0] +
+                   n[0] * ((part.first[1] + j) + n[1] * (part.first[2] + k - base));
+          for (std::int64_t i = 0; i < bx; ++i) out[i] += in[i];
+        });
+  }
+  Kokkos::deep_copy(target.local(), host);
+}
+
+}  // namespace medimg

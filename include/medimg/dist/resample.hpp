@@ -1,0 +1,224 @@
+// The resampling kernel and the index copy on DistributedImages (DESIGN.md
+// section 5). The output is split into k-slabs like any DistributedImage;
+// each rank computes its slab with the single-process functors
+// (ResampleAffineRows, CopyByIndexMapping) over a Window of the input: the
+// box of input voxels its slab reads. The window is found by transforming
+// the slab's 8 corners to input indices (the continuous index is affine in
+// the output index, so the corners bound it), widening by the
+// interpolator's support plus one voxel (B-spline mirroring and the float
+// cast of its start index), and clamping to the image; fetch() brings it.
+// Interpolators evaluate at the same global continuous index with the same
+// weights and the same voxel values as on one process, so the gathered
+// result is bit-identical to the single-process one.
+//
+// B-spline coefficients (bspline_coefficients on a DistributedImage): the
+// prefilter runs along i and j in each slab; for k, whose recursion crosses
+// slabs, the coefficients are transposed to j-slabs (each rank then holds
+// whole k-lines), filtered along k, and transposed back. Each transpose
+// moves (P - 1) / P of the volume once, in P^2 - P blocks; every line is
+// filtered with the single-process arithmetic, so the coefficients are
+// bit-identical too.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <optional>
+
+#include "medimg/dist/exchange.hpp"
+#include "medimg/ops/detail/index_copy.hpp"
+#include "medimg/resample/resample.hpp"
+#include "medimg/resample/sampler.hpp"
+
+namespace medimg {
+
+// The cubic B-spline coefficients of a distributed image, on the same slabs
+// (no ghosts). Collective.
+template <class ExecutionSpace, class T, class MemorySpace>
+DistributedImage<interp_real_t<T>, MemorySpace> bspline_coefficients(
+    const ExecutionSpace& exec, const DistributedImage<T, MemorySpace>& image) {
+  using Real = interp_real_t<T>;
+  DistributedImage<Real, MemorySpace> c(image.comm(), image.geometry(), 0);
+  c.metadata() = image.metadata();
+  const Size3& n = image.geometry().size();
+  const std::int64_t count = image.k_end() - image.k_begin();
+  const std::int64_t skip = (image.k_begin() - image.held_begin()) * image.plane_size();
+  const auto input = image.local();
+  const auto coefficients = c.local();
+  Kokkos::parallel_for(
+      "medimg::bspline_copy",
+      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+          exec, 0, count * image.plane_size()),
+      KOKKOS_LAMBDA(const std::int64_t v) {
+        coefficients.data()[v] = static_cast<Real>(input.data()[skip + v]);
+      });
+  impl::bspline_filter(exec, coefficients.data(), Size3{n[0], n[1], count}, false, 3u);
+  if (n[2] < 2) return c;
+  // Transpose to j-slabs: rank q gets j in [columns.begin(q), columns.end(q)), all k.
+  const SlabDecomposition columns(n[1], image.ranks());
+  const int me = image.rank();
+  const std::int64_t my_columns = columns.count(me);
+  Kokkos::View<Real***, Kokkos::LayoutLeft, MemorySpace> lines(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::bspline_k_lines"),
+      static_cast<std::size_t>(n[0]), static_cast<std::size_t>(my_columns),
+      static_cast<std::size_t>(n[2]));
+  auto slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), coefficients);
+  auto host_lines = Kokkos::create_mirror_view(Kokkos::HostSpace(), lines);
+  const Size3 slab_dims{n[0], n[1], count};
+  const Size3 line_dims{n[0], my_columns, n[2]};
+  std::vector<impl::Transfer<const Real>> to_lines;
+  std::vector<impl::Transfer<Real>> into_lines;
+  std::vector<impl::Transfer<const Real>> from_lines;
+  std::vector<impl::Transfer<Real>> into_slab;
+  for (int q = 0; q < image.ranks(); ++q) {
+    const Size3 block{n[0], columns.count(q), count};  // my planes of q's columns
+    if (block[1] > 0 && block[2] > 0) {
+      to_lines.push_back({q, slab.data(), slab_dims, Size3{0, columns.begin(q), 0}, block});
+      into_slab.push_back({q, slab.data(), slab_dims, Size3{0, columns.begin(q), 0}, block});
+    }
+    const Size3 theirs{n[0], my_columns, image.slabs().count(q)};  // q's planes of my columns
+    if (theirs[1] > 0 && theirs[2] > 0) {
+      into_lines.push_back(
+          {q, host_lines.data(), line_dims, Size3{0, 0, image.slabs().begin(q)}, theirs});
+      from_lines.push_back(
+          {q, host_lines.data(), line_dims, Size3{0, 0, image.slabs().begin(q)}, theirs});
+    }
+  }
+  impl::exchange<Real>(image.comm(), to_lines, into_lines, 33);
+  Kokkos::deep_copy(lines, host_lines);
+  impl::bspline_filter(exec, lines.data(), line_dims, false, 4u);
+  exec.fence();
+  Kokkos::deep_copy(host_lines, lines);
+  impl::exchange<Real>(image.comm(), from_lines, into_slab, 34);
+  Kokkos::deep_copy(coefficients, slab);
+  return c;
+}
+
+// A distributed image made ready for one interpolator (the distributed
+// Sampler): for B-splines it holds the distributed coefficients.
+template <class T, class MemorySpace>
+class DistributedSampler {
+ public:
+  using real_type = interp_real_t<T>;
+
+  template <class ExecutionSpace>
+  DistributedSampler(const ExecutionSpace& exec, const DistributedImage<T, MemorySpace>& image,
+                     Interp interp)
+      : m_image(image), m_interp(interp) {
+    if (interp == Interp::bspline) m_coefficients.emplace(bspline_coefficients(exec, image));
+  }
+
+  const DistributedImage<T, MemorySpace>& image() const { return m_image; }
+  const Geometry& geometry() const { return m_image.geometry(); }
+  Interp interp() const { return m_interp; }
+  // Voxels beyond floor(c) a stencil may read, with room for rounding: the
+  // B-spline start index floor((float)c) - 1 can be floor(c) - 2, and
+  // mirroring at the far border reads down to n - 3.
+  int margin() const { return m_interp == Interp::bspline ? 3 : 1; }
+
+  // Collective: fetches `need` and calls f(interpolator) over that window.
+  template <class F>
+  void visit(const Box& need, F&& f) const {
+    const Size3& size = m_image.geometry().size();
+    if (m_interp == Interp::bspline) {
+      const auto w = fetch(*m_coefficients, need);
+      f(BSplineInterpolator<decltype(w.data)>{w.data, size, w.offset});
+      return;
+    }
+    const auto w = fetch(m_image, need);
+    using View = decltype(w.data);
+    if (m_interp == Interp::nearest) {
+      f(NearestInterpolator<View>{w.data, size, w.offset});
+    } else {
+      f(LinearInterpolator<View>{w.data, size, w.offset});
+    }
+  }
+
+ private:
+  DistributedImage<T, MemorySpace> m_image;
+  Interp m_interp;
+  std::optional<DistributedImage<real_type, MemorySpace>> m_coefficients;
+};
+
+namespace impl {
+
+// The input voxels output planes [k0, k1) of `output` read through `map`,
+// widened by `margin` voxels below and margin + 1 above, clamped.
+Box preimage_box(const IndexMap& map, const Size3& output, std::int64_t k0, std::int64_t k1,
+                 const Size3& input, int margin);
+
+// The same for an index mapping (exact: a signed permutation plus offset).
+Box preimage_box(const IndexMapping& mapping, const Size3& output, std::int64_t k0, std::int64_t k1,
+                 const Size3& input);
+
+}  // namespace impl
+
+// Collective. The distributed resample_as: output on `output`, slabs over
+// the input's communicator, no ghosts.
+template <class Out, class ExecutionSpace, class T, class MemorySpace>
+DistributedImage<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const Geometry& output,
+                                               const DistributedSampler<T, MemorySpace>& input,
+                                               const AffineTransform& transform,
+                                               double fill = 0.0) {
+  DistributedImage<Out, MemorySpace> result(input.image().comm(), output, 0);
+  result.metadata() = input.image().metadata();
+  const impl::IndexMap map = impl::index_map(output, input.geometry(), transform);
+  const std::int64_t k0 = result.k_begin(), k1 = result.k_end();
+  const Box need = result.empty() ? Box{}
+                                  : impl::preimage_box(map, output.size(), k0, k1,
+                                                       input.geometry().size(), input.margin());
+  using OutView = typename DistributedImage<Out, MemorySpace>::view_type;
+  input.visit(need, [&](const auto& interp) {
+    if (result.empty()) return;
+    using Interpolator = std::decay_t<decltype(interp)>;
+    impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{result.local(),
+                                                                            interp,
+                                                                            map,
+                                                                            input.geometry().size(),
+                                                                            output.size()[0],
+                                                                            output.size()[1],
+                                                                            pixel_cast<Out>(fill),
+                                                                            k0};
+    Kokkos::parallel_for("medimg::resample_affine_slab",
+                         Kokkos::TeamPolicy<ExecutionSpace>(
+                             exec, static_cast<int>(output.size()[1] * (k1 - k0)), Kokkos::AUTO),
+                         functor);
+    exec.fence();
+  });
+  return result;
+}
+
+template <class ExecutionSpace, class T, class MemorySpace>
+DistributedImage<T, MemorySpace> resample(const ExecutionSpace& exec, const Geometry& output,
+                                          const DistributedImage<T, MemorySpace>& input,
+                                          const AffineTransform& transform, Interp interp,
+                                          double fill = 0.0) {
+  return resample_as<T>(exec, output, DistributedSampler<T, MemorySpace>(exec, input, interp),
+                        transform, fill);
+}
+
+// Collective. The distributed copy_by_index_mapping (crop, pad, flip,
+// change_orientation): a change_orientation that moves the k axis reads a
+// box spanning every input slab, so the data is redistributed.
+template <class ExecutionSpace, class T, class MemorySpace>
+DistributedImage<T, MemorySpace> copy_by_index_mapping(
+    const ExecutionSpace& exec, const DistributedImage<T, MemorySpace>& input,
+    const Geometry& output, const IndexMapping& mapping, T fill, const char* label) {
+  DistributedImage<T, MemorySpace> result(input.comm(), output, 0);
+  result.metadata() = input.metadata();
+  const std::int64_t k0 = result.k_begin(), k1 = result.k_end();
+  const Box need =
+      result.empty() ? Box{}
+                     : impl::preimage_box(mapping, output.size(), k0, k1, input.geometry().size());
+  const auto window = fetch(input, need);
+  if (result.empty()) return result;
+  using View = typename DistributedImage<T, MemorySpace>::view_type;
+  impl::CopyByIndexMapping<typename View::const_type, View> functor{
+      window.data, result.local(), mapping, fill, input.geometry().size(), window.offset, k0};
+  using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
+                                       Kokkos::IndexType<std::int64_t>>;
+  Kokkos::parallel_for(
+      label, Policy(exec, {0, 0, 0}, {output.size()[0], output.size()[1], k1 - k0}), functor);
+  exec.fence();
+  return result;
+}
+
+}  // namespace medimg
