@@ -10,12 +10,15 @@
 #include <itkRGBPixel.h>
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "itk_support.hpp"
+#include "medimg/config.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/phantom.hpp"
 #include "test_support.hpp"
@@ -487,6 +490,56 @@ TEST(AtomicWrite, OverwritesAnExistingFileOnlyWhenComplete) {
   EXPECT_NE(read_file_bytes(path), first);
   EXPECT_EQ(pixel_type(load_image(path)), PixelType::float32);
 }
+
+#if MEDIMG_HAS_HDF5
+// HDF5 (serial): every pixel type round-trips exactly with its grid and
+// metadata, through load_image/save_image's "file.h5:/dataset" routing.
+template <class T>
+void hdf5_round_trip(const std::string& file) {
+  const Geometry g = oblique_geometry(Size3{13, 9, 6});
+  Image<T, HostMemory> image(g);
+  for (std::int64_t v = 0; v < g.voxel_count(); ++v) {
+    image.voxels().data()[v] = static_cast<T>((v * 7919) % 200) - static_cast<T>(50);
+  }
+  image.metadata().modality = Modality::MRI;
+  image.metadata().subtype = Subtype::FLAIR;
+  image.metadata().series_uid = "2.25.1";
+  image.metadata().tags["0018|0087"] = "3";
+  const std::string spec = file + ":/types/" + std::string(to_string(pixel_type_of<T>()));
+  save_image(image, spec);
+  const auto back = load_image(spec);
+  const auto& typed = std::get<Image<T, HostMemory>>(back);
+  EXPECT_TRUE(typed.geometry().same_grid(g, 0.0));
+  EXPECT_EQ(0, std::memcmp(typed.voxels().data(), image.voxels().data(),
+                           sizeof(T) * static_cast<std::size_t>(g.voxel_count())));
+  EXPECT_EQ(typed.metadata().modality, Modality::MRI);
+  EXPECT_EQ(typed.metadata().subtype, Subtype::FLAIR);
+  EXPECT_EQ(typed.metadata().series_uid, "2.25.1");
+  EXPECT_EQ(typed.metadata().tags.at("0018|0087"), "3");
+}
+
+TEST(Hdf5, EveryPixelTypeRoundTripsExactlyInOneFile) {
+  const std::string file = (scratch_dir() / "types.h5").string();
+  hdf5_round_trip<std::uint8_t>(file);
+  hdf5_round_trip<std::int16_t>(file);
+  hdf5_round_trip<std::uint16_t>(file);
+  hdf5_round_trip<std::int32_t>(file);
+  hdf5_round_trip<float>(file);
+  hdf5_round_trip<double>(file);
+  EXPECT_EQ(hdf5_datasets(file).size(), 6u);
+}
+
+TEST(Hdf5, PathSpecs) {
+  EXPECT_TRUE(is_hdf5_path("a/b.h5"));
+  EXPECT_TRUE(is_hdf5_path("a/B.HDF5:/x/y"));
+  EXPECT_FALSE(is_hdf5_path("a.nii.gz"));
+  EXPECT_EQ(parse_hdf5_location("d/scan.h5:/g/n").file, "d/scan.h5");
+  EXPECT_EQ(parse_hdf5_location("d/scan.h5:/g/n").dataset, "/g/n");
+  EXPECT_EQ(parse_hdf5_location("d/scan.h5").dataset, "");
+  EXPECT_THROW(save_image(shepp_logan_phantom(oblique_geometry()), "/no/such/folder/x.h5"), Error);
+  EXPECT_FALSE(is_hdf5_path("x.h5:relative"));  // datasets are absolute paths
+}
+#endif
 
 }  // namespace
 }  // namespace medimg::test

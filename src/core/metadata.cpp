@@ -105,10 +105,18 @@ Metadata metadata_from_json(std::string_view text) {
   m.patient_id = text_of("patient_id");
   m.study_uid = text_of("study_uid");
   m.series_uid = text_of("series_uid");
+  auto as_text = [](const nlohmann::json& value) {
+    return value.is_string() ? value.get<std::string>() : value.dump();
+  };
   const auto tags = in.find("tags");
   if (tags != in.end() && tags->is_object()) {
-    for (const auto& [key, value] : tags->items()) {
-      if (value.is_string()) m.tags[key] = value.get<std::string>();
+    for (const auto& [key, value] : tags->items()) m.tags[key] = as_text(value);
+  }
+  // Keys of other writers (MedImages.jl's metadata dictionary) become tags.
+  for (const auto& [key, value] : in.items()) {
+    if (key != "modality" && key != "subtype" && key != "patient_id" && key != "study_uid" &&
+        key != "series_uid" && key != "tags") {
+      m.tags[key] = as_text(value);
     }
   }
   return m;

@@ -64,6 +64,17 @@ void check_mpi(int code, const char* what) {
   throw Error(std::string("MPI error in ") + what + ": " + std::string(text, length));
 }
 
+void check_same_communicator(MPI_Comm a, MPI_Comm b, const char* what) {
+  int result = MPI_UNEQUAL;
+  MPI_Comm_compare(a, b, &result);
+  if (result == MPI_IDENT || result == MPI_CONGRUENT) return;
+  int na = 0, nb = 0;
+  MPI_Comm_size(a, &na);
+  MPI_Comm_size(b, &nb);
+  throw Error(std::string(what) + ": the images are distributed over different communicators (" +
+              std::to_string(na) + " and " + std::to_string(nb) + " ranks)");
+}
+
 std::array<double, 18> pack(const Geometry& g) {
   std::array<double, 18> v{};
   for (int a = 0; a < 3; ++a) {

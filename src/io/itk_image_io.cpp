@@ -21,8 +21,10 @@
 #include <sstream>
 #include <system_error>
 
+#include "medimg/config.hpp"
 #include "medimg/io/atomic_output.hpp"
 #include "medimg/io/detail/payload_check.hpp"
+#include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/itk_bridge.hpp"
 
@@ -285,6 +287,14 @@ void write_file(const Image<T, HostMemory>& image, const std::string& path, bool
 }  // namespace
 
 AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options) {
+  if (is_hdf5_path(path)) {
+#if MEDIMG_HAS_HDF5
+    const Hdf5Location location = parse_hdf5_location(path);
+    return load_hdf5(location.file, location.dataset);
+#else
+    throw Error("cannot read '" + path + "': medimg was built without HDF5");
+#endif
+  }
   register_io_factories();
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -302,6 +312,7 @@ std::vector<std::string> dicom_series_uids(const std::string& folder) {
 }
 
 bool is_writable_format(const std::string& path) {
+  if (is_hdf5_path(path)) return MEDIMG_HAS_HDF5 != 0;
   const std::string extension = format_extension(path);
   return std::any_of(std::begin(writable_extensions), std::end(writable_extensions),
                      [&extension](const char* known) { return extension == known; });
@@ -310,15 +321,22 @@ bool is_writable_format(const std::string& path) {
 void check_output_path(const std::string& path) {
   if (!is_writable_format(path)) {
     throw Error("cannot write '" + path +
-                "': unsupported output format; use .nii, .nii.gz, .nrrd or .mha");
+                "': unsupported output format; use .nii, .nii.gz, .nrrd, .mha or .h5");
   }
-  check_output_folder(path);
+  check_output_folder(is_hdf5_path(path) ? parse_hdf5_location(path).file : path);
 }
 
 void save_image(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options) {
-  register_io_factories();
   check_output_path(path);
+#if MEDIMG_HAS_HDF5
+  if (is_hdf5_path(path)) {
+    const Hdf5Location location = parse_hdf5_location(path);
+    save_hdf5(image, location.file, location.dataset, Hdf5Options{options.compress ? 4 : 0});
+    return;
+  }
+#endif
+  register_io_factories();
   AtomicOutput output(path);
   try {
     std::visit(

@@ -34,8 +34,9 @@ struct Metadata {
 
 // A JSON object {"modality", "subtype", "patient_id", "study_uid",
 // "series_uid", "tags": {...}} (the HDF5 `metadata` attribute, and how MPI
-// ranks share metadata); metadata_from_json reads it back and accepts
-// missing keys. Throws medimg::Error on text that is not such an object.
+// ranks share metadata); metadata_from_json reads it back, accepts missing
+// keys and keeps any other key (another writer's) as a tag. Throws medimg::Error on text that is
+// not such an object.
 std::string to_json(const Metadata& metadata);
 Metadata metadata_from_json(std::string_view text);
 

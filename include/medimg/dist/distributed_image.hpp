@@ -130,6 +130,10 @@ class PlaneType {
 
 void check_mpi(int code, const char* what);
 
+// Throws medimg::Error unless a and b are the same group of ranks (a local
+// check: every rank throws, none waits for another).
+void check_same_communicator(MPI_Comm a, MPI_Comm b, const char* what);
+
 }  // namespace impl
 
 // Fills every rank's ghost planes with their owners' values.

@@ -44,6 +44,16 @@ DistributedImage<T, MemorySpace> resample_to_image(const ExecutionSpace& exec,
   return resample(exec, fixed, moving, AffineTransform(), interp, fill);
 }
 
+// Onto the grid of another distributed image (same communicator).
+template <class ExecutionSpace, class T, class U, class MemorySpace>
+DistributedImage<T, MemorySpace> resample_to_image(const ExecutionSpace& exec,
+                                                   const DistributedImage<U, MemorySpace>& fixed,
+                                                   const DistributedImage<T, MemorySpace>& moving,
+                                                   Interp interp, double fill = 0.0) {
+  impl::check_same_communicator(fixed.comm(), moving.comm(), "resample_to_image");
+  return resample(exec, fixed.geometry(), moving, AffineTransform(), interp, fill);
+}
+
 template <class ExecutionSpace, class T, class MemorySpace>
 DistributedImage<T, MemorySpace> affine(const ExecutionSpace& exec,
                                         const DistributedImage<T, MemorySpace>& image,
