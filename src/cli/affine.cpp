@@ -29,10 +29,8 @@ void add_affine_command(CLI::App& app, const GlobalOptions& global, Action& acti
         const AffineTransform transform =
             AffineTransform::from_3x4(rows, to_vec3(o->center, "--center"));
         const Interp interp = parse_interp(o->interp);
-        return [=](const DeviceImage& image) {
-          return on_typed(
-              image, [&](const auto& typed) { return affine(typed, transform, interp, o->fill); });
-        };
+        return typed_operation(
+            [=](const auto& typed) { return affine(typed, transform, interp, o->fill); });
       });
   cmd->add_option("--matrix", o->matrix, "a00,a01,a02,t0,a10,a11,a12,t1,a20,a21,a22,t2")
       ->delimiter(',')

@@ -14,9 +14,7 @@ void add_crop_command(CLI::App& app, const GlobalOptions& global, Action& action
       [o]() -> ImageOperation {
         const Size3 start = to_size3(o->start, "--start");
         const Size3 size = to_size3(o->size, "--size");
-        return [=](const DeviceImage& image) {
-          return on_typed(image, [&](const auto& typed) { return crop(typed, start, size); });
-        };
+        return typed_operation([=](const auto& typed) { return crop(typed, start, size); });
       });
   cmd->add_option("--start", o->start, "first voxel I,J,K")->delimiter(',')->required();
   cmd->add_option("--size", o->size, "voxels to keep NX,NY,NZ")->delimiter(',')->required();

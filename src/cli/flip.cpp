@@ -10,9 +10,7 @@ void add_flip_command(CLI::App& app, const GlobalOptions& global, Action& action
       app, "flip", "mirror the content along the image's own axis", global, action,
       [axis_name]() -> ImageOperation {
         const Axis axis = parse_axis(*axis_name);
-        return [axis](const DeviceImage& image) {
-          return on_typed(image, [&](const auto& typed) { return flip(typed, axis); });
-        };
+        return typed_operation([axis](const auto& typed) { return flip(typed, axis); });
       });
   cmd->add_option("--axis", *axis_name, "x, y or z: the image's i, j or k axis")->required();
 }

@@ -4,15 +4,54 @@
 #include <iostream>
 
 #include "medimg/io/image_io.hpp"
+#if MEDIMG_HAS_MPI
+#include <mpi.h>
+
+#include "medimg/dist/image_io.hpp"
+#endif
 
 namespace medimg::cli {
+
+namespace {
+
+struct Paths {
+  std::string input, output, series;
+};
+
+#if MEDIMG_HAS_MPI
+// The command over MPI_COMM_WORLD's ranks; rank 0 reports.
+int run_distributed(const ImageOperation& operation, const Paths& paths, const std::string& name,
+                    bool quiet) {
+  const DistributedAny input =
+      load_distributed(MPI_COMM_WORLD, paths.input, LoadOptions{paths.series});
+  MPI_Barrier(MPI_COMM_WORLD);
+  const double start = MPI_Wtime();
+  const DistributedAny result = operation.distributed(input);
+  Kokkos::fence();
+  MPI_Barrier(MPI_COMM_WORLD);
+  const double ms = 1e3 * (MPI_Wtime() - start);
+  save_distributed(result, paths.output);
+  const Geometry& in =
+      std::visit([](const auto& d) -> const Geometry& { return d.geometry(); }, input);
+  const Geometry& out =
+      std::visit([](const auto& d) -> const Geometry& { return d.geometry(); }, result);
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  if (!quiet && rank == 0) {
+    std::cout << name << ": " << paths.input << " " << to_string(in.size()) << " -> "
+              << paths.output << " " << to_string(out.size()) << ", " << out.orientation_code()
+              << ", " << ms << " ms on " << ranks << " MPI ranks\n";
+  }
+  return 0;
+}
+#endif
+
+}  // namespace
 
 CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::string& description,
                             const GlobalOptions& global, Action& action,
                             std::function<ImageOperation()> make_operation) {
-  struct Paths {
-    std::string input, output, series;
-  };
   auto paths = std::make_shared<Paths>();
   auto* cmd = app.add_subcommand(name, description);
   cmd->add_option("IN", paths->input, "image file or DICOM folder")->required();
@@ -22,10 +61,15 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
     action = [&global, paths, make_operation, name] {
       const ImageOperation operation = make_operation();
       check_output_path(paths->output);
+#if MEDIMG_HAS_MPI
+      int ranks = 1;
+      MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+      if (ranks > 1) return run_distributed(operation, *paths, name, global.quiet);
+#endif
       const auto input =
           to_memory_space<DeviceMemory>(load_image(paths->input, LoadOptions{paths->series}));
       const auto start = std::chrono::steady_clock::now();
-      const DeviceImage result = operation(input);
+      const DeviceImage result = operation.serial(input);
       Kokkos::fence();
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)

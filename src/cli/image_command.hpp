@@ -2,6 +2,11 @@
 // reads IN (any format), moves it to the default device, applies one
 // operation, and writes OUT atomically. The output path is checked before
 // anything is read, so a bad OUT fails fast and leaves nothing behind.
+// Under `mpiexec -n P` with P > 1 the same command runs distributed: IN is
+// loaded as k-slabs (HDF5 in parallel, other formats read by rank 0 and
+// scattered), the operation runs on the DistributedImage, and OUT is
+// written in parallel (HDF5) or gathered and written by rank 0; the result
+// is the one P = 1 gives, bit for bit.
 #pragma once
 
 #include <functional>
@@ -10,13 +15,27 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "medimg/config.hpp"
 #include "medimg/core/geometry.hpp"
 #include "medimg/interp/interpolator.hpp"
+#if MEDIMG_HAS_MPI
+#include "medimg/dist/ops.hpp"
+#endif
 
 namespace medimg::cli {
 
 using DeviceImage = AnyImage<DeviceMemory>;
-using ImageOperation = std::function<DeviceImage(const DeviceImage&)>;
+#if MEDIMG_HAS_MPI
+using DistributedAny = AnyDistributedImage<DeviceMemory>;
+#endif
+
+// One operation, on a whole image and (with MPI) on a distributed one.
+struct ImageOperation {
+  std::function<DeviceImage(const DeviceImage&)> serial;
+#if MEDIMG_HAS_MPI
+  std::function<DistributedAny(const DistributedAny&)> distributed;
+#endif
+};
 
 // Registers the subcommand; `make_operation` is called after parsing and
 // returns the operation to run (so options are validated before IO).
@@ -36,6 +55,21 @@ Size3 to_size3(const std::vector<std::int64_t>& values, const std::string& optio
 template <class F>
 DeviceImage on_typed(const DeviceImage& image, F&& f) {
   return std::visit([&f](const auto& typed) -> DeviceImage { return f(typed); }, image);
+}
+
+// The operation f(typed image) for every pixel type, on Images and (with
+// MPI) DistributedImages: f is a generic lambda calling an op by its
+// execution-space-less overload, which both kinds of image have.
+template <class F>
+ImageOperation typed_operation(F f) {
+  ImageOperation operation;
+  operation.serial = [f](const DeviceImage& image) { return on_typed(image, f); };
+#if MEDIMG_HAS_MPI
+  operation.distributed = [f](const DistributedAny& image) {
+    return std::visit([&f](const auto& typed) -> DistributedAny { return f(typed); }, image);
+  };
+#endif
+  return operation;
 }
 
 }  // namespace medimg::cli

@@ -9,6 +9,9 @@
 #include "medimg/config.hpp"
 #include "medimg/core/error.hpp"
 #include "medimg/core/scope_guard.hpp"
+#if MEDIMG_HAS_MPI
+#include <mpi.h>
+#endif
 
 int main(int argc, char** argv) {
   using namespace medimg;
@@ -48,12 +51,22 @@ int main(int argc, char** argv) {
   // Kokkos' OpenMP backend warns on every start when OMP_PROC_BIND is unset;
   // a user who sets it keeps their value.
   setenv("OMP_PROC_BIND", "false", 0);
+  // Under mpiexec every rank fails together (errors are agreed) and rank 0
+  // reports; the guard's MPI is gone by the time an error is printed.
+  bool report = true;
   try {
     ScopeGuard guard(argc, argv, RuntimeOptions{global.threads, -1});
-    if (show_backend && !global.quiet) std::cout << "backend: " << describe_backend() << "\n";
+#if MEDIMG_HAS_MPI
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    report = rank == 0;
+#endif
+    if (show_backend && !global.quiet && report) {
+      std::cout << "backend: " << describe_backend() << "\n";
+    }
     return action();
   } catch (const Error& e) {
-    std::cerr << "medimg: error: " << e.what() << "\n";
+    if (report) std::cerr << "medimg: error: " << e.what() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "medimg: internal error: " << e.what() << "\n";
   }

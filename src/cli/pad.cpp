@@ -14,10 +14,8 @@ void add_pad_command(CLI::App& app, const GlobalOptions& global, Action& action)
       app, "pad", "add voxels before and after each axis", global, action, [o]() -> ImageOperation {
         const Size3 before = to_size3(o->before, "--before");
         const Size3 after = to_size3(o->after, "--after");
-        return [=](const DeviceImage& image) {
-          return on_typed(image,
-                          [&](const auto& typed) { return pad(typed, before, after, o->value); });
-        };
+        return typed_operation(
+            [=](const auto& typed) { return pad(typed, before, after, o->value); });
       });
   cmd->add_option("--before", o->before, "voxels before I,J,K")->delimiter(',')->required();
   cmd->add_option("--after", o->after, "voxels after I,J,K")->delimiter(',')->required();

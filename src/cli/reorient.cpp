@@ -10,11 +10,9 @@ void add_reorient_command(CLI::App& app, const GlobalOptions& global, Action& ac
   auto* cmd = add_image_command(app, "reorient", "permute/flip the voxels to an orientation code",
                                 global, action, [code]() -> ImageOperation {
                                   direction_from_code(*code);  // refuse a bad code before IO
-                                  return [code](const DeviceImage& image) {
-                                    return on_typed(image, [&](const auto& typed) {
-                                      return change_orientation(typed, *code);
-                                    });
-                                  };
+                                  return typed_operation([code](const auto& typed) {
+                                    return change_orientation(typed, *code);
+                                  });
                                 });
   cmd->add_option("--to", *code, "orientation code, 3 letters of L/R, P/A, S/I")->required();
 }

@@ -22,18 +22,14 @@ void add_resample_command(CLI::App& app, const GlobalOptions& global, Action& ac
                           }
                           if (!o->like.empty()) {
                             const Geometry fixed = geometry(load_image(o->like));
-                            return [=](const DeviceImage& image) {
-                              return on_typed(image, [&](const auto& typed) {
-                                return resample_to_image(fixed, typed, interp, o->fill);
-                              });
-                            };
+                            return typed_operation([=](const auto& typed) {
+                              return resample_to_image(fixed, typed, interp, o->fill);
+                            });
                           }
                           const Vec3 spacing = to_vec3(o->spacing, "--spacing");
-                          return [=](const DeviceImage& image) {
-                            return on_typed(image, [&](const auto& typed) {
-                              return resample_to_spacing(typed, spacing, interp);
-                            });
-                          };
+                          return typed_operation([=](const auto& typed) {
+                            return resample_to_spacing(typed, spacing, interp);
+                          });
                         });
   auto* spacing =
       cmd->add_option("--spacing", o->spacing, "new spacing in mm, SX,SY,SZ")->delimiter(',');

@@ -15,9 +15,7 @@ void add_resize_command(CLI::App& app, const GlobalOptions& global, Action& acti
       [o]() -> ImageOperation {
         const Size3 size = to_size3(o->size, "--size");
         const Interp interp = parse_interp(o->interp);
-        return [=](const DeviceImage& image) {
-          return on_typed(image, [&](const auto& typed) { return resize(typed, size, interp); });
-        };
+        return typed_operation([=](const auto& typed) { return resize(typed, size, interp); });
       });
   cmd->add_option("--size", o->size, "new size NX,NY,NZ")->delimiter(',')->required();
   add_interp_option(cmd, o->interp, "linear");

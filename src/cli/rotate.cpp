@@ -17,11 +17,9 @@ void add_rotate_command(CLI::App& app, const GlobalOptions& global, Action& acti
         const Axis axis = parse_axis(o->axis);
         const Interp interp = parse_interp(o->interp);
         rotation_about_center(Geometry(), axis, o->angle);  // refuse a non-finite angle before IO
-        return [=](const DeviceImage& image) {
-          return on_typed(image, [&](const auto& typed) {
-            return rotate(typed, axis, o->angle, interp, o->fill, o->expand);
-          });
-        };
+        return typed_operation([=](const auto& typed) {
+          return rotate(typed, axis, o->angle, interp, o->fill, o->expand);
+        });
       });
   cmd->add_option("--axis", o->axis, "x, y or z: the image's i, j or k axis")->required();
   cmd->add_option("--angle", o->angle, "degrees, positive = right-hand rule")->required();

@@ -19,10 +19,8 @@ void add_scale_command(CLI::App& app, const GlobalOptions& global, Action& actio
                                                    : to_vec3(o->factor, "--factor");
         const Interp interp = parse_interp(o->interp);
         zoom_about_center(Geometry(), factors);  // validates
-        return [=](const DeviceImage& image) {
-          return on_typed(
-              image, [&](const auto& typed) { return scale(typed, factors, interp, o->fill); });
-        };
+        return typed_operation(
+            [=](const auto& typed) { return scale(typed, factors, interp, o->fill); });
       });
   cmd->add_option("--factor", o->factor, "F or FX,FY,FZ (> 1 enlarges)")
       ->delimiter(',')

@@ -228,39 +228,6 @@ hsize_t chunk_planes(const Size3& n, std::size_t voxel_bytes) {
   return static_cast<hsize_t>(std::clamp(planes, 1.0, static_cast<double>(n[2])));
 }
 
-// The whole of a comm's agreement: throws the first failing rank's message
-// on every rank (serial: throws the message).
-void agree(MPI_Comm comm, const std::string& failure) {
-  if (comm == MPI_COMM_NULL) {
-    if (!failure.empty()) throw Error(failure);
-    return;
-  }
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
-  int first = failure.empty() ? ranks : rank;
-  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
-  if (first == ranks) return;
-  long long length = rank == first ? static_cast<long long>(failure.size()) : 0;
-  MPI_Bcast(&length, 1, MPI_LONG_LONG, first, comm);
-  std::string message =
-      rank == first ? failure : std::string(static_cast<std::size_t>(length), ' ');
-  MPI_Bcast(message.data(), static_cast<int>(length), MPI_CHAR, first, comm);
-  throw Error(message);
-}
-
-// Runs f, turning an exception into the agreed failure of every rank.
-void collectively(MPI_Comm comm, const std::function<void()>& f) {
-  std::string failure;
-  try {
-    f();
-  } catch (const std::exception& e) {
-    failure = e.what();
-    if (failure.empty()) failure = "unknown error";
-  }
-  agree(comm, failure);
-}
-
 hid_t file_access(MPI_Comm comm) {
   const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (comm != MPI_COMM_NULL) H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
@@ -300,7 +267,7 @@ namespace impl {
 Hdf5Header read_hdf5_header(MPI_Comm comm, const std::string& path, const std::string& name) {
   quiet_hdf5();
   Hdf5Header header;
-  collectively(comm, [&] {
+  impl::collectively(comm, [&] {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) throw Error("cannot read '" + path + "': no such file");
     Id fapl(file_access(comm), H5Pclose);
@@ -381,7 +348,7 @@ Hdf5Header read_hdf5_header(MPI_Comm comm, const std::string& path, const std::s
 void read_hdf5_planes(MPI_Comm comm, const std::string& path, const Hdf5Header& header,
                       std::int64_t k0, std::int64_t count, void* planes) {
   quiet_hdf5();
-  collectively(comm, [&] {
+  impl::collectively(comm, [&] {
     const std::string what = where(path, header.dataset);
     Id fapl(file_access(comm), H5Pclose);
     Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
@@ -419,12 +386,12 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
   const std::string dataset_path = name.empty() ? "/image" : name;
   const std::string what = where(path, dataset_path);
   if (comm != MPI_COMM_NULL && options.gzip > 0) {
-    agree(comm, "cannot write " + what + ": gzip is for serial HDF5 writes only");
+    impl::agree_on_failure(comm, "cannot write " + what + ": gzip is for serial HDF5 writes only");
   }
   // Rank 0 names the temporary file (and copies an existing file into it).
   std::unique_ptr<AtomicOutput> output;
   std::string temporary;
-  collectively(comm, [&] {
+  impl::collectively(comm, [&] {
     if (rank != 0) return;
     if (dataset_path.front() != '/' || dataset_path.back() == '/') {
       throw Error("cannot write " + what +
@@ -454,7 +421,7 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
     if (comm != MPI_COMM_NULL) MPI_Bcast(&flag, 1, MPI_INT, 0, comm);
     return flag != 0;
   }();
-  collectively(comm, [&] {
+  impl::collectively(comm, [&] {
     Id fapl(file_access(comm), H5Pclose);
     Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
     Id file(existing ? H5Fopen(temporary.c_str(), H5F_ACC_RDWR, fapl.get())
@@ -504,7 +471,7 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
       throw Error("cannot write " + what + ": flushing the file failed");
     }
   });
-  collectively(comm, [&] {
+  impl::collectively(comm, [&] {
     if (rank == 0) output->commit();
   });
 }

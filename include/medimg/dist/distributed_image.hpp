@@ -20,6 +20,7 @@
 #include <Kokkos_Core.hpp>
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "medimg/core/error.hpp"
@@ -130,6 +131,25 @@ class PlaneType {
 
 void check_mpi(int code, const char* what);
 
+// Collective: when `failure` is non-empty on any rank, every rank throws
+// medimg::Error with the message of the lowest such rank; otherwise returns.
+// comm == MPI_COMM_NULL: throws `failure` if non-empty (one process).
+void agree_on_failure(MPI_Comm comm, const std::string& failure);
+
+// Collective: runs f on every rank; an exception on any rank becomes the
+// same medimg::Error on all of them (agree_on_failure).
+template <class F>
+void collectively(MPI_Comm comm, F&& f) {
+  std::string failure;
+  try {
+    f();
+  } catch (const std::exception& e) {
+    failure = e.what();
+    if (failure.empty()) failure = "unknown error";
+  }
+  agree_on_failure(comm, failure);
+}
+
 // Throws medimg::Error unless a and b are the same group of ranks (a local
 // check: every rank throws, none waits for another).
 void check_same_communicator(MPI_Comm a, MPI_Comm b, const char* what);
@@ -218,6 +238,13 @@ void halo_scatter_add(DistributedImage<T, MemorySpace>& image) {
   }
   Kokkos::deep_copy(image.local(), host);
 }
+
+// Any pixel type, distributed (the CLI's view of a distributed file).
+template <class MemorySpace = DeviceMemory>
+using AnyDistributedImage = std::variant<
+    DistributedImage<std::uint8_t, MemorySpace>, DistributedImage<std::int16_t, MemorySpace>,
+    DistributedImage<std::uint16_t, MemorySpace>, DistributedImage<std::int32_t, MemorySpace>,
+    DistributedImage<float, MemorySpace>, DistributedImage<double, MemorySpace>>;
 
 // Rank `root`'s image split over `comm` (other ranks pass any image; the
 // geometry is broadcast), ghosts filled.

@@ -10,7 +10,6 @@
 #include <mpi.h>
 
 #include <string>
-#include <variant>
 
 #include "medimg/dist/distributed_image.hpp"
 #include "medimg/io/hdf5_io.hpp"
@@ -36,13 +35,6 @@ void write_hdf5(MPI_Comm comm, const std::string& file, const std::string& datas
                 std::int64_t count, const void* planes, const Hdf5Options& options);
 
 }  // namespace impl
-
-// Any pixel type, distributed (the CLI's view of a distributed file).
-template <class MemorySpace = DeviceMemory>
-using AnyDistributedImage = std::variant<
-    DistributedImage<std::uint8_t, MemorySpace>, DistributedImage<std::int16_t, MemorySpace>,
-    DistributedImage<std::uint16_t, MemorySpace>, DistributedImage<std::int32_t, MemorySpace>,
-    DistributedImage<float, MemorySpace>, DistributedImage<double, MemorySpace>>;
 
 // Collective: each rank writes its owned planes.
 template <class T, class MemorySpace>

@@ -120,4 +120,68 @@ DistributedImage<T, MemorySpace> change_orientation(const ExecutionSpace& exec,
   return copy_by_index_mapping(exec, image, r.grid, r.mapping, T(0), "medimg::change_orientation");
 }
 
+// The same without an execution space (the memory space's default one), as
+// the single-process convenience overloads: a generic lambda then works on
+// an Image and on a DistributedImage alike (the CLI relies on it).
+#define MEDIMG_DIST_EXEC(MS) typename MS::execution_space()
+
+template <class T, class MS>
+DistributedImage<T, MS> rotate(const DistributedImage<T, MS>& image, Axis axis, double degrees,
+                               Interp interp, double fill = 0.0, bool expand = false) {
+  return rotate(MEDIMG_DIST_EXEC(MS), image, axis, degrees, interp, fill, expand);
+}
+template <class T, class MS>
+DistributedImage<T, MS> scale(const DistributedImage<T, MS>& image, const Vec3& factors,
+                              Interp interp, double fill = 0.0) {
+  return scale(MEDIMG_DIST_EXEC(MS), image, factors, interp, fill);
+}
+template <class T, class MS>
+DistributedImage<T, MS> resample_to_spacing(const DistributedImage<T, MS>& image,
+                                            const Vec3& spacing, Interp interp) {
+  return resample_to_spacing(MEDIMG_DIST_EXEC(MS), image, spacing, interp);
+}
+template <class T, class MS>
+DistributedImage<T, MS> resample_to_image(const Geometry& fixed,
+                                          const DistributedImage<T, MS>& moving, Interp interp,
+                                          double fill = 0.0) {
+  return resample_to_image(MEDIMG_DIST_EXEC(MS), fixed, moving, interp, fill);
+}
+template <class T, class MS>
+DistributedImage<T, MS> affine(const DistributedImage<T, MS>& image,
+                               const AffineTransform& transform, Interp interp, double fill = 0.0) {
+  return affine(MEDIMG_DIST_EXEC(MS), image, transform, interp, fill, image.geometry());
+}
+template <class T, class MS>
+DistributedImage<T, MS> translate_resample(const DistributedImage<T, MS>& image,
+                                           const Vec3& offset_mm, Interp interp,
+                                           double fill = 0.0) {
+  return translate_resample(MEDIMG_DIST_EXEC(MS), image, offset_mm, interp, fill);
+}
+template <class T, class MS>
+DistributedImage<T, MS> resize(const DistributedImage<T, MS>& image, const Size3& size,
+                               Interp interp) {
+  return resize(MEDIMG_DIST_EXEC(MS), image, size, interp);
+}
+template <class T, class MS>
+DistributedImage<T, MS> crop(const DistributedImage<T, MS>& image, const Size3& start,
+                             const Size3& size) {
+  return crop(MEDIMG_DIST_EXEC(MS), image, start, size);
+}
+template <class T, class MS>
+DistributedImage<T, MS> pad(const DistributedImage<T, MS>& image, const Size3& before,
+                            const Size3& after, double value = 0.0) {
+  return pad(MEDIMG_DIST_EXEC(MS), image, before, after, value);
+}
+template <class T, class MS>
+DistributedImage<T, MS> flip(const DistributedImage<T, MS>& image, Axis axis) {
+  return flip(MEDIMG_DIST_EXEC(MS), image, axis);
+}
+template <class T, class MS>
+DistributedImage<T, MS> change_orientation(const DistributedImage<T, MS>& image,
+                                           std::string_view code) {
+  return change_orientation(MEDIMG_DIST_EXEC(MS), image, code);
+}
+
+#undef MEDIMG_DIST_EXEC
+
 }  // namespace medimg
