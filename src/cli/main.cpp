@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   // a user who sets it keeps their value.
   setenv("OMP_PROC_BIND", "false", 0);
   // Under mpiexec every rank fails together (errors are agreed) and rank 0
-  // reports; the guard's MPI is gone by the time an error is printed.
+  // reports, before MPI is finalised: mpiexec kills the job once a rank
+  // exits non-zero, so rank 0 must have printed by then.
   bool report = true;
   try {
     ScopeGuard guard(argc, argv, RuntimeOptions{global.threads, -1});
@@ -64,7 +65,11 @@ int main(int argc, char** argv) {
     if (show_backend && !global.quiet && report) {
       std::cout << "backend: " << describe_backend() << "\n";
     }
-    return action();
+    try {
+      return action();
+    } catch (const Error& e) {
+      if (report) std::cerr << "medimg: error: " << e.what() << std::endl;
+    }
   } catch (const Error& e) {
     if (report) std::cerr << "medimg: error: " << e.what() << "\n";
   } catch (const std::exception& e) {
