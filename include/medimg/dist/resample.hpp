@@ -30,6 +30,59 @@
 
 namespace medimg {
 
+namespace impl {
+
+// The prefilter's pass along k (transpose = true: its transpose) on a
+// distributed array without ghosts: to j-slabs (every rank then holds whole
+// k-lines), filter, and back. Collective.
+template <class ExecutionSpace, class Real, class MemorySpace>
+void bspline_filter_along_k(const ExecutionSpace& exec, DistributedImage<Real, MemorySpace>& c,
+                            bool transpose) {
+  const Size3& n = c.geometry().size();
+  if (n[2] < 2) return;
+  const std::int64_t count = c.k_end() - c.k_begin();
+  const auto coefficients = c.local();
+  // Transpose to j-slabs: rank q gets j in [columns.begin(q), columns.end(q)), all k.
+  const SlabDecomposition columns(n[1], c.ranks());
+  const int me = c.rank();
+  const std::int64_t my_columns = columns.count(me);
+  Kokkos::View<Real***, Kokkos::LayoutLeft, MemorySpace> lines(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::bspline_k_lines"),
+      static_cast<std::size_t>(n[0]), static_cast<std::size_t>(my_columns),
+      static_cast<std::size_t>(n[2]));
+  auto slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), coefficients);
+  auto host_lines = Kokkos::create_mirror_view(Kokkos::HostSpace(), lines);
+  const Size3 slab_dims{n[0], n[1], count};
+  const Size3 line_dims{n[0], my_columns, n[2]};
+  std::vector<impl::Transfer<const Real>> to_lines;
+  std::vector<impl::Transfer<Real>> into_lines;
+  std::vector<impl::Transfer<const Real>> from_lines;
+  std::vector<impl::Transfer<Real>> into_slab;
+  for (int q = 0; q < c.ranks(); ++q) {
+    const Size3 block{n[0], columns.count(q), count};  // my planes of q's columns
+    if (block[1] > 0 && block[2] > 0) {
+      to_lines.push_back({q, slab.data(), slab_dims, Size3{0, columns.begin(q), 0}, block});
+      into_slab.push_back({q, slab.data(), slab_dims, Size3{0, columns.begin(q), 0}, block});
+    }
+    const Size3 theirs{n[0], my_columns, c.slabs().count(q)};  // q's planes of my columns
+    if (theirs[1] > 0 && theirs[2] > 0) {
+      into_lines.push_back(
+          {q, host_lines.data(), line_dims, Size3{0, 0, c.slabs().begin(q)}, theirs});
+      from_lines.push_back(
+          {q, host_lines.data(), line_dims, Size3{0, 0, c.slabs().begin(q)}, theirs});
+    }
+  }
+  impl::exchange<Real>(c.comm(), to_lines, into_lines, 33);
+  Kokkos::deep_copy(lines, host_lines);
+  impl::bspline_filter(exec, lines.data(), line_dims, transpose, 4u);
+  exec.fence();
+  Kokkos::deep_copy(host_lines, lines);
+  impl::exchange<Real>(c.comm(), from_lines, into_slab, 34);
+  Kokkos::deep_copy(coefficients, slab);
+}
+
+}  // namespace impl
+
 // The cubic B-spline coefficients of a distributed image, on the same slabs
 // (no ghosts). Collective.
 template <class ExecutionSpace, class T, class MemorySpace>
@@ -51,44 +104,7 @@ DistributedImage<interp_real_t<T>, MemorySpace> bspline_coefficients(
         coefficients.data()[v] = static_cast<Real>(input.data()[skip + v]);
       });
   impl::bspline_filter(exec, coefficients.data(), Size3{n[0], n[1], count}, false, 3u);
-  if (n[2] < 2) return c;
-  // Transpose to j-slabs: rank q gets j in [columns.begin(q), columns.end(q)), all k.
-  const SlabDecomposition columns(n[1], image.ranks());
-  const int me = image.rank();
-  const std::int64_t my_columns = columns.count(me);
-  Kokkos::View<Real***, Kokkos::LayoutLeft, MemorySpace> lines(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::bspline_k_lines"),
-      static_cast<std::size_t>(n[0]), static_cast<std::size_t>(my_columns),
-      static_cast<std::size_t>(n[2]));
-  auto slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), coefficients);
-  auto host_lines = Kokkos::create_mirror_view(Kokkos::HostSpace(), lines);
-  const Size3 slab_dims{n[0], n[1], count};
-  const Size3 line_dims{n[0], my_columns, n[2]};
-  std::vector<impl::Transfer<const Real>> to_lines;
-  std::vector<impl::Transfer<Real>> into_lines;
-  std::vector<impl::Transfer<const Real>> from_lines;
-  std::vector<impl::Transfer<Real>> into_slab;
-  for (int q = 0; q < image.ranks(); ++q) {
-    const Size3 block{n[0], columns.count(q), count};  // my planes of q's columns
-    if (block[1] > 0 && block[2] > 0) {
-      to_lines.push_back({q, slab.data(), slab_dims, Size3{0, columns.begin(q), 0}, block});
-      into_slab.push_back({q, slab.data(), slab_dims, Size3{0, columns.begin(q), 0}, block});
-    }
-    const Size3 theirs{n[0], my_columns, image.slabs().count(q)};  // q's planes of my columns
-    if (theirs[1] > 0 && theirs[2] > 0) {
-      into_lines.push_back(
-          {q, host_lines.data(), line_dims, Size3{0, 0, image.slabs().begin(q)}, theirs});
-      from_lines.push_back(
-          {q, host_lines.data(), line_dims, Size3{0, 0, image.slabs().begin(q)}, theirs});
-    }
-  }
-  impl::exchange<Real>(image.comm(), to_lines, into_lines, 33);
-  Kokkos::deep_copy(lines, host_lines);
-  impl::bspline_filter(exec, lines.data(), line_dims, false, 4u);
-  exec.fence();
-  Kokkos::deep_copy(host_lines, lines);
-  impl::exchange<Real>(image.comm(), from_lines, into_slab, 34);
-  Kokkos::deep_copy(coefficients, slab);
+  impl::bspline_filter_along_k(exec, c, false);
   return c;
 }
 

@@ -114,8 +114,9 @@ struct OutputToInput {
 template <>
 struct OutputToInput<AffineTransform> {
   IndexMap map;
+  std::int64_t k0 = 0;  // output plane of k = 0 (a slab of a distributed output)
   KOKKOS_INLINE_FUNCTION Vec3 operator()(std::int64_t i, std::int64_t j, std::int64_t k) const {
-    return map.along_row(map.row_start(j, k), i);
+    return map.along_row(map.row_start(j, k0 + k), i);
   }
 };
 
@@ -332,11 +333,12 @@ struct AffineParameterReduction {
   Size3 in_size;
   GradView dy;
   std::int64_t nx, ny;
+  std::int64_t k0 = 0;  // output plane of dy(., ., 0) (a slab of a distributed output)
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row, value_type sum) const {
     using Real = typename Interpolator::real_type;
     const std::int64_t j = row % ny, k = row / ny;
-    const Vec3 c0 = map.row_start(j, k);
+    const Vec3 c0 = map.row_start(j, k0 + k);
     double g[3] = {0, 0, 0}, gi[3] = {0, 0, 0};
     for (std::int64_t i = 0; i < nx; ++i) {
       const double w = static_cast<double>(dy(i, j, k));
@@ -356,7 +358,7 @@ struct AffineParameterReduction {
         gi[a] += v * x;
       }
     }
-    const double y = static_cast<double>(j), z = static_cast<double>(k);
+    const double y = static_cast<double>(j), z = static_cast<double>(k0 + k);
     for (int a = 0; a < 3; ++a) {
       sum[3 * a + 0] += gi[a];
       sum[3 * a + 1] += g[a] * y;
@@ -373,6 +375,9 @@ struct AffineParameterReduction {
   }
 };
 
+inline AffineGradient affine_gradient_from_index_sums(const double* sums, const Geometry& out,
+                                                      const Geometry& in);
+
 template <class ExecutionSpace, class Interpolator, class GradView>
 AffineGradient affine_parameter_gradient(const ExecutionSpace& exec, const Interpolator& interp,
                                          const Geometry& out, const Geometry& in,
@@ -385,11 +390,17 @@ AffineGradient affine_parameter_gradient(const ExecutionSpace& exec, const Inter
                               exec, 0, out.size()[1] * out.size()[2]),
                           functor, sums);
   exec.fence();
+  return affine_gradient_from_index_sums(sums.data(), out, in);
+}
+
+// dL/dA and dL/dt from the 12 index-space sums of AffineParameterReduction.
+inline AffineGradient affine_gradient_from_index_sums(const double* sums, const Geometry& out,
+                                                      const Geometry& in) {
   Mat3 dm;
   Vec3 db;
   for (int a = 0; a < 3; ++a) {
-    for (int s = 0; s < 3; ++s) dm[a][s] = sums(3 * a + s);
-    db[a] = sums(9 + a);
+    for (int s = 0; s < 3; ++s) dm[a][s] = sums[3 * a + s];
+    db[a] = sums[9 + a];
   }
   const Mat3 qt = transpose(in.physical_to_index_matrix());
   const Mat3 da = multiply(multiply(qt, dm), transpose(out.index_to_physical_matrix()));
@@ -422,13 +433,14 @@ Kokkos::View<Real***, Kokkos::LayoutLeft, MemorySpace> component(
 // Calls f(interpolator) with an interpolator of kind `interp` for a grid of
 // `size` and no voxels: the image adjoint needs only the stencils, which do
 // not depend on the voxel values (the operator is linear).
+// `offset` shifts the stencil indices (a window of a distributed image).
 template <class Real, class MemorySpace, class F>
-void visit_stencils(Interp interp, const Size3& size, F&& f) {
+void visit_stencils(Interp interp, const Size3& size, F&& f, const Size3& offset = Size3{}) {
   using View = Kokkos::View<const Real***, Kokkos::LayoutLeft, MemorySpace>;
   switch (interp) {
-    case Interp::nearest: f(NearestInterpolator<View>{View(), size}); return;
-    case Interp::linear: f(LinearInterpolator<View>{View(), size}); return;
-    case Interp::bspline: f(BSplineInterpolator<View>{View(), size}); return;
+    case Interp::nearest: f(NearestInterpolator<View>{View(), size, offset}); return;
+    case Interp::linear: f(LinearInterpolator<View>{View(), size, offset}); return;
+    case Interp::bspline: f(BSplineInterpolator<View>{View(), size, offset}); return;
   }
 }
 
