@@ -106,7 +106,8 @@ void distributed_pipeline(const Image<float>& phantom, const Image<float>& expec
     std::cout << "\n6. the same pipeline distributed: k-slabs over " << ranks
               << " MPI rank(s), halo/box exchange between them\n";
   }
-  const auto slabs = distribute<float>(MPI_COMM_WORLD, to_host(phantom), 0, 0);
+  const auto slabs = distribute<float>(MPI_COMM_WORLD, to_host(phantom), 0,
+                                       default_ghosts(phantom.geometry().size()[2], ranks));
   comm_stats() = CommStats{};
   const auto result = pipeline(slabs, !talk);
   double sent[2] = {comm_stats().bytes_sent, comm_stats().seconds};

@@ -13,6 +13,12 @@ AnyDistributedImage<DeviceMemory> load_distributed(MPI_Comm comm, const std::str
   if (is_hdf5_path(path)) {
 #if MEDIMG_HAS_HDF5
     const Hdf5Location location = parse_hdf5_location(path);
+    if (ghosts < 0) {
+      int ranks = 1;
+      MPI_Comm_size(comm, &ranks);
+      const auto header = impl::read_hdf5_header(comm, location.file, location.dataset);
+      ghosts = default_ghosts(header.geometry.size()[2], ranks);
+    }
     return load_hdf5<DeviceMemory>(comm, location.file, location.dataset, ghosts);
 #else
     throw Error("cannot read '" + path + "': medimg was built without HDF5");
@@ -24,8 +30,15 @@ AnyDistributedImage<DeviceMemory> load_distributed(MPI_Comm comm, const std::str
   impl::collectively(comm, [&] {
     if (rank == 0) image = load_image(path, options);
   });
-  int type = static_cast<int>(pixel_type(image));
-  MPI_Bcast(&type, 1, MPI_INT, 0, comm);
+  long long header[2] = {static_cast<long long>(pixel_type(image)),
+                         static_cast<long long>(geometry(image).size()[2])};
+  MPI_Bcast(header, 2, MPI_LONG_LONG, 0, comm);
+  const int type = static_cast<int>(header[0]);
+  if (ghosts < 0) {
+    int ranks = 1;
+    MPI_Comm_size(comm, &ranks);
+    ghosts = default_ghosts(header[1], ranks);
+  }
   return visit_pixel_type(
       static_cast<PixelType>(type), [&](auto zero) -> AnyDistributedImage<DeviceMemory> {
         using T = decltype(zero);

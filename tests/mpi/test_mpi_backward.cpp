@@ -139,8 +139,8 @@ TEST(DistributedBackward, DotProductTest) {
       const auto ax = resample_as<double>(exec, p.output, sampler, p.transform);
       const auto aty = resample_backward(exec, p.output, sampler, p.transform, y, wrt::image);
       auto dot = [](const auto& a, const auto& b) {
-        const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.local());
-        const auto hb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b.local());
+        const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a.owned());
+        const auto hb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b.owned());
         double s[2] = {0.0, 0.0};
         const std::int64_t n = (a.k_end() - a.k_begin()) * a.plane_size();
         for (std::int64_t v = 0; v < n; ++v) {

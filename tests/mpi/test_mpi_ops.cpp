@@ -70,15 +70,21 @@ using DistOp = std::function<DistributedImage<T>(const DistributedImage<T>&)>;
 template <class T>
 void expect_bit_identical(const Image<T, HostMemory>& image, const SerialOp<T>& serial,
                           const DistOp<T>& distributed, const std::string& what) {
-  const auto d = distribute<T>(MPI_COMM_WORLD, image, 0, 0);
-  const auto gathered = gather(distributed(d), 0);
-  if (world_rank() != 0) return;
-  const auto expected = to_host(serial(to_device(image)));
-  ASSERT_TRUE(gathered.geometry().same_grid(expected.geometry(), 0.0)) << what;
-  EXPECT_EQ(gathered.metadata().patient_id, "mpi-test") << what;
-  EXPECT_EQ(0, std::memcmp(gathered.voxels().data(), expected.voxels().data(),
-                           sizeof(T) * static_cast<std::size_t>(expected.geometry().voxel_count())))
-      << what << " differs from the single-process result at " << world_size() << " ranks";
+  // Without ghosts (windows assembled in buffers) and with 3 ghost planes
+  // (windows reaching the neighbours are halo exchanges into them).
+  for (int ghosts : {0, 3}) {
+    const auto d = distribute<T>(MPI_COMM_WORLD, image, 0, ghosts);
+    const auto gathered = gather(distributed(d), 0);
+    if (world_rank() != 0) continue;
+    const auto expected = to_host(serial(to_device(image)));
+    ASSERT_TRUE(gathered.geometry().same_grid(expected.geometry(), 0.0)) << what;
+    EXPECT_EQ(gathered.metadata().patient_id, "mpi-test") << what;
+    EXPECT_EQ(0,
+              std::memcmp(gathered.voxels().data(), expected.voxels().data(),
+                          sizeof(T) * static_cast<std::size_t>(expected.geometry().voxel_count())))
+        << what << " differs from the single-process result at " << world_size()
+        << " ranks, ghosts " << ghosts;
+  }
 }
 
 template <class T>
@@ -203,6 +209,28 @@ void index_ops() {
 TEST(DistributedOps, IndexOps) {
   index_ops<float>();
   index_ops<std::uint8_t>();
+}
+
+// Slabs thick enough for default_ghosts: op outputs carry ghost planes and
+// the next op's windows are halo exchanges into them.
+TEST(DistributedOps, AChainOfOpsWithGhostedOutputs) {
+  const Exec exec;
+  const Geometry g = oblique_geometry(Size3{12, 10, 32 * world_size() + 5});
+  const auto image = test_image<float>(g);
+  const auto chain = [&](const auto& x) {
+    const auto a = rotate(exec, x, Axis::k, 12.0, Interp::bspline);
+    const auto b = resample_to_spacing(exec, a, Vec3{0.8, 1.1, 2.5}, Interp::linear);
+    const auto c = translate_resample(exec, b, Vec3{0.3, -0.7, 1.9}, Interp::bspline);
+    return flip(exec, c, Axis::k);
+  };
+  expect_bit_identical<float>(
+      image, [&](const Image<float>& x) { return chain(x); },
+      [&](const DistributedImage<float>& x) {
+        const auto first = rotate(exec, x, Axis::k, 12.0, Interp::bspline);
+        EXPECT_EQ(first.ghosts(), default_ghosts(first.geometry().size()[2], world_size()));
+        return chain(x);
+      },
+      "rotate, resample, translate, flip");
 }
 
 TEST(DistributedBSpline, CoefficientsEqualTheSingleProcessOnes) {

@@ -74,7 +74,7 @@ DistributedResampleGradient<interp_real_t<T>, MemorySpace> resample_backward(
     give_back_add(Window<Real, MemorySpace>{impl::component(target, 0), need.first}, gradient);
     if (input.interp() == Interp::bspline) {
       impl::bspline_filter_along_k(exec, gradient, true);
-      impl::bspline_filter(exec, gradient.local().data(),
+      impl::bspline_filter(exec, gradient.owned().data(),
                            Size3{in.size()[0], in.size()[1], gradient.k_end() - gradient.k_begin()},
                            true, 3u);
       exec.fence();

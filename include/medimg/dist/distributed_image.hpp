@@ -32,21 +32,36 @@ namespace medimg {
 template <class T>
 MPI_Datatype mpi_datatype();
 
+// The ghost width the distributed ops give their outputs: room for the
+// widest stencil margin (B-spline, 3 planes + 1), so the next op's window
+// is a halo exchange into those planes instead of a copy of the slab; none
+// when slabs are thinner than 32 planes (the ghosts would cost more than
+// 25% extra memory; the window is then copied, which is small too).
+inline int default_ghosts(std::int64_t slices, int ranks) {
+  return ranks > 1 && slices / ranks >= 32 ? 4 : 0;
+}
+
 template <class T, class MemorySpace = DeviceMemory>
 class DistributedImage {
  public:
   using view_type = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
 
-  // A zero image on `global`, slabs over `comm`, `ghosts` >= 0 planes each side.
-  DistributedImage(MPI_Comm comm, const Geometry& global, int ghosts)
+  // A zero image on `global`, slabs over `comm`, `ghosts` >= 0 planes each
+  // side (zero = false: voxels left uninitialised, for kernel outputs).
+  DistributedImage(MPI_Comm comm, const Geometry& global, int ghosts, bool zero = true)
       : m_comm(comm), m_geometry(global), m_ghosts(ghosts) {
     if (ghosts < 0) throw Error("distributed image: ghost width must be >= 0");
     MPI_Comm_rank(comm, &m_rank);
     MPI_Comm_size(comm, &m_ranks);
     m_slabs = SlabDecomposition(global.size()[2], m_ranks);
-    m_local = view_type("medimg::DistributedImage", static_cast<std::size_t>(global.size()[0]),
-                        static_cast<std::size_t>(global.size()[1]),
-                        static_cast<std::size_t>(held_end() - held_begin()));
+    const auto nx = static_cast<std::size_t>(global.size()[0]);
+    const auto ny = static_cast<std::size_t>(global.size()[1]);
+    const auto nz = static_cast<std::size_t>(held_end() - held_begin());
+    m_local =
+        zero
+            ? view_type("medimg::DistributedImage", nx, ny, nz)
+            : view_type(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::DistributedImage"),
+                        nx, ny, nz);
   }
 
   MPI_Comm comm() const { return m_comm; }
@@ -72,6 +87,11 @@ class DistributedImage {
   std::int64_t held_begin() const { return held_range(m_rank).first; }
   std::int64_t held_end() const { return held_range(m_rank).second; }
   const view_type& local() const { return m_local; }
+  // The owned planes [k_begin, k_end) of local() (LayoutLeft, contiguous).
+  view_type owned() const {
+    return Kokkos::subview(m_local, Kokkos::ALL, Kokkos::ALL,
+                           Kokkos::make_pair(k_begin() - held_begin(), k_end() - held_begin()));
+  }
   // The same on every rank (distribute broadcasts it).
   Metadata& metadata() { return m_metadata; }
   const Metadata& metadata() const { return m_metadata; }

@@ -8,12 +8,13 @@
 // then every rank sends each other rank the part of its box that it owns,
 // point to point (Isend/Irecv of MPI subarray types on host buffers), so a
 // rank receives only its box, never the whole volume. When the box lies
-// within the planes a rank already holds (its slab plus ghosts, e.g. after
-// halo_gather) nothing moves and the window is a view of those planes;
-// when it reaches only the neighbouring slabs the messages go only to the
-// neighbours (a halo exchange by another name); large rotations or
-// resampling onto another grid send sub-blocks to every rank whose slab
-// the box crosses.
+// within the planes a rank holds (its slab plus ghost planes, which the
+// distributed ops give their outputs: default_ghosts) the window is a view
+// of those planes and only the parts in the ghost planes move, from the
+// neighbours straight into the ghost planes: a halo exchange. Otherwise
+// (large rotations, resampling onto another grid, thin slabs without
+// ghosts) the box is assembled in a buffer from sub-blocks of every rank
+// whose slab it crosses.
 //
 // give_back_add(window, target) is fetch's adjoint: every voxel of a window
 // is sent back to its owner and added there, the contributions summed in
@@ -180,44 +181,55 @@ inline Size3 relative(const Box& part, const Size3& origin) {
 }  // namespace impl
 
 // Collective. This rank's `need` (clamped to the image; may be empty) of
-// `image`, gathered from the owners.
+// `image`, gathered from the owners. May refill `image`'s ghost planes.
 template <class T, class MemorySpace>
 Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image, Box need) {
   using Buffer = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
   need = need.intersect(Box{Size3{0, 0, 0}, image.geometry().size()});
   if (need.empty()) need = Box{};
-  // Already held (slab + ghosts): a view of those planes, nothing to ask for.
-  const bool held = need.empty() || (!image.empty() && need.first[2] >= image.held_begin() &&
-                                     need.last[2] <= image.held_end());
-  const std::vector<Box> boxes = impl::all_boxes(image.comm(), held ? Box{} : need);
-  const Box mine = impl::owned_box(image, image.rank());
+  // Within the planes this rank holds (its slab and ghosts): the parts other
+  // ranks own are received straight into the ghost planes (a halo exchange)
+  // and its own planes are not copied. Ghost planes are a cache: refilled
+  // here whenever a window needs them.
+  const bool halo = !need.empty() && !image.empty() && need.first[2] >= image.held_begin() &&
+                    need.last[2] <= image.held_end();
+  const std::vector<Box> boxes = impl::all_boxes(image.comm(), need);
+  const int me = image.rank();
+  const Box mine = impl::owned_box(image, me);
   const Size3 held_origin{0, 0, image.held_begin()};
   const Size3 held_dims{image.geometry().size()[0], image.geometry().size()[1],
                         image.held_end() - image.held_begin()};
-  const auto from = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), image.local());
+  auto held = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), image.local());
   std::vector<impl::Transfer<const T>> sends;
   for (int q = 0; q < image.ranks(); ++q) {
     const Box part = boxes[static_cast<std::size_t>(q)].intersect(mine);
-    if (part.empty()) continue;
+    if (part.empty() || (q == me && halo)) continue;
     sends.push_back(
-        {q, from.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
+        {q, held.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
   }
+  std::vector<impl::Transfer<T>> receives;
   Window<const T, MemorySpace> window;
-  if (held) {
-    if (!need.empty()) {
+  if (need.empty() || halo) {
+    for (int p = 0; p < image.ranks() && halo; ++p) {
+      const Box part = need.intersect(impl::owned_box(image, p));
+      if (part.empty() || p == me) continue;
+      receives.push_back(
+          {p, held.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
+    }
+    impl::exchange<T>(image.comm(), sends, receives, 31);
+    if (!receives.empty()) Kokkos::deep_copy(image.local(), held);
+    if (halo) {
       window.data = Kokkos::subview(
           image.local(), Kokkos::ALL, Kokkos::ALL,
           Kokkos::make_pair(need.first[2] - image.held_begin(), need.last[2] - image.held_begin()));
       window.offset = Size3{0, 0, need.first[2]};
     }
-    impl::exchange<T>(image.comm(), sends, {}, 31);
     return window;
   }
   Buffer buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::fetch"),
                 static_cast<std::size_t>(need.extent(0)), static_cast<std::size_t>(need.extent(1)),
                 static_cast<std::size_t>(need.extent(2)));
   auto to = Kokkos::create_mirror_view(Kokkos::HostSpace(), buffer);
-  std::vector<impl::Transfer<T>> receives;
   for (int p = 0; p < image.ranks(); ++p) {
     const Box part = need.intersect(impl::owned_box(image, p));
     if (part.empty()) continue;

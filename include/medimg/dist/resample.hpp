@@ -41,7 +41,7 @@ void bspline_filter_along_k(const ExecutionSpace& exec, DistributedImage<Real, M
   const Size3& n = c.geometry().size();
   if (n[2] < 2) return;
   const std::int64_t count = c.k_end() - c.k_begin();
-  const auto coefficients = c.local();
+  const auto coefficients = c.owned();
   // Transpose to j-slabs: rank q gets j in [columns.begin(q), columns.end(q)), all k.
   const SlabDecomposition columns(n[1], c.ranks());
   const int me = c.rank();
@@ -89,13 +89,15 @@ template <class ExecutionSpace, class T, class MemorySpace>
 DistributedImage<interp_real_t<T>, MemorySpace> bspline_coefficients(
     const ExecutionSpace& exec, const DistributedImage<T, MemorySpace>& image) {
   using Real = interp_real_t<T>;
-  DistributedImage<Real, MemorySpace> c(image.comm(), image.geometry(), 0);
+  DistributedImage<Real, MemorySpace> c(image.comm(), image.geometry(),
+                                        default_ghosts(image.geometry().size()[2], image.ranks()),
+                                        false);
   c.metadata() = image.metadata();
   const Size3& n = image.geometry().size();
   const std::int64_t count = image.k_end() - image.k_begin();
   const std::int64_t skip = (image.k_begin() - image.held_begin()) * image.plane_size();
   const auto input = image.local();
-  const auto coefficients = c.local();
+  const auto coefficients = c.owned();
   Kokkos::parallel_for(
       "medimg::bspline_copy",
       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
@@ -174,7 +176,8 @@ DistributedImage<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const
                                                const DistributedSampler<T, MemorySpace>& input,
                                                const AffineTransform& transform,
                                                double fill = 0.0) {
-  DistributedImage<Out, MemorySpace> result(input.image().comm(), output, 0);
+  DistributedImage<Out, MemorySpace> result(
+      input.image().comm(), output, default_ghosts(output.size()[2], input.image().ranks()), false);
   result.metadata() = input.image().metadata();
   const impl::IndexMap map = impl::index_map(output, input.geometry(), transform);
   const std::int64_t k0 = result.k_begin(), k1 = result.k_end();
@@ -185,7 +188,7 @@ DistributedImage<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const
   input.visit(need, [&](const auto& interp) {
     if (result.empty()) return;
     using Interpolator = std::decay_t<decltype(interp)>;
-    impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{result.local(),
+    impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{result.owned(),
                                                                             interp,
                                                                             map,
                                                                             input.geometry().size(),
@@ -218,7 +221,8 @@ template <class ExecutionSpace, class T, class MemorySpace>
 DistributedImage<T, MemorySpace> copy_by_index_mapping(
     const ExecutionSpace& exec, const DistributedImage<T, MemorySpace>& input,
     const Geometry& output, const IndexMapping& mapping, T fill, const char* label) {
-  DistributedImage<T, MemorySpace> result(input.comm(), output, 0);
+  DistributedImage<T, MemorySpace> result(input.comm(), output,
+                                          default_ghosts(output.size()[2], input.ranks()), false);
   result.metadata() = input.metadata();
   const std::int64_t k0 = result.k_begin(), k1 = result.k_end();
   const Box need =
@@ -228,7 +232,7 @@ DistributedImage<T, MemorySpace> copy_by_index_mapping(
   if (result.empty()) return result;
   using View = typename DistributedImage<T, MemorySpace>::view_type;
   impl::CopyByIndexMapping<typename View::const_type, View> functor{
-      window.data, result.local(), mapping, fill, input.geometry().size(), window.offset, k0};
+      window.data, result.owned(), mapping, fill, input.geometry().size(), window.offset, k0};
   using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
                                        Kokkos::IndexType<std::int64_t>>;
   Kokkos::parallel_for(
