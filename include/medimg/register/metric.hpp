@@ -31,6 +31,7 @@
 #include <Kokkos_Core.hpp>
 #include <Kokkos_ScatterView.hpp>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -96,20 +97,25 @@ struct ParzenBins {
 
 }  // namespace impl
 
-// The metric of one fixed image against one moving image, evaluated for any
-// ParametricTransform (value, and gradient with respect to its parameters).
+namespace impl {
+
+// The arithmetic of every metric on flat voxel arrays, with every global
+// sum passed through a reducer (none on one process, MPI_Allreduce for a
+// distributed image), so one code serves both.
 template <class ExecutionSpace, class MemorySpace>
-class MetricFunction {
+class MetricCore {
  public:
   using Vector = Kokkos::View<float*, MemorySpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  // Sums `count` doubles in place over every process holding a part.
+  using Reducer = std::function<void(double*, int)>;
 
-  MetricFunction(const ExecutionSpace& exec, const Image<float, MemorySpace>& fixed,
-                 const Sampler<float, MemorySpace>& moving, const MetricSettings& settings)
-      : m_exec(exec), m_fixed(fixed), m_moving(moving), m_settings(settings) {
+  // f, m: the fixed and moving images' statistics (min and max set Mattes' bins).
+  MetricCore(const ExecutionSpace& exec, const MetricSettings& settings, const Statistics& f,
+             const Statistics& m, Reducer reduce = {})
+      : m_exec(exec), m_settings(settings), m_reduce(std::move(reduce)) {
+    if (!m_reduce) m_reduce = [](double*, int) {};
     if (settings.metric == Metric::mattes) {
       if (settings.bins < 6) throw Error("mattes: at least 6 histogram bins are needed");
-      const Statistics f = statistics(exec, fixed);
-      const Statistics m = statistics(exec, moving.image());
       if (!(f.max > f.min) || !(m.max > m.min)) {
         throw Error("mattes: an image is constant; mutual information needs contrast");
       }
@@ -124,36 +130,8 @@ class MetricFunction {
     }
   }
 
-  const Geometry& fixed_geometry() const { return m_fixed.geometry(); }
-
-  // The metric at `transform`; with `gradient`, also dL/dtheta.
-  double evaluate(const ParametricTransform& transform, std::vector<double>* gradient,
-                  std::int64_t* valid_points = nullptr) const {
-    const Geometry& grid = m_fixed.geometry();
-    const AffineTransform map = transform.affine();
-    const auto moved =
-        resample_as<float>(m_exec, grid, m_moving, map, std::numeric_limits<double>::quiet_NaN());
-    Image<float, MemorySpace> dy = Image<float, MemorySpace>::uninitialized(grid, "medimg::dL/dy");
-    std::int64_t valid = 0;
-    const double value = value_and_dy(moved, dy, valid);
-    if (valid_points) *valid_points = valid;
-    if (gradient) {
-      const auto g =
-          resample_backward(m_exec, grid, m_moving, map, dy, wrt::params, Accumulation::scatter);
-      *gradient = transform.gradient(*g.transform);
-    }
-    return value;
-  }
-
- private:
-  static Vector flat(const Image<float, MemorySpace>& image) {
-    return Vector(image.voxels().data(), static_cast<std::size_t>(image.geometry().voxel_count()));
-  }
-
   // The valid mask (1/0) and y with its invalid voxels zeroed; returns the count.
-  std::int64_t mask(const Image<float, MemorySpace>& moved, const Vector& valid,
-                    const Vector& y0) const {
-    const Vector y = flat(moved);
+  std::int64_t mask(const Vector& y, const Vector& valid, const Vector& y0) const {
     const bool mattes = m_settings.metric == Metric::mattes;
     const double lo = m_bins.moving_min, hi = m_bins.moving_max;
     Kokkos::parallel_for(
@@ -164,7 +142,7 @@ class MetricFunction {
           valid(v) = ok ? 1.0f : 0.0f;
           y0(v) = ok ? m : 0.0f;
         });
-    const double count = static_cast<double>(KokkosBlas::nrm1(valid));
+    const double count = sum(static_cast<double>(KokkosBlas::nrm1(valid)));
     if (!(count > 0.0)) {
       throw Error(
           "registration: no fixed voxel maps inside the moving image; the images do "
@@ -173,15 +151,16 @@ class MetricFunction {
     return static_cast<std::int64_t>(count);
   }
 
-  double value_and_dy(const Image<float, MemorySpace>& moved, Image<float, MemorySpace>& dy,
+  // The metric of y (the moved image, NaN off the moving image) against f,
+  // and g = dL/dy; f, y, g are this process's voxels (all of them, or a
+  // rank's slab: every sum then goes through the reducer).
+  double value_and_dy(const Vector& f, const Vector& y, const Vector& g,
                       std::int64_t& valid_count) const {
-    const Geometry& grid = m_fixed.geometry();
-    const std::size_t n = static_cast<std::size_t>(grid.voxel_count());
+    const std::size_t n = f.extent(0);
     Kokkos::View<float*, MemorySpace> valid("medimg::valid", n), y0("medimg::y_valid", n),
         work("medimg::metric_work", n);
-    valid_count = mask(moved, valid, y0);
+    valid_count = mask(y, valid, y0);
     const double count = static_cast<double>(valid_count);
-    const Vector f = flat(m_fixed), g = flat(dy);
     switch (m_settings.metric) {
       case Metric::mse: {
         // work = valid (y - F); L = |work|^2 / N; dL/dy = 2 work / N.
@@ -189,13 +168,16 @@ class MetricFunction {
         Kokkos::parallel_for(
             "medimg::mse_difference", Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
             KOKKOS_LAMBDA(const std::size_t v) { work(v) -= valid(v) * f(v); });
-        const double value = static_cast<double>(KokkosBlas::dot(work, work)) / count;
+        const double value = sum(static_cast<double>(KokkosBlas::dot(work, work))) / count;
         KokkosBlas::scal(g, static_cast<float>(2.0 / count), work);
         return value;
       }
       case Metric::ncc: {
-        const double fbar = static_cast<double>(KokkosBlas::dot(f, valid)) / count;
-        const double mbar = static_cast<double>(KokkosBlas::dot(y0, valid)) / count;
+        double means[2] = {static_cast<double>(KokkosBlas::dot(f, valid)),
+                           static_cast<double>(KokkosBlas::dot(y0, valid))};
+        m_reduce(means, 2);
+        const double fbar = means[0] / count;
+        const double mbar = means[1] / count;
         // work = valid (F - mean F); g = valid (y - mean y).
         const float fb = static_cast<float>(fbar), mb = static_cast<float>(mbar);
         Kokkos::parallel_for(
@@ -204,9 +186,11 @@ class MetricFunction {
               work(v) = valid(v) * (f(v) - fb);
               g(v) = valid(v) * (y0(v) - mb);
             });
-        const double fm = static_cast<double>(KokkosBlas::dot(work, g));
-        const double ff = static_cast<double>(KokkosBlas::dot(work, work));
-        const double mm = static_cast<double>(KokkosBlas::dot(g, g));
+        double dots[3] = {static_cast<double>(KokkosBlas::dot(work, g)),
+                          static_cast<double>(KokkosBlas::dot(work, work)),
+                          static_cast<double>(KokkosBlas::dot(g, g))};
+        m_reduce(dots, 3);
+        const double fm = dots[0], ff = dots[1], mm = dots[2];
         if (!(ff > 0.0) || !(mm > 0.0)) {
           throw Error("ncc: an image is constant over the overlap; correlation is undefined");
         }
@@ -248,6 +232,7 @@ class MetricFunction {
       Kokkos::Experimental::contribute(joint, scatter);
     }
     const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), joint);
+    m_reduce(host.data(), bins * (bins + 1));
     const std::size_t nb = static_cast<std::size_t>(bins);
     double total = 0.0;
     for (std::size_t i = 0; i < nb; ++i) {
@@ -299,11 +284,67 @@ class MetricFunction {
     return -sum;
   }
 
+ private:
+  double sum(double local) const {
+    m_reduce(&local, 1);
+    return local;
+  }
+
+  ExecutionSpace m_exec;
+  MetricSettings m_settings;
+  Reducer m_reduce;
+  impl::ParzenBins m_bins{};
+};
+
+}  // namespace impl
+
+// The metric of one fixed image against one moving image, evaluated for any
+// ParametricTransform (value, and gradient with respect to its parameters).
+template <class ExecutionSpace, class MemorySpace>
+class MetricFunction {
+ public:
+  using Vector = typename impl::MetricCore<ExecutionSpace, MemorySpace>::Vector;
+
+  MetricFunction(const ExecutionSpace& exec, const Image<float, MemorySpace>& fixed,
+                 const Sampler<float, MemorySpace>& moving, const MetricSettings& settings)
+      : m_exec(exec),
+        m_fixed(fixed),
+        m_moving(moving),
+        m_core(
+            exec, settings,
+            settings.metric == Metric::mattes ? statistics(exec, fixed) : Statistics{},
+            settings.metric == Metric::mattes ? statistics(exec, moving.image()) : Statistics{}) {}
+
+  const Geometry& fixed_geometry() const { return m_fixed.geometry(); }
+
+  // The metric at `transform`; with `gradient`, also dL/dtheta.
+  double evaluate(const ParametricTransform& transform, std::vector<double>* gradient,
+                  std::int64_t* valid_points = nullptr) const {
+    const Geometry& grid = m_fixed.geometry();
+    const AffineTransform map = transform.affine();
+    const auto moved =
+        resample_as<float>(m_exec, grid, m_moving, map, std::numeric_limits<double>::quiet_NaN());
+    Image<float, MemorySpace> dy = Image<float, MemorySpace>::uninitialized(grid, "medimg::dL/dy");
+    std::int64_t valid = 0;
+    const double value = m_core.value_and_dy(flat(m_fixed), flat(moved), flat(dy), valid);
+    if (valid_points) *valid_points = valid;
+    if (gradient) {
+      const auto g =
+          resample_backward(m_exec, grid, m_moving, map, dy, wrt::params, Accumulation::scatter);
+      *gradient = transform.gradient(*g.transform);
+    }
+    return value;
+  }
+
+ private:
+  static Vector flat(const Image<float, MemorySpace>& image) {
+    return Vector(image.voxels().data(), static_cast<std::size_t>(image.geometry().voxel_count()));
+  }
+
   ExecutionSpace m_exec;
   Image<float, MemorySpace> m_fixed;
   Sampler<float, MemorySpace> m_moving;
-  MetricSettings m_settings;
-  impl::ParzenBins m_bins{};
+  impl::MetricCore<ExecutionSpace, MemorySpace> m_core;
 };
 
 }  // namespace medimg
