@@ -10,6 +10,7 @@
 // input is a smooth synthetic volume distributed from rank 0 beforehand
 // (not timed). docs/SCALING.md turns these numbers into a model.
 #include <mpi.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdio>
@@ -127,6 +128,16 @@ int main(int argc, char** argv) {
       std::printf("%-34s %10.1f %10.1f %10.1f %8.2fx %12.1f %10.2f\n", op.name.c_str(), single, one,
                   best, single / best, most[0] / (1 << 20), most[1] / best);
     }
+  }
+  // Peak resident memory of the ranks that only ran distributed ops (rank 0
+  // also held the single-process images).
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  double peak = rank == 0 ? 0.0 : double(usage.ru_maxrss) / 1024.0;  // MiB
+  MPI_Allreduce(MPI_IN_PLACE, &peak, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  if (rank == 0 && ranks > 1) {
+    std::printf("peak resident memory of rank 1..%d: %.0f MiB (its slab: %.0f MiB)\n", ranks - 1,
+                peak, double(g.voxel_count()) * 4.0 / ranks / (1 << 20));
   }
   return 0;
 }

@@ -55,7 +55,9 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
   auto paths = std::make_shared<Paths>();
   auto* cmd = app.add_subcommand(name, description);
   cmd->add_option("IN", paths->input, "image file or DICOM folder")->required();
-  cmd->add_option("OUT", paths->output, "output file: .nii, .nii.gz, .nrrd or .mha")->required();
+  cmd->add_option("OUT", paths->output,
+                  "output file: .nii, .nii.gz, .nrrd, .mha or FILE.h5[:/DATASET]")
+      ->required();
   cmd->add_option("--series", paths->series, "DICOM folder: Series Instance UID to read");
   cmd->callback([&action, &global, paths, make_operation, name] {
     action = [&global, paths, make_operation, name] {

@@ -6,6 +6,10 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "medimg/config.hpp"
+#if MEDIMG_HAS_MPI
+#include <mpi.h>
+#endif
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/statistics.hpp"
 
@@ -81,6 +85,11 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
   cmd->add_option("--series", *series, "DICOM folder: Series Instance UID to read");
   cmd->callback([&action, input, json, series] {
     action = [input, json, series] {
+#if MEDIMG_HAS_MPI
+      int rank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      if (rank != 0) return 0;  // under mpiexec, rank 0 reports
+#endif
       print_info(load_image(*input, LoadOptions{*series}), *input, *json);
       return 0;
     };

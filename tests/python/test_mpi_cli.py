@@ -116,6 +116,22 @@ class DistributedCommands(unittest.TestCase):
                     self.check(command, ranks, self.h5, ".h5")
 
 
+class DistributedConvert(unittest.TestCase):
+    def test_convert_with_type_equals_one_rank(self):
+        d = fresh_dir("mpi_convert")
+        nifti, _ = oblique_input(d)
+        one, three = os.path.join(d, "one.h5") + ":/c", os.path.join(d, "three.h5") + ":/c"
+        self.assertEqual(medimg(1, "convert", nifti, one, "--type", "int16").returncode, 0)
+        r = medimg(3, "convert", nifti, three, "--type", "int16")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("on 3 MPI ranks", r.stdout)
+        a, grid_a = read(one)
+        b, grid_b = read(three)
+        self.assertEqual(b.dtype, np.int16)
+        self.assertEqual(grid_a, grid_b)
+        np.testing.assert_array_equal(a, b)
+
+
 class DistributedDemo(unittest.TestCase):
     def test_demo_checks_itself(self):
         d = fresh_dir("mpi_demo")

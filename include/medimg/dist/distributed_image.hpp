@@ -44,6 +44,8 @@ inline int default_ghosts(std::int64_t slices, int ranks) {
 template <class T, class MemorySpace = DeviceMemory>
 class DistributedImage {
  public:
+  using value_type = T;
+  using memory_space = MemorySpace;
   using view_type = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
 
   // A zero image on `global`, slabs over `comm`, `ghosts` >= 0 planes each
