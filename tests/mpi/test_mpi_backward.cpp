@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "mpi_support.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <iostream>
@@ -19,18 +21,6 @@ namespace medimg::test {
 namespace {
 
 using Exec = Kokkos::DefaultExecutionSpace;
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int world_size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 template <class T>
 Image<T, HostMemory> random_image(const Geometry& g, unsigned seed) {

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "mpi_support.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -15,18 +17,6 @@
 
 namespace medimg::test {
 namespace {
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int world_size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 Geometry grid(std::int64_t nz) {
   return Geometry(Size3{7, 5, nz}, Vec3{-3.0, 2.5, 1.0}, Vec3{0.9, 1.3, 2.1});

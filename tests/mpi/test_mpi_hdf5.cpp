@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "mpi_support.hpp"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,18 +24,6 @@ namespace medimg::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int world_size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 // One folder per test and rank count, made by rank 0 and seen by all.
 fs::path shared_dir(const std::string& name) {

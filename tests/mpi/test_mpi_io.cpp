@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "mpi_support.hpp"
+
 #include <filesystem>
 
 #include "medimg/io/image_io.hpp"
@@ -14,18 +16,6 @@
 namespace medimg::test {
 namespace {
 
-int rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
 TEST(MpiScope, MpiAndKokkosAreUpOnEveryRank) {
   int initialized = 0;
   MPI_Initialized(&initialized);
@@ -33,7 +23,7 @@ TEST(MpiScope, MpiAndKokkosAreUpOnEveryRank) {
   EXPECT_TRUE(Kokkos::is_initialized());
   int ranks = 0;
   MPI_Allreduce(&initialized, &ranks, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  EXPECT_EQ(ranks, size());
+  EXPECT_EQ(ranks, world_size());
 }
 
 TEST(MpiIo, EveryRankReadsTheSameImage) {
@@ -54,8 +44,8 @@ TEST(MpiIo, SlabStatisticsReduceToTheWholeImage) {
   const auto phantom = shepp_logan_phantom(g);
   const Statistics whole = statistics(phantom);
   const std::int64_t nz = g.size()[2];
-  const std::int64_t k0 = nz * rank() / size();
-  const std::int64_t k1 = nz * (rank() + 1) / size();
+  const std::int64_t k0 = nz * world_rank() / world_size();
+  const std::int64_t k1 = nz * (world_rank() + 1) / world_size();
   double sum = 0.0;
   std::int64_t count = 0;
   double lo = Kokkos::reduction_identity<double>::min();
@@ -83,11 +73,11 @@ TEST(MpiIo, SlabStatisticsReduceToTheWholeImage) {
 }
 
 TEST(MpiIo, RankZeroWritesEveryRankReads) {
-  const std::string path =
-      (std::filesystem::current_path() / ("mpi_phantom_np" + std::to_string(size()) + ".nrrd"))
-          .string();
+  const std::string path = (std::filesystem::current_path() /
+                            ("mpi_phantom_np" + std::to_string(world_size()) + ".nrrd"))
+                               .string();
   const Geometry g(Size3{20, 16, 9}, Vec3{1, 2, 3}, Vec3{1.1, 0.7, 3.0});
-  if (rank() == 0) save_image(shepp_logan_phantom(g), path);
+  if (world_rank() == 0) save_image(shepp_logan_phantom(g), path);
   MPI_Barrier(MPI_COMM_WORLD);
   const auto image = load_image_as<float>(path);
   EXPECT_TRUE(image.geometry().same_grid(g, 1e-12));

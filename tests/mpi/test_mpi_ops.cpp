@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "mpi_support.hpp"
+
 #include <cstring>
 #include <functional>
 
@@ -29,18 +31,6 @@ namespace medimg::test {
 namespace {
 
 using Exec = Kokkos::DefaultExecutionSpace;
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int world_size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 // The grids: oblique and anisotropic; 11 planes (uneven over 2-4 ranks),
 // 2 planes (empty ranks at 3 and 4), 1 plane.

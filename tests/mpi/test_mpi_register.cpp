@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "mpi_support.hpp"
+
 #include <cmath>
 
 #include "../test_support.hpp"
@@ -16,12 +18,6 @@ namespace medimg::test {
 namespace {
 
 using Exec = Kokkos::DefaultExecutionSpace;
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
 
 struct Pair {
   Image<float, HostMemory> fixed, moving;
@@ -44,18 +40,26 @@ Pair pair(bool other_contrast) {
   return Pair{fixed, moved};
 }
 
+// The same metric on k-slabs and on one process (linear interpolation).
+struct Metrics {
+  Metrics(const Pair& p, Metric metric)
+      : distributed(Exec(), distribute<float>(MPI_COMM_WORLD, p.fixed, 0, 0),
+                    DistributedSampler<float, DeviceMemory>(
+                        Exec(), distribute<float>(MPI_COMM_WORLD, p.moving, 0, 0), Interp::linear),
+                    MetricSettings{metric, 32}),
+        serial(Exec(), to_device(p.fixed),
+               Sampler<float, DeviceMemory>(Exec(), to_device(p.moving), Interp::linear),
+               MetricSettings{metric, 32}) {}
+  DistributedMetricFunction<Exec, DeviceMemory> distributed;
+  MetricFunction<Exec, DeviceMemory> serial;
+};
+
 TEST(DistributedRegistration, MetricsMatchTheSingleProcessOnes) {
-  const Exec exec;
   for (Metric metric : {Metric::mse, Metric::ncc, Metric::mattes}) {
     const Pair p = pair(metric != Metric::mse);
-    const auto fixed = distribute<float>(MPI_COMM_WORLD, p.fixed, 0, 0);
-    const auto moving = distribute<float>(MPI_COMM_WORLD, p.moving, 0, 0);
-    const DistributedSampler<float, DeviceMemory> sampler(exec, moving, Interp::linear);
-    const DistributedMetricFunction<Exec, DeviceMemory> distributed(exec, fixed, sampler,
-                                                                    MetricSettings{metric, 32});
-    const Sampler<float, DeviceMemory> serial_sampler(exec, to_device(p.moving), Interp::linear);
-    const MetricFunction<Exec, DeviceMemory> serial(exec, to_device(p.fixed), serial_sampler,
-                                                    MetricSettings{metric, 32});
+    const Metrics m(p, metric);
+    const auto& distributed = m.distributed;
+    const auto& serial = m.serial;
     ParametricTransform t(TransformKind::rigid, p.fixed.geometry().center());
     t.set_parameters({-0.03, 0.02, -0.05, -1.0, 0.5, -1.5});
     std::vector<double> gd, gs;
@@ -85,17 +89,11 @@ TEST(DistributedRegistration, MetricsMatchTheSingleProcessOnes) {
 }
 
 TEST(DistributedRegistration, OptimiserTakesTheSingleProcessSteps) {
-  const Exec exec;
   for (Metric metric : {Metric::mse, Metric::mattes}) {
     const Pair p = pair(metric != Metric::mse);
-    const auto fixed = distribute<float>(MPI_COMM_WORLD, p.fixed, 0, 0);
-    const auto moving = distribute<float>(MPI_COMM_WORLD, p.moving, 0, 0);
-    const DistributedSampler<float, DeviceMemory> sampler(exec, moving, Interp::linear);
-    const DistributedMetricFunction<Exec, DeviceMemory> distributed(exec, fixed, sampler,
-                                                                    MetricSettings{metric, 32});
-    const Sampler<float, DeviceMemory> serial_sampler(exec, to_device(p.moving), Interp::linear);
-    const MetricFunction<Exec, DeviceMemory> serial(exec, to_device(p.fixed), serial_sampler,
-                                                    MetricSettings{metric, 32});
+    const Metrics m(p, metric);
+    const auto& distributed = m.distributed;
+    const auto& serial = m.serial;
     const ParametricTransform start =
         centered_initial_transform(TransformKind::rigid, p.fixed.geometry(), p.moving.geometry());
     const std::vector<double> scales = physical_shift_scales(start, p.fixed.geometry());

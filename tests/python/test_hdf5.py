@@ -8,31 +8,17 @@ Usage: test_hdf5.py MEDIMG_BINARY SCRATCH_DIR
 """
 import json
 import os
-import shutil
-import subprocess
 import sys
 import unittest
 
 import h5py
 import nibabel as nib
 import numpy as np
+from cli_support import MRICRON, NIBABEL_DATA, fresh_dir, run
 
-MEDIMG = sys.argv[1] if len(sys.argv) > 1 else "medimg"
-SCRATCH = sys.argv[2] if len(sys.argv) > 2 else "."
-MRICRON = "/usr/share/mricron/templates"
-NIBABEL_DATA = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
 LPS = np.diag([-1.0, -1.0, 1.0])
 
 
-def run(*args):
-    return subprocess.run([MEDIMG, *args], capture_output=True, text=True)
-
-
-def fresh_dir(name):
-    path = os.path.join(SCRATCH, name)
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
-    return path
 
 
 def oblique_nifti(path):

@@ -6,7 +6,6 @@ bad input fails on every rank with one line from rank 0 and no output.
 Usage: test_mpi_cli.py MEDIMG_BINARY SCRATCH_DIR MPIEXEC
 """
 import os
-import shutil
 import subprocess
 import sys
 import unittest
@@ -14,11 +13,9 @@ import unittest
 import h5py
 import nibabel as nib
 import numpy as np
+from cli_support import MEDIMG, NIBABEL_DATA, fresh_dir
 
-MEDIMG = sys.argv[1] if len(sys.argv) > 1 else "medimg"
-SCRATCH = sys.argv[2] if len(sys.argv) > 2 else "."
 MPIEXEC = sys.argv[3] if len(sys.argv) > 3 else "mpiexec"
-NIBABEL_DATA = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
            OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1", OMP_PROC_BIND="false",
            OMPI_MCA_btl_vader_single_copy_mechanism="none")
@@ -28,12 +25,6 @@ def medimg(ranks, *args):
     command = [MEDIMG, *args] if ranks == 1 else [MPIEXEC, "-n", str(ranks), MEDIMG, *args]
     return subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=300)
 
-
-def fresh_dir(name):
-    path = os.path.join(SCRATCH, name)
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
-    return path
 
 
 def read(path):

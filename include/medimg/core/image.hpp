@@ -22,6 +22,17 @@ namespace medimg {
 using DeviceMemory = Kokkos::DefaultExecutionSpace::memory_space;
 using HostMemory = Kokkos::HostSpace;
 
+// Throws medimg::Error unless `replacement` has `current`'s size (a grid may
+// move, not resize, under existing voxels).
+inline void check_same_size(const Geometry& current, const Geometry& replacement) {
+  for (int a = 0; a < 3; ++a) {
+    if (replacement.size()[a] != current.size()[a]) {
+      throw Error("set_geometry: size " + to_string(replacement.size()) +
+                  " differs from the image's " + to_string(current.size()));
+    }
+  }
+}
+
 template <class T, class MemorySpace = DeviceMemory>
 class Image {
   static_assert(is_pixel_type<T>::value,
@@ -67,12 +78,7 @@ class Image {
   const Geometry& geometry() const { return m_geometry; }
   // Replaces the grid's placement; the size must stay the same.
   void set_geometry(const Geometry& geometry) {
-    for (int a = 0; a < 3; ++a) {
-      if (geometry.size()[a] != m_geometry.size()[a]) {
-        throw Error("set_geometry: size " + to_string(geometry.size()) +
-                    " differs from the image's " + to_string(m_geometry.size()));
-      }
-    }
+    check_same_size(m_geometry, geometry);
     m_geometry = geometry;
   }
 

@@ -72,12 +72,7 @@ class DistributedImage {
   const Geometry& geometry() const { return m_geometry; }
   // Moves the grid (translate); the size must stay the same.
   void set_geometry(const Geometry& geometry) {
-    for (int a = 0; a < 3; ++a) {
-      if (geometry.size()[a] != m_geometry.size()[a]) {
-        throw Error("set_geometry: size " + to_string(geometry.size()) +
-                    " differs from the image's " + to_string(m_geometry.size()));
-      }
-    }
+    check_same_size(m_geometry, geometry);
     m_geometry = geometry;
   }
   const SlabDecomposition& slabs() const { return m_slabs; }

@@ -48,8 +48,6 @@ Statistics range(const ExecutionSpace& exec, const DistributedImage<T, MemorySpa
 template <class ExecutionSpace, class MemorySpace>
 class DistributedMetricFunction {
  public:
-  using Vector = typename impl::MetricCore<ExecutionSpace, MemorySpace>::Vector;
-
   // Collective.
   DistributedMetricFunction(const ExecutionSpace& exec,
                             const DistributedImage<float, MemorySpace>& fixed,
@@ -73,28 +71,15 @@ class DistributedMetricFunction {
   // `gradient`, also dL/dtheta.
   double evaluate(const ParametricTransform& transform, std::vector<double>* gradient,
                   std::int64_t* valid_points = nullptr) const {
-    const Geometry& grid = m_fixed.geometry();
-    const AffineTransform map = transform.affine();
-    const auto moved =
-        resample_as<float>(m_exec, grid, m_moving, map, std::numeric_limits<double>::quiet_NaN());
-    DistributedImage<float, MemorySpace> dy(m_fixed.comm(), grid, 0, false);
-    std::int64_t valid = 0;
-    const double value =
-        m_core.value_and_dy(flat(m_fixed.owned()), flat(moved.owned()), flat(dy.owned()), valid);
-    if (valid_points) *valid_points = valid;
-    if (gradient) {
-      const auto g = resample_backward(m_exec, grid, m_moving, map, dy, wrt::params);
-      *gradient = transform.gradient(*g.transform);
-    }
-    return value;
+    return impl::evaluate_metric(
+        m_exec, m_core, m_fixed, m_moving, transform, gradient, valid_points,
+        [](const DistributedImage<float, MemorySpace>& image) { return image.owned(); },
+        [comm = m_fixed.comm()](const Geometry& grid) {
+          return DistributedImage<float, MemorySpace>(comm, grid, 0, false);
+        });
   }
 
  private:
-  template <class View>
-  static Vector flat(const View& owned) {
-    return Vector(owned.data(), owned.size());
-  }
-
   ExecutionSpace m_exec;
   DistributedImage<float, MemorySpace> m_fixed;
   DistributedSampler<float, MemorySpace> m_moving;

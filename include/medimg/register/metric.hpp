@@ -298,13 +298,47 @@ class MetricCore {
 
 }  // namespace impl
 
+namespace impl {
+
+// evaluate() of the single-process and the distributed metric: the moving
+// image resampled onto the fixed grid (NaN off the moving image), the
+// metric and dL/dy, then dL/dtheta through resample_backward(wrt::params).
+// `voxels(image)` is the contiguous View of this process's voxels,
+// `make_dy(grid)` an uninitialised image on the fixed grid.
+template <class ExecutionSpace, class Core, class FixedImage, class MovingSampler, class Voxels,
+          class MakeDy>
+double evaluate_metric(const ExecutionSpace& exec, const Core& core, const FixedImage& fixed,
+                       const MovingSampler& moving, const ParametricTransform& transform,
+                       std::vector<double>* gradient, std::int64_t* valid_points, Voxels voxels,
+                       MakeDy make_dy) {
+  using Vector = typename Core::Vector;
+  auto flat = [&](const auto& image) {
+    const auto v = voxels(image);
+    return Vector(v.data(), v.size());
+  };
+  const Geometry& grid = fixed.geometry();
+  const AffineTransform map = transform.affine();
+  const auto moved =
+      resample_as<float>(exec, grid, moving, map, std::numeric_limits<double>::quiet_NaN());
+  auto dy = make_dy(grid);
+  std::int64_t valid = 0;
+  const double value = core.value_and_dy(flat(fixed), flat(moved), flat(dy), valid);
+  if (valid_points) *valid_points = valid;
+  if (gradient) {
+    const auto g =
+        resample_backward(exec, grid, moving, map, dy, wrt::params, Accumulation::scatter);
+    *gradient = transform.gradient(*g.transform);
+  }
+  return value;
+}
+
+}  // namespace impl
+
 // The metric of one fixed image against one moving image, evaluated for any
 // ParametricTransform (value, and gradient with respect to its parameters).
 template <class ExecutionSpace, class MemorySpace>
 class MetricFunction {
  public:
-  using Vector = typename impl::MetricCore<ExecutionSpace, MemorySpace>::Vector;
-
   MetricFunction(const ExecutionSpace& exec, const Image<float, MemorySpace>& fixed,
                  const Sampler<float, MemorySpace>& moving, const MetricSettings& settings)
       : m_exec(exec),
@@ -320,27 +354,15 @@ class MetricFunction {
   // The metric at `transform`; with `gradient`, also dL/dtheta.
   double evaluate(const ParametricTransform& transform, std::vector<double>* gradient,
                   std::int64_t* valid_points = nullptr) const {
-    const Geometry& grid = m_fixed.geometry();
-    const AffineTransform map = transform.affine();
-    const auto moved =
-        resample_as<float>(m_exec, grid, m_moving, map, std::numeric_limits<double>::quiet_NaN());
-    Image<float, MemorySpace> dy = Image<float, MemorySpace>::uninitialized(grid, "medimg::dL/dy");
-    std::int64_t valid = 0;
-    const double value = m_core.value_and_dy(flat(m_fixed), flat(moved), flat(dy), valid);
-    if (valid_points) *valid_points = valid;
-    if (gradient) {
-      const auto g =
-          resample_backward(m_exec, grid, m_moving, map, dy, wrt::params, Accumulation::scatter);
-      *gradient = transform.gradient(*g.transform);
-    }
-    return value;
+    return impl::evaluate_metric(
+        m_exec, m_core, m_fixed, m_moving, transform, gradient, valid_points,
+        [](const Image<float, MemorySpace>& image) { return image.voxels(); },
+        [](const Geometry& grid) {
+          return Image<float, MemorySpace>::uninitialized(grid, "medimg::dL/dy");
+        });
   }
 
  private:
-  static Vector flat(const Image<float, MemorySpace>& image) {
-    return Vector(image.voxels().data(), static_cast<std::size_t>(image.geometry().voxel_count()));
-  }
-
   ExecutionSpace m_exec;
   Image<float, MemorySpace> m_fixed;
   Sampler<float, MemorySpace> m_moving;
