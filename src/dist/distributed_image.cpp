@@ -2,6 +2,10 @@
 
 #include "medimg/dist/exchange.hpp"
 
+#include <cstdlib>
+
+#include "medimg/config.hpp"
+
 #include <cstdint>
 
 namespace medimg {
@@ -37,6 +41,15 @@ CommStats& comm_stats() {
 }
 
 namespace impl {
+
+bool gpu_aware_mpi() {
+  static const bool aware = [] {
+    const char* setting = std::getenv("MEDIMG_GPU_AWARE_MPI");
+    if (setting && *setting) return std::string(setting) != "0";
+    return MEDIMG_GPU_AWARE_MPI_DEFAULT != 0;
+  }();
+  return aware;
+}
 
 std::vector<Box> all_boxes(MPI_Comm comm, const Box& mine) {
   int ranks = 1;

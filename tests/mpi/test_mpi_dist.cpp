@@ -14,6 +14,7 @@
 #include <random>
 
 #include "medimg/dist/distributed_image.hpp"
+#include "medimg/dist/exchange.hpp"
 
 namespace medimg::test {
 namespace {
@@ -115,6 +116,15 @@ TEST(Halo, ScatterAddIsTheAdjointOfGather) {
           << "ghosts " << ghosts << " nz " << nz << " ranks " << world_size();
     }
   }
+}
+
+// On host memory MPI always exchanges the Views' own memory (no staging),
+// whatever MEDIMG_GPU_AWARE_MPI says.
+TEST(MpiBuffer, HostMemoryIsExchangedInPlace) {
+  Kokkos::View<float***, Kokkos::LayoutLeft, HostMemory> view("v", 3, 2, 2);
+  const impl::MpiBuffer<float, HostMemory> buffer(view, true);
+  EXPECT_TRUE(buffer.direct());
+  EXPECT_EQ(buffer.data(), view.data());
 }
 
 }  // namespace

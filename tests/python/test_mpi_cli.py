@@ -123,6 +123,19 @@ class DistributedConvert(unittest.TestCase):
         np.testing.assert_array_equal(a, b)
 
 
+class RegisterUnderMpiexec(unittest.TestCase):
+    def test_runs_once_on_rank_zero(self):
+        d = fresh_dir("mpi_register")
+        nifti, _ = oblique_input(d)
+        tfm = os.path.join(d, "t.tfm")
+        r = medimg(2, "register", nifti, nifti, "--levels", "1", "--iterations", "5",
+                   "--out-transform", tfm)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("register: runs on rank 0 of 2", r.stdout)
+        self.assertEqual(r.stdout.count(" parameters:"), 1)  # one registration ran
+        self.assertTrue(os.path.exists(tfm))
+
+
 class DistributedDemo(unittest.TestCase):
     def test_demo_checks_itself(self):
         d = fresh_dir("mpi_demo")

@@ -109,7 +109,8 @@ class SpackRecipe(unittest.TestCase):
 
     def test_variants_mirror_cmake_options(self):
         for option, variant_name in [("MEDIMG_ENABLE_MPI", "mpi"), ("MEDIMG_ENABLE_HDF5", "hdf5"),
-                                     ("MEDIMG_ENABLE_ITK", "itk")]:
+                                     ("MEDIMG_ENABLE_ITK", "itk"),
+                                     ("MEDIMG_GPU_AWARE_MPI", "gpu_aware_mpi")]:
             self.assertIn(variant_name, calls["variant"])
             self.assertEqual(calls["variant"][variant_name], self.options[option] == "ON")
         self.assertIn("openmp", calls["variant"])
@@ -124,7 +125,7 @@ class SpackRecipe(unittest.TestCase):
             self.assertIn(name, self.options, f"{name} is not an option of CMakeLists.txt")
             seen[name] = value
         for name in self.options:
-            if name.startswith("MEDIMG_ENABLE") or name.startswith("MEDIMG_BUILD"):
+            if name.startswith(("MEDIMG_ENABLE", "MEDIMG_BUILD", "MEDIMG_GPU")):
                 self.assertIn(name, seen, f"package.py does not set {name}")
         self.assertEqual(seen["MEDIMG_ENABLE_MPI"], "ON")
         package.spec = FakeSpec(dict(calls["variant"], mpi=False, hdf5=False, cuda=False))

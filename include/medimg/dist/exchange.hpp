@@ -20,6 +20,13 @@
 // is sent back to its owner and added there, the contributions summed in
 // rank order (deterministic).
 //
+// Memory: MPI reads and writes the Views' own memory when it can (host
+// memory; device memory with GPU-aware MPI: MEDIMG_GPU_AWARE_MPI at
+// configure time or in the environment), otherwise a host copy (MpiBuffer).
+// fetch and the B-spline transposes take that switch; give_back_add,
+// halo_gather/halo_scatter_add, distribute/gather and HDF5 always stage
+// through host memory.
+//
 // comm_stats() counts the bytes this rank sent and the seconds it spent in
 // these exchanges (benchmarks/dist_scaling).
 #pragma once
@@ -86,7 +93,7 @@ struct Transfer {
 // Posts every send and receive (MPI subarray types), waits, and counts the
 // bytes sent in comm_stats(). A transfer whose peer is this rank is copied
 // directly: the n-th send to self goes to the n-th receive from self.
-template <class T>
+template <class T, class Space = Kokkos::HostSpace>
 void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
               const std::vector<Transfer<T>>& receives, int tag) {
   const double start = MPI_Wtime();
@@ -134,22 +141,25 @@ void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
     bytes += static_cast<double>(s.count[0] * s.count[1] * s.count[2]) * sizeof(T);
   }
   if (self_sends.size() != self_receives.size()) throw Error("exchange: unmatched self transfer");
+  // Transfers to self: a strided copy in the memory the pointers live in.
+  using Block =
+      Kokkos::View<T***, Kokkos::LayoutLeft, Space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  auto range = [](std::int64_t first, std::int64_t count) {
+    return Kokkos::make_pair(first, first + count);
+  };
   for (std::size_t t = 0; t < self_sends.size(); ++t) {
-    const auto& s = *self_sends[t];
-    const auto& r = *self_receives[t];
-    const std::int64_t nx = s.count[0], ny = s.count[1], nz = s.count[2];
-    Kokkos::parallel_for(
-        "medimg::exchange_self",
-        Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace, Kokkos::IndexType<std::int64_t>>(
-            0, ny * nz),
-        [&](const std::int64_t row) {
-          const std::int64_t j = row % ny, k = row / ny;
-          const T* in =
-              s.base + (s.start[0] + s.dims[0] * ((s.start[1] + j) + s.dims[1] * (s.start[2] + k)));
-          std::remove_const_t<T>* out =
-              r.base + (r.start[0] + r.dims[0] * ((r.start[1] + j) + r.dims[1] * (r.start[2] + k)));
-          std::copy(in, in + nx, out);
-        });
+    const auto& from = *self_sends[t];
+    const auto& to = *self_receives[t];
+    const Block source(const_cast<T*>(from.base), static_cast<std::size_t>(from.dims[0]),
+                       static_cast<std::size_t>(from.dims[1]),
+                       static_cast<std::size_t>(from.dims[2]));
+    const Block target(to.base, static_cast<std::size_t>(to.dims[0]),
+                       static_cast<std::size_t>(to.dims[1]), static_cast<std::size_t>(to.dims[2]));
+    Kokkos::deep_copy(
+        Kokkos::subview(target, range(to.start[0], to.count[0]), range(to.start[1], to.count[1]),
+                        range(to.start[2], to.count[2])),
+        Kokkos::subview(source, range(from.start[0], from.count[0]),
+                        range(from.start[1], from.count[1]), range(from.start[2], from.count[2])));
   }
   check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
             "exchange wait");
@@ -159,6 +169,53 @@ void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
   stats.seconds += MPI_Wtime() - start;
   ++stats.exchanges;
 }
+
+// MPI can read and write device memory (CUDA- or ROCm-aware MPI): the
+// CMake option MEDIMG_GPU_AWARE_MPI sets the default, the environment
+// variable MEDIMG_GPU_AWARE_MPI=0|1 overrides it at run time.
+bool gpu_aware_mpi();
+
+// The array MPI exchanges for `view`: the view's own memory when MPI can
+// use it (host memory, or device memory with GPU-aware MPI), else a host
+// copy (made on construction when `fill`, written back by `finish`).
+template <class T, class MemorySpace>
+class MpiBuffer {
+ public:
+  using View = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
+  static constexpr bool host_memory =
+      Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemorySpace>::accessible;
+
+  MpiBuffer(const View& view, bool fill) : m_view(view), m_direct(host_memory || gpu_aware_mpi()) {
+    if (m_direct) return;
+    m_host = Kokkos::create_mirror_view(Kokkos::HostSpace(), view);
+    if (fill) Kokkos::deep_copy(m_host, view);
+  }
+  bool direct() const { return m_direct; }
+  T* data() const { return m_direct ? m_view.data() : m_host.data(); }
+  // Exchanges with the pointers of data(), in the memory they live in.
+  template <class U>
+  void exchange(MPI_Comm comm, const std::vector<Transfer<const U>>& sends,
+                const std::vector<Transfer<U>>& receives, int tag) const {
+    if (m_direct) {
+      impl::exchange<U, MemorySpace>(comm, sends, receives, tag);
+    } else {
+      impl::exchange<U, Kokkos::HostSpace>(comm, sends, receives, tag);
+    }
+  }
+  // The host copy -> the view (after receiving into the copy).
+  void finish() const {
+    if (!m_direct) Kokkos::deep_copy(m_view, m_host);
+  }
+  // The view -> the host copy (before sending from it again).
+  void refill() const {
+    if (!m_direct) Kokkos::deep_copy(m_host, m_view);
+  }
+
+ private:
+  View m_view;
+  bool m_direct;
+  typename View::HostMirror m_host;
+};
 
 // The global box owned by `rank` of `image`: all of i and j, its k-slab.
 template <class T, class MemorySpace>
@@ -199,7 +256,7 @@ Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image
   const Size3 held_origin{0, 0, image.held_begin()};
   const Size3 held_dims{image.geometry().size()[0], image.geometry().size()[1],
                         image.held_end() - image.held_begin()};
-  auto held = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), image.local());
+  const impl::MpiBuffer<T, MemorySpace> held(image.local(), true);
   std::vector<impl::Transfer<const T>> sends;
   for (int q = 0; q < image.ranks(); ++q) {
     const Box part = boxes[static_cast<std::size_t>(q)].intersect(mine);
@@ -216,8 +273,8 @@ Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image
       receives.push_back(
           {p, held.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
     }
-    impl::exchange<T>(image.comm(), sends, receives, 31);
-    if (!receives.empty()) Kokkos::deep_copy(image.local(), held);
+    held.exchange(image.comm(), sends, receives, 31);
+    if (!receives.empty()) held.finish();
     if (halo) {
       window.data = Kokkos::subview(
           image.local(), Kokkos::ALL, Kokkos::ALL,
@@ -229,15 +286,16 @@ Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image
   Buffer buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::fetch"),
                 static_cast<std::size_t>(need.extent(0)), static_cast<std::size_t>(need.extent(1)),
                 static_cast<std::size_t>(need.extent(2)));
-  auto to = Kokkos::create_mirror_view(Kokkos::HostSpace(), buffer);
+  const impl::MpiBuffer<T, MemorySpace> to(buffer, false);
+  if (to.direct() != held.direct()) throw Error("fetch: inconsistent MPI buffers");
   for (int p = 0; p < image.ranks(); ++p) {
     const Box part = need.intersect(impl::owned_box(image, p));
     if (part.empty()) continue;
     receives.push_back(
         {p, to.data(), impl::extents(need), impl::relative(part, need.first), impl::extents(part)});
   }
-  impl::exchange<T>(image.comm(), sends, receives, 31);
-  Kokkos::deep_copy(buffer, to);
+  to.exchange(image.comm(), sends, receives, 31);
+  to.finish();
   window.data = buffer;
   window.offset = need.first;
   return window;

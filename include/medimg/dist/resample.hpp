@@ -50,8 +50,8 @@ void bspline_filter_along_k(const ExecutionSpace& exec, DistributedImage<Real, M
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::bspline_k_lines"),
       static_cast<std::size_t>(n[0]), static_cast<std::size_t>(my_columns),
       static_cast<std::size_t>(n[2]));
-  auto slab = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), coefficients);
-  auto host_lines = Kokkos::create_mirror_view(Kokkos::HostSpace(), lines);
+  const impl::MpiBuffer<Real, MemorySpace> slab(coefficients, true);
+  const impl::MpiBuffer<Real, MemorySpace> host_lines(lines, false);
   const Size3 slab_dims{n[0], n[1], count};
   const Size3 line_dims{n[0], my_columns, n[2]};
   std::vector<impl::Transfer<const Real>> to_lines;
@@ -72,13 +72,13 @@ void bspline_filter_along_k(const ExecutionSpace& exec, DistributedImage<Real, M
           {q, host_lines.data(), line_dims, Size3{0, 0, c.slabs().begin(q)}, theirs});
     }
   }
-  impl::exchange<Real>(c.comm(), to_lines, into_lines, 33);
-  Kokkos::deep_copy(lines, host_lines);
+  slab.exchange(c.comm(), to_lines, into_lines, 33);
+  host_lines.finish();
   impl::bspline_filter(exec, lines.data(), line_dims, transpose, 4u);
   exec.fence();
-  Kokkos::deep_copy(host_lines, lines);
-  impl::exchange<Real>(c.comm(), from_lines, into_slab, 34);
-  Kokkos::deep_copy(coefficients, slab);
+  host_lines.refill();
+  host_lines.exchange(c.comm(), from_lines, into_slab, 34);
+  slab.finish();
 }
 
 }  // namespace impl

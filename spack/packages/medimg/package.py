@@ -21,6 +21,8 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
     variant("itk", default=True, description="ITK image IO: NIfTI, NRRD, MetaImage, DICOM")
     variant("openmp", default=True, description="Kokkos OpenMP host backend")
     variant("benchmarks", default=False, description="Build the benchmarks (medimg beside ITK)")
+    variant("gpu_aware_mpi", default=False,
+            description="MPI takes device pointers (CUDA/ROCm-aware MPI); else host staging")
 
     conflicts("+hdf5", when="~mpi", msg="medimg's HDF5 is the parallel build")
     conflicts("+cuda", when="+rocm", msg="one GPU backend at a time")
@@ -53,6 +55,7 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
             self.define_from_variant("MEDIMG_ENABLE_HDF5", "hdf5"),
             self.define_from_variant("MEDIMG_ENABLE_ITK", "itk"),
             self.define_from_variant("MEDIMG_BUILD_BENCHMARKS", "benchmarks"),
+            self.define_from_variant("MEDIMG_GPU_AWARE_MPI", "gpu_aware_mpi"),
             self.define("MEDIMG_BUILD_TESTS", self.run_tests),
         ]
         if self.spec.satisfies("+cuda") or self.spec.satisfies("+rocm"):
