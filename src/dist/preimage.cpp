@@ -35,6 +35,24 @@ Box preimage_box(const IndexMap& map, const Size3& output, std::int64_t k0, std:
   return box.empty() ? Box{} : box;
 }
 
+Range interior_planes(const IndexMap& map, const Size3& output, std::int64_t k0, std::int64_t k1,
+                      const Size3& input, int margin, std::int64_t owned0, std::int64_t owned1) {
+  Range best{k0, k0};
+  std::int64_t start = k0;
+  for (std::int64_t k = k0; k <= k1; ++k) {
+    bool inside = false;
+    if (k < k1) {
+      const Box box = preimage_box(map, output, k, k + 1, input, margin);
+      inside = box.empty() || (box.first[2] >= owned0 && box.last[2] <= owned1);
+    }
+    if (!inside) {
+      if (k - start > best.last - best.first) best = Range{start, k};
+      start = k + 1;
+    }
+  }
+  return best;
+}
+
 Box preimage_box(const IndexMapping& mapping, const Size3& output, std::int64_t k0, std::int64_t k1,
                  const Size3& input) {
   const std::int64_t first[3] = {0, 0, k0};

@@ -83,7 +83,8 @@ DistributedResampleGradient<interp_real_t<T>, MemorySpace> resample_backward(
   }
   if (what & wrt::params) {
     double sums[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    input.visit(need, [&](const auto& interp) {
+    input.visit(need, [&](const auto& interp, auto& pending) {
+      pending.wait();
       if (dLdy.empty()) return;
       using Interpolator = std::decay_t<decltype(interp)>;
       impl::AffineParameterReduction<Interpolator, decltype(dy)> functor{

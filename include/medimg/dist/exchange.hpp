@@ -36,6 +36,8 @@
 #include <Kokkos_Core.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -90,18 +92,72 @@ struct Transfer {
   Size3 count;
 };
 
-// Posts every send and receive (MPI subarray types), waits, and counts the
-// bytes sent in comm_stats(). A transfer whose peer is this rank is copied
-// directly: the n-th send to self goes to the n-th receive from self.
+// Every send and receive (MPI subarray types) posted on construction, and
+// transfers to self copied then; wait() completes them (idempotent; the
+// destructor waits too) and counts the bytes sent and the seconds spent
+// posting and waiting (not the work overlapped in between) in comm_stats(). A transfer whose peer
+// is this rank: the n-th send to self goes to the n-th receive from self, a strided copy in
+// `Space`, the memory the pointers live in.
 template <class T, class Space = Kokkos::HostSpace>
-void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
-              const std::vector<Transfer<T>>& receives, int tag) {
-  const double start = MPI_Wtime();
-  int me = 0;
-  MPI_Comm_rank(comm, &me);
-  std::vector<MPI_Request> requests;
-  std::vector<MPI_Datatype> types;
-  auto subarray = [&](const Size3& dims, const Size3& first, const Size3& count) {
+class PostedExchange {
+ public:
+  PostedExchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
+                 const std::vector<Transfer<T>>& receives, int tag)
+      : m_seconds(MPI_Wtime()) {
+    int me = 0;
+    MPI_Comm_rank(comm, &me);
+    std::vector<const Transfer<const T>*> self_sends;
+    std::vector<const Transfer<T>*> self_receives;
+    for (const auto& r : receives) {
+      if (r.peer == me) {
+        self_receives.push_back(&r);
+        continue;
+      }
+      m_requests.emplace_back();
+      check_mpi(MPI_Irecv(r.base, 1, subarray(r.dims, r.start, r.count), r.peer, tag, comm,
+                          &m_requests.back()),
+                "exchange receive");
+    }
+    for (const auto& s : sends) {
+      if (s.peer == me) {
+        self_sends.push_back(&s);
+        continue;
+      }
+      m_requests.emplace_back();
+      check_mpi(MPI_Isend(s.base, 1, subarray(s.dims, s.start, s.count), s.peer, tag, comm,
+                          &m_requests.back()),
+                "exchange send");
+      m_bytes += static_cast<double>(s.count[0] * s.count[1] * s.count[2]) * sizeof(T);
+    }
+    if (self_sends.size() != self_receives.size()) throw Error("exchange: unmatched self transfer");
+    for (std::size_t t = 0; t < self_sends.size(); ++t) copy(*self_sends[t], *self_receives[t]);
+    m_seconds = MPI_Wtime() - m_seconds;
+  }
+  ~PostedExchange() {
+    if (!m_done) {
+      MPI_Waitall(static_cast<int>(m_requests.size()), m_requests.data(), MPI_STATUSES_IGNORE);
+      for (auto& type : m_types) MPI_Type_free(&type);
+    }
+  }
+  PostedExchange(const PostedExchange&) = delete;
+  PostedExchange& operator=(const PostedExchange&) = delete;
+
+  void wait() {
+    if (m_done) return;
+    m_done = true;
+    const double start = MPI_Wtime();
+    const int code =
+        MPI_Waitall(static_cast<int>(m_requests.size()), m_requests.data(), MPI_STATUSES_IGNORE);
+    for (auto& type : m_types) MPI_Type_free(&type);
+    check_mpi(code, "exchange wait");
+    CommStats& stats = comm_stats();
+    stats.bytes_sent += m_bytes;
+    stats.seconds += m_seconds + (MPI_Wtime() - start);  // blocked, not overlapped
+    ++stats.exchanges;
+  }
+
+ private:
+  MPI_Datatype subarray(const Size3& dims, const Size3& first, const Size3& count) {
     int sizes[3], subsizes[3], starts[3];
     for (int a = 0; a < 3; ++a) {
       sizes[a] = static_cast<int>(dims[a]);
@@ -113,43 +169,16 @@ void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
                                        mpi_datatype<std::remove_const_t<T>>(), &type),
               "exchange subarray");
     MPI_Type_commit(&type);
-    types.push_back(type);
+    m_types.push_back(type);
     return type;
-  };
-  std::vector<const Transfer<const T>*> self_sends;
-  std::vector<const Transfer<T>*> self_receives;
-  for (const auto& r : receives) {
-    if (r.peer == me) {
-      self_receives.push_back(&r);
-      continue;
-    }
-    requests.emplace_back();
-    check_mpi(MPI_Irecv(r.base, 1, subarray(r.dims, r.start, r.count), r.peer, tag, comm,
-                        &requests.back()),
-              "exchange receive");
   }
-  double bytes = 0.0;
-  for (const auto& s : sends) {
-    if (s.peer == me) {
-      self_sends.push_back(&s);
-      continue;
-    }
-    requests.emplace_back();
-    check_mpi(MPI_Isend(s.base, 1, subarray(s.dims, s.start, s.count), s.peer, tag, comm,
-                        &requests.back()),
-              "exchange send");
-    bytes += static_cast<double>(s.count[0] * s.count[1] * s.count[2]) * sizeof(T);
-  }
-  if (self_sends.size() != self_receives.size()) throw Error("exchange: unmatched self transfer");
-  // Transfers to self: a strided copy in the memory the pointers live in.
-  using Block =
-      Kokkos::View<T***, Kokkos::LayoutLeft, Space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  auto range = [](std::int64_t first, std::int64_t count) {
-    return Kokkos::make_pair(first, first + count);
-  };
-  for (std::size_t t = 0; t < self_sends.size(); ++t) {
-    const auto& from = *self_sends[t];
-    const auto& to = *self_receives[t];
+
+  static void copy(const Transfer<const T>& from, const Transfer<T>& to) {
+    using Block =
+        Kokkos::View<T***, Kokkos::LayoutLeft, Space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    auto range = [](std::int64_t first, std::int64_t count) {
+      return Kokkos::make_pair(first, first + count);
+    };
     const Block source(const_cast<T*>(from.base), static_cast<std::size_t>(from.dims[0]),
                        static_cast<std::size_t>(from.dims[1]),
                        static_cast<std::size_t>(from.dims[2]));
@@ -161,13 +190,19 @@ void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
         Kokkos::subview(source, range(from.start[0], from.count[0]),
                         range(from.start[1], from.count[1]), range(from.start[2], from.count[2])));
   }
-  check_mpi(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
-            "exchange wait");
-  for (auto& type : types) MPI_Type_free(&type);
-  CommStats& stats = comm_stats();
-  stats.bytes_sent += bytes;
-  stats.seconds += MPI_Wtime() - start;
-  ++stats.exchanges;
+
+  double m_seconds;  // spent posting (and copying to self)
+  double m_bytes = 0.0;
+  bool m_done = false;
+  std::vector<MPI_Request> m_requests;
+  std::vector<MPI_Datatype> m_types;
+};
+
+// Posts, then waits.
+template <class T, class Space = Kokkos::HostSpace>
+void exchange(MPI_Comm comm, const std::vector<Transfer<const T>>& sends,
+              const std::vector<Transfer<T>>& receives, int tag) {
+  PostedExchange<T, Space>(comm, sends, receives, tag).wait();
 }
 
 // MPI can read and write device memory (CUDA- or ROCm-aware MPI): the
@@ -196,15 +231,25 @@ class MpiBuffer {
   template <class U>
   void exchange(MPI_Comm comm, const std::vector<Transfer<const U>>& sends,
                 const std::vector<Transfer<U>>& receives, int tag) const {
+    post(comm, sends, receives, tag)();
+  }
+  // Posts the exchange; the returned function waits for it.
+  template <class U>
+  std::function<void()> post(MPI_Comm comm, const std::vector<Transfer<const U>>& sends,
+                             const std::vector<Transfer<U>>& receives, int tag) const {
     if (m_direct) {
-      impl::exchange<U, MemorySpace>(comm, sends, receives, tag);
-    } else {
-      impl::exchange<U, Kokkos::HostSpace>(comm, sends, receives, tag);
+      auto e = std::make_shared<PostedExchange<U, MemorySpace>>(comm, sends, receives, tag);
+      return [e] { e->wait(); };
     }
+    auto e = std::make_shared<PostedExchange<U, Kokkos::HostSpace>>(comm, sends, receives, tag);
+    return [e] { e->wait(); };
   }
   // The host copy -> the view (after receiving into the copy).
+  // (Fences first: a kernel may still read the view's other planes.)
   void finish() const {
-    if (!m_direct) Kokkos::deep_copy(m_view, m_host);
+    if (m_direct) return;
+    Kokkos::fence();
+    Kokkos::deep_copy(m_view, m_host);
   }
   // The view -> the host copy (before sending from it again).
   void refill() const {
@@ -237,10 +282,30 @@ inline Size3 relative(const Box& part, const Size3& origin) {
 
 }  // namespace impl
 
-// Collective. This rank's `need` (clamped to the image; may be empty) of
-// `image`, gathered from the owners. May refill `image`'s ghost planes.
+// A window whose exchange is under way (begin_fetch): `window` names the
+// memory it will hold. Before wait() only a halo window may be read, and
+// only in the planes this rank owns (its ghost planes are being filled):
+// that is what lets a kernel overlap its interior with the exchange.
 template <class T, class MemorySpace>
-Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image, Box need) {
+struct PendingWindow {
+  Window<const T, MemorySpace> window;
+  bool halo = false;  // the window is this rank's planes plus its ghost planes
+  std::function<void()> complete;
+
+  void wait() {
+    if (complete) {
+      auto done = std::move(complete);
+      complete = nullptr;
+      done();
+    }
+  }
+};
+
+// Collective. Starts bringing this rank's `need` (clamped to the image; may
+// be empty) of `image` from its owners; may refill `image`'s ghost planes.
+// Every rank must call wait() (or use fetch).
+template <class T, class MemorySpace>
+PendingWindow<T, MemorySpace> begin_fetch(const DistributedImage<T, MemorySpace>& image, Box need) {
   using Buffer = Kokkos::View<T***, Kokkos::LayoutLeft, MemorySpace>;
   need = need.intersect(Box{Size3{0, 0, 0}, image.geometry().size()});
   if (need.empty()) need = Box{};
@@ -265,7 +330,8 @@ Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image
         {q, held.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
   }
   std::vector<impl::Transfer<T>> receives;
-  Window<const T, MemorySpace> window;
+  PendingWindow<T, MemorySpace> pending;
+  pending.halo = halo;
   if (need.empty() || halo) {
     for (int p = 0; p < image.ranks() && halo; ++p) {
       const Box part = need.intersect(impl::owned_box(image, p));
@@ -273,15 +339,19 @@ Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image
       receives.push_back(
           {p, held.data(), held_dims, impl::relative(part, held_origin), impl::extents(part)});
     }
-    held.exchange(image.comm(), sends, receives, 31);
-    if (!receives.empty()) held.finish();
+    auto posted = held.post(image.comm(), sends, receives, 31);
+    const bool received = !receives.empty();
+    pending.complete = [posted, held, received] {
+      posted();
+      if (received) held.finish();
+    };
     if (halo) {
-      window.data = Kokkos::subview(
+      pending.window.data = Kokkos::subview(
           image.local(), Kokkos::ALL, Kokkos::ALL,
           Kokkos::make_pair(need.first[2] - image.held_begin(), need.last[2] - image.held_begin()));
-      window.offset = Size3{0, 0, need.first[2]};
+      pending.window.offset = Size3{0, 0, need.first[2]};
     }
-    return window;
+    return pending;
   }
   Buffer buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::fetch"),
                 static_cast<std::size_t>(need.extent(0)), static_cast<std::size_t>(need.extent(1)),
@@ -294,11 +364,22 @@ Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image
     receives.push_back(
         {p, to.data(), impl::extents(need), impl::relative(part, need.first), impl::extents(part)});
   }
-  to.exchange(image.comm(), sends, receives, 31);
-  to.finish();
-  window.data = buffer;
-  window.offset = need.first;
-  return window;
+  auto posted = to.post(image.comm(), sends, receives, 31);
+  pending.complete = [posted, held, to] {
+    posted();
+    to.finish();
+  };
+  pending.window.data = buffer;
+  pending.window.offset = need.first;
+  return pending;
+}
+
+// Collective. This rank's `need` of `image`, gathered from the owners.
+template <class T, class MemorySpace>
+Window<const T, MemorySpace> fetch(const DistributedImage<T, MemorySpace>& image, Box need) {
+  auto pending = begin_fetch(image, need);
+  pending.wait();
+  return pending.window;
 }
 
 // Collective. The adjoint of fetch: every voxel of `window` (a box of

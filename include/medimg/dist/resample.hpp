@@ -132,22 +132,28 @@ class DistributedSampler {
   // mirroring at the far border reads down to n - 3.
   int margin() const { return m_interp == Interp::bspline ? 3 : 1; }
 
-  // Collective: fetches `need` and calls f(interpolator) over that window.
+  // Collective: starts fetching `need` and calls f(interpolator, pending)
+  // over that window; f may compute what reads only this rank's own planes
+  // before pending.wait() (a halo window), and must wait before the rest.
   template <class F>
   void visit(const Box& need, F&& f) const {
     const Size3& size = m_image.geometry().size();
     if (m_interp == Interp::bspline) {
-      const auto w = fetch(*m_coefficients, need);
-      f(BSplineInterpolator<decltype(w.data)>{w.data, size, w.offset});
+      auto pending = begin_fetch(*m_coefficients, need);
+      const auto& w = pending.window;
+      f(BSplineInterpolator<decltype(w.data)>{w.data, size, w.offset}, pending);
+      pending.wait();
       return;
     }
-    const auto w = fetch(m_image, need);
+    auto pending = begin_fetch(m_image, need);
+    const auto& w = pending.window;
     using View = decltype(w.data);
     if (m_interp == Interp::nearest) {
-      f(NearestInterpolator<View>{w.data, size, w.offset});
+      f(NearestInterpolator<View>{w.data, size, w.offset}, pending);
     } else {
-      f(LinearInterpolator<View>{w.data, size, w.offset});
+      f(LinearInterpolator<View>{w.data, size, w.offset}, pending);
     }
+    pending.wait();
   }
 
  private:
@@ -162,6 +168,14 @@ namespace impl {
 // widened by `margin` voxels below and margin + 1 above, clamped.
 Box preimage_box(const IndexMap& map, const Size3& output, std::int64_t k0, std::int64_t k1,
                  const Size3& input, int margin);
+
+// Output planes [first, last) within [k0, k1): the longest run of planes
+// whose preimage box lies within input planes [owned0, owned1).
+struct Range {
+  std::int64_t first, last;
+};
+Range interior_planes(const IndexMap& map, const Size3& output, std::int64_t k0, std::int64_t k1,
+                      const Size3& input, int margin, std::int64_t owned0, std::int64_t owned1);
 
 // The same for an index mapping (exact: a signed permutation plus offset).
 Box preimage_box(const IndexMapping& mapping, const Size3& output, std::int64_t k0, std::int64_t k1,
@@ -184,22 +198,43 @@ DistributedImage<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const
   const Box need = result.empty() ? Box{}
                                   : impl::preimage_box(map, output.size(), k0, k1,
                                                        input.geometry().size(), input.margin());
-  using OutView = typename DistributedImage<Out, MemorySpace>::view_type;
-  input.visit(need, [&](const auto& interp) {
+  const std::int64_t planes = k1 - k0;
+  input.visit(need, [&](const auto& interp, auto& pending) {
     if (result.empty()) return;
     using Interpolator = std::decay_t<decltype(interp)>;
-    impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{result.owned(),
-                                                                            interp,
-                                                                            map,
-                                                                            input.geometry().size(),
-                                                                            output.size()[0],
-                                                                            output.size()[1],
-                                                                            pixel_cast<Out>(fill),
-                                                                            k0};
-    Kokkos::parallel_for("medimg::resample_affine_slab",
-                         Kokkos::TeamPolicy<ExecutionSpace>(
-                             exec, static_cast<int>(output.size()[1] * (k1 - k0)), Kokkos::AUTO),
-                         functor);
+    // Output planes [p0, p1) of the slab.
+    auto run = [&](std::int64_t p0, std::int64_t p1) {
+      if (p1 <= p0) return;
+      const auto out =
+          Kokkos::subview(result.owned(), Kokkos::ALL, Kokkos::ALL, Kokkos::make_pair(p0, p1));
+      impl::ResampleAffineRows<ExecutionSpace, std::decay_t<decltype(out)>, Interpolator> functor{
+          out,
+          interp,
+          map,
+          input.geometry().size(),
+          output.size()[0],
+          output.size()[1],
+          pixel_cast<Out>(fill),
+          k0 + p0};
+      Kokkos::parallel_for("medimg::resample_affine_slab",
+                           Kokkos::TeamPolicy<ExecutionSpace>(
+                               exec, static_cast<int>(output.size()[1] * (p1 - p0)), Kokkos::AUTO),
+                           functor);
+    };
+    // A halo window: the planes whose preimage lies in this rank's own input
+    // planes are computed while the ghost planes arrive.
+    std::int64_t a = 0, b = 0;
+    if (pending.halo) {
+      const impl::Range interior =
+          impl::interior_planes(map, output.size(), k0, k1, input.geometry().size(), input.margin(),
+                                input.image().k_begin(), input.image().k_end());
+      a = interior.first - k0;
+      b = interior.last - k0;
+    }
+    run(a, b);
+    pending.wait();
+    run(0, a);
+    run(b, planes);
     exec.fence();
   });
   return result;
