@@ -1,9 +1,11 @@
 // medimg: command-line front end. Parses arguments (CLI11), initialises
 // MPI/Kokkos once, runs one subcommand, and turns any medimg::Error into one
 // line on stderr and exit code 1.
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <thread>
 
 #include "commands.hpp"
 #include "medimg/config.hpp"
@@ -69,6 +71,11 @@ int main(int argc, char** argv) {
       return action();
     } catch (const Error& e) {
       if (report) std::cerr << "medimg: error: " << e.what() << std::endl;
+      // The other ranks linger a moment before exiting non-zero: mpiexec
+      // aborts the job at the first failing rank and can drop rank 0's
+      // line still being forwarded. (Not a barrier: a rank-0-only command
+      // such as `info` must not wait for ranks that already finished.)
+      if (!report) std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   } catch (const Error& e) {
     if (report) std::cerr << "medimg: error: " << e.what() << "\n";

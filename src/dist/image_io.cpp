@@ -13,12 +13,6 @@ AnyDistributedImage<DeviceMemory> load_distributed(MPI_Comm comm, const std::str
   if (is_hdf5_path(path)) {
 #if MEDIMG_HAS_HDF5
     const Hdf5Location location = parse_hdf5_location(path);
-    if (ghosts < 0) {
-      int ranks = 1;
-      MPI_Comm_size(comm, &ranks);
-      const auto header = impl::read_hdf5_header(comm, location.file, location.dataset);
-      ghosts = default_ghosts(header.geometry.size()[2], ranks);
-    }
     return load_hdf5<DeviceMemory>(comm, location.file, location.dataset, ghosts);
 #else
     throw Error("cannot read '" + path + "': medimg was built without HDF5");

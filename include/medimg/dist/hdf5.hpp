@@ -47,11 +47,17 @@ void save_hdf5(const DistributedImage<T, MemorySpace>& image, const std::string&
                    Hdf5Options{});
 }
 
-// Collective: each rank reads its own slab (plus `ghosts` planes each side).
+// Collective: each rank reads its own slab (plus `ghosts` planes each side;
+// ghosts < 0: default_ghosts for the file's planes and comm's ranks).
 template <class MemorySpace = DeviceMemory>
 AnyDistributedImage<MemorySpace> load_hdf5(MPI_Comm comm, const std::string& file,
                                            const std::string& dataset = "", int ghosts = 0) {
   const impl::Hdf5Header header = impl::read_hdf5_header(comm, file, dataset);
+  if (ghosts < 0) {
+    int ranks = 1;
+    MPI_Comm_size(comm, &ranks);
+    ghosts = default_ghosts(header.geometry.size()[2], ranks);
+  }
   return visit_pixel_type(header.type, [&](auto zero) -> AnyDistributedImage<MemorySpace> {
     using T = decltype(zero);
     DistributedImage<T, MemorySpace> image(comm, header.geometry, ghosts);
