@@ -90,6 +90,23 @@ IndexMapping pad_mapping(const Size3& before) {
   return m;
 }
 
+Size3 centered_region_start(const Geometry& g, const Size3& size) {
+  Size3 start;
+  for (int a = 0; a < 3; ++a) {
+    if (size[a] < 1) {
+      throw Error("crop_or_pad: size " + to_string(size) + " must be >= 1 on every axis");
+    }
+    const std::int64_t n = g.size()[a];
+    start[a] = n >= size[a] ? (n - size[a]) / 2 : -((size[a] - n) / 2);
+  }
+  return start;
+}
+
+Geometry region_grid(const Geometry& g, const Size3& start, const Size3& size) {
+  return Geometry(size, point_of_index(g, start[0], start[1], start[2]), g.spacing(),
+                  g.direction());
+}
+
 IndexMapping flip_mapping(const Geometry& g, Axis axis) {
   IndexMapping m;
   const int a = static_cast<int>(axis);

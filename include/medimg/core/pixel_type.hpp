@@ -49,4 +49,9 @@ decltype(auto) visit_pixel_type(PixelType type, F&& f) {
   return f(double{});
 }
 
+// Bytes per voxel.
+inline std::size_t pixel_size(PixelType type) {
+  return visit_pixel_type(type, [](auto zero) { return sizeof(zero); });
+}
+
 }  // namespace medimg

@@ -518,17 +518,17 @@ std::vector<double> histogram_landmarks(const ExecutionSpace& exec,
   if (all.count == 0) throw Error("histogram_match: an image has no (non-NaN) voxels");
   std::vector<double> landmarks{all.min};
   if (options.match_points > 0) {
-    auto selected = impl::selected_voxels(image, Selection<MemorySpace>{});
+    Selection<MemorySpace> region;  // outlives `selected`, which points into its mask
     std::int64_t count = all.count;
     if (options.threshold_at_mean) {
       // Voxels strictly above the mean.
-      const auto mask = impl::map_voxels<std::uint8_t>(
-          exec, image, selected, impl::AboveValue{all.mean}, "medimg::histogram_threshold");
-      const Selection<MemorySpace> above = Selection<MemorySpace>::inside(mask);
-      selected = impl::selected_voxels(image, above);
-      count = impl::moments(exec, image, above, false).count;
+      const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
+      region = Selection<MemorySpace>::inside(impl::map_voxels<std::uint8_t>(
+          exec, image, every, impl::AboveValue{all.mean}, "medimg::histogram_threshold"));
+      count = impl::moments(exec, image, region, false).count;
       if (count == 0) throw Error("histogram_match: an image is constant");
     }
+    const auto selected = impl::selected_voxels(image, region);
     std::vector<double> q;
     for (int j = 1; j <= options.match_points; ++j) {
       q.push_back(100.0 * j / (options.match_points + 1));
@@ -540,23 +540,37 @@ std::vector<double> histogram_landmarks(const ExecutionSpace& exec,
   return landmarks;
 }
 
+// histogram_match onto a reference given by its landmarks
+// (histogram_landmarks of the reference, same options).
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<real_t<T>, MemorySpace> histogram_match(const ExecutionSpace& exec,
+                                              const Image<T, MemorySpace>& image,
+                                              const std::vector<double>& reference_landmarks,
+                                              const HistogramMatchOptions& options = {}) {
+  const std::vector<double> source = histogram_landmarks(exec, image, options);
+  if (reference_landmarks.size() != source.size()) {
+    throw Error("histogram_match: the reference has " + std::to_string(reference_landmarks.size()) +
+                " landmarks, the image " + std::to_string(source.size()));
+  }
+  using Landmarks = Kokkos::View<double*, MemorySpace>;
+  Landmarks s("medimg::landmarks_source", source.size());
+  Landmarks r("medimg::landmarks_reference", source.size());
+  using HostLandmarks = Kokkos::View<const double*, Kokkos::HostSpace>;
+  Kokkos::deep_copy(exec, s, HostLandmarks(source.data(), source.size()));
+  Kokkos::deep_copy(exec, r, HostLandmarks(reference_landmarks.data(), source.size()));
+  const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
+  auto result = impl::map_voxels<real_t<T>>(
+      exec, image, every, impl::PiecewiseLinearValue<Landmarks>{s, r}, "medimg::histogram_match");
+  exec.fence();  // the host landmarks go out of scope
+  return result;
+}
+
 template <class ExecutionSpace, class T, class R, class MemorySpace>
 Image<real_t<T>, MemorySpace> histogram_match(const ExecutionSpace& exec,
                                               const Image<T, MemorySpace>& image,
                                               const Image<R, MemorySpace>& reference,
                                               const HistogramMatchOptions& options = {}) {
-  const std::vector<double> source = histogram_landmarks(exec, image, options);
-  const std::vector<double> target = histogram_landmarks(exec, reference, options);
-  using Landmarks = Kokkos::View<double*, MemorySpace>;
-  Landmarks s("medimg::landmarks_source", source.size()),
-      r("medimg::landmarks_reference", target.size());
-  Kokkos::deep_copy(exec, s,
-                    Kokkos::View<const double*, Kokkos::HostSpace>(source.data(), source.size()));
-  Kokkos::deep_copy(exec, r,
-                    Kokkos::View<const double*, Kokkos::HostSpace>(target.data(), target.size()));
-  const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
-  return impl::map_voxels<real_t<T>>(
-      exec, image, every, impl::PiecewiseLinearValue<Landmarks>{s, r}, "medimg::histogram_match");
+  return histogram_match(exec, image, histogram_landmarks(exec, reference, options), options);
 }
 
 // The same ops on the image's default execution space.

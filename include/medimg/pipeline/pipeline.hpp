@@ -1,0 +1,87 @@
+// A pipeline: an ordered list of steps read from JSON, run on one image on
+// the default device. The format (docs/pipeline.schema.json, docs/PIPELINES.md):
+//
+//   {"medimg_pipeline": 1,
+//    "steps": [{"op": "reorient", "orientation": "RAS"},
+//              {"op": "resample_to_spacing", "spacing": [1, 1, 1], "interp": "linear"},
+//              {"op": "crop_or_pad", "size": [256, 256, 256], "value": -1024},
+//              {"op": "window", "level": 40, "width": 400},
+//              {"op": "z_score"}]}
+//
+// Every step is validated when the pipeline is loaded (unknown op, unknown
+// or missing parameter, wrong type or value); errors name the step by
+// number and op and the parameter ("step 2 (rotate): parameter 'degrees'
+// must be a number"). Files a step names (reference images, masks,
+// transforms) are read at load time. A step that fails while running throws
+// StepError, which carries the step.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "medimg/core/error.hpp"
+#include "medimg/core/image.hpp"
+
+namespace medimg {
+
+class StepError : public Error {
+ public:
+  StepError(int step, std::string op, const std::string& message)
+      : Error("step " + std::to_string(step) + " (" + op + "): " + message),
+        m_step(step),
+        m_op(std::move(op)) {}
+  int step() const { return m_step; }
+  const std::string& op() const { return m_op; }
+
+ private:
+  int m_step;
+  std::string m_op;
+};
+
+struct StepTiming {
+  std::string op;
+  double ms = 0.0;
+};
+
+// What a step produces, known without running it (memory planning).
+struct ImageShape {
+  Geometry grid;
+  PixelType type = PixelType::float32;
+};
+
+struct PipelineStep;  // one compiled step (src/pipeline/pipeline.cpp)
+
+class Pipeline {
+ public:
+  // `source` names the document in errors (a file name).
+  static Pipeline from_json(const nlohmann::json& document, const std::string& source);
+  static Pipeline from_json_text(const std::string& text, const std::string& source);
+  static Pipeline load(const std::string& path);
+
+  std::size_t size() const { return m_steps.size(); }
+  // The op name of each step.
+  std::vector<std::string> ops() const;
+
+  // Runs the steps in order (each fenced, so `timings` are per step).
+  AnyImage<DeviceMemory> run(AnyImage<DeviceMemory> image,
+                             std::vector<StepTiming>* timings = nullptr) const;
+
+  // The output of every step for an input of this shape (throws StepError
+  // as run would for a grid the step refuses).
+  std::vector<ImageShape> shapes(const ImageShape& input) const;
+  // Device bytes the run needs at its peak for an input of this shape: the
+  // largest input + output (+ interpolation scratch) of any step.
+  std::uint64_t peak_bytes(const ImageShape& input) const;
+
+ private:
+  std::vector<std::shared_ptr<const PipelineStep>> m_steps;
+};
+
+// The op table as JSON: {op: {"parameters": {name: {"type", "required"}},
+// "description"}}; tests compare it with docs/pipeline.schema.json.
+nlohmann::json pipeline_ops_description();
+
+}  // namespace medimg

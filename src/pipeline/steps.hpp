@@ -1,0 +1,85 @@
+// Private to src/pipeline: the compiled form of a step, the reader that
+// validates a step's parameters, and the op table's builders (geometric ops
+// in steps_geometric.cpp, intensity ops in steps_intensity.cpp).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "medimg/interp/interpolator.hpp"
+#include "medimg/pipeline/pipeline.hpp"
+
+namespace medimg {
+
+using DeviceImage = AnyImage<DeviceMemory>;
+
+struct PipelineStep {
+  int number = 0;
+  std::string op;
+  std::function<DeviceImage(const DeviceImage&)> apply;
+  std::function<ImageShape(const ImageShape&)> shape;
+  // Extra device bytes per input voxel while the step runs (B-spline
+  // coefficients, masks).
+  double scratch_bytes_per_voxel = 0.0;
+};
+
+// Parameter kinds, as named in docs/pipeline.schema.json's descriptions.
+struct ParamInfo {
+  const char* name;
+  const char* type;
+  bool required;
+};
+
+class StepReader {
+ public:
+  StepReader(const nlohmann::json& step, int number, std::string op, std::vector<ParamInfo> params);
+
+  [[noreturn]] void fail(const std::string& message) const;
+  [[noreturn]] void bad(const char* name, const std::string& expected) const;
+
+  bool has(const char* name) const;
+  double number(const char* name, double fallback) const;
+  double number(const char* name) const;
+  double positive(const char* name) const;
+  std::int64_t integer(const char* name, std::int64_t fallback, std::int64_t low,
+                       std::int64_t high) const;
+  bool boolean(const char* name, bool fallback) const;
+  std::string text(const char* name, const std::string& fallback) const;
+  std::string text(const char* name) const;
+  Vec3 vec3(const char* name, bool positive) const;
+  Size3 size3(const char* name, std::int64_t minimum) const;
+  // [low, high] with low <= high.
+  std::pair<double, double> range(const char* name) const;
+  Interp interp(const char* name, Interp fallback) const;
+
+  PipelineStep step() const;  // number and op filled in
+
+ private:
+  const nlohmann::json& value(const char* name) const;
+  const nlohmann::json& m_step;
+  int m_number;
+  std::string m_op;
+};
+
+using StepBuilder = std::function<PipelineStep(const StepReader&)>;
+
+struct OpInfo {
+  const char* name;
+  const char* description;
+  std::vector<ParamInfo> params;
+  StepBuilder build;
+};
+
+void add_geometric_ops(std::vector<OpInfo>& table);
+void add_intensity_ops(std::vector<OpInfo>& table);
+
+// Applies f(typed image) to whichever pixel type `image` holds.
+template <class F>
+DeviceImage on_pixels(const DeviceImage& image, F&& f) {
+  return std::visit([&f](const auto& typed) -> DeviceImage { return f(typed); }, image);
+}
+
+}  // namespace medimg
