@@ -478,8 +478,22 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
 
 }  // namespace impl
 
+std::recursive_mutex& hdf5_lock() {
+  static std::recursive_mutex lock;
+  return lock;
+}
+
+void read_hdf5_shape(const std::string& file, const std::string& dataset, Geometry& geometry,
+                     PixelType& type) {
+  const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
+  const impl::Hdf5Header header = impl::read_hdf5_header(MPI_COMM_NULL, file, dataset);
+  geometry = header.geometry;
+  type = header.type;
+}
+
 void save_hdf5(const AnyImage<HostMemory>& image, const std::string& file,
                const std::string& dataset, const Hdf5Options& options) {
+  const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
   std::visit(
       [&](const auto& typed) {
         impl::write_hdf5(MPI_COMM_NULL, file, dataset, typed.geometry(), typed.metadata(),
@@ -490,6 +504,7 @@ void save_hdf5(const AnyImage<HostMemory>& image, const std::string& file,
 }
 
 AnyImage<HostMemory> load_hdf5(const std::string& file, const std::string& dataset) {
+  const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
   const impl::Hdf5Header header = impl::read_hdf5_header(MPI_COMM_NULL, file, dataset);
   return visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
@@ -502,6 +517,7 @@ AnyImage<HostMemory> load_hdf5(const std::string& file, const std::string& datas
 }
 
 std::vector<std::string> hdf5_datasets(const std::string& file) {
+  const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
   quiet_hdf5();
   Id f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!f.ok()) throw Error("cannot read '" + file + "': not an HDF5 file");

@@ -12,6 +12,7 @@
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
 #include <itkPNGImageIOFactory.h>
+#include <itkRGBPixel.h>
 
 #include <algorithm>
 #include <cstring>
@@ -201,7 +202,14 @@ void itk_read(const std::string& path, Call&& call) {
   }
 }
 
-AnyImage<HostMemory> read_file(const std::string& path) {
+// The ImageIO of a single file, its header read and validated.
+struct FileHeader {
+  itk::ImageIOBase::Pointer io;
+  PixelType type;
+  Geometry geometry;
+};
+
+FileHeader read_file_header(const std::string& path) {
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
   if (!io) {
@@ -217,6 +225,14 @@ AnyImage<HostMemory> read_file(const std::string& path) {
   itk_read(path, [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, path);
   const Geometry geometry = header_geometry(*io, path);
+  return {io, type, geometry};
+}
+
+AnyImage<HostMemory> read_file(const std::string& path) {
+  const FileHeader header = read_file_header(path);
+  const itk::ImageIOBase::Pointer& io = header.io;
+  const PixelType type = header.type;
+  const Geometry& geometry = header.geometry;
   detail::check_after_header(
       path, io->GetNameOfClass(),
       static_cast<std::uint64_t>(geometry.voxel_count()) * io->GetComponentSize());
@@ -231,7 +247,8 @@ AnyImage<HostMemory> read_file(const std::string& path) {
   });
 }
 
-AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOptions& options) {
+// The files of the series `options` selects in a DICOM folder.
+std::vector<std::string> dicom_series_files(const std::string& folder, const LoadOptions& options) {
   auto names = itk::GDCMSeriesFileNames::New();
   names->SetUseSeriesDetails(false);  // identifiers are the plain Series Instance UIDs
   names->SetDirectory(folder);
@@ -255,8 +272,11 @@ AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOpti
     throw Error("cannot read '" + folder + "': no DICOM series with UID " + uid +
                 " (found: " + known + ")");
   }
-  const std::vector<std::string> files = names->GetFileNames(uid);
+  return names->GetFileNames(uid);
+}
 
+AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOptions& options) {
+  const std::vector<std::string> files = dicom_series_files(folder, options);
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
   itk_read(files.front(), [&io] { io->ReadImageInformation(); });
@@ -301,6 +321,84 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
   if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
   if (fs::is_directory(status)) return read_dicom_series(path, options);
   return read_file(path);
+}
+
+ImageHeader read_image_header(const std::string& path, const LoadOptions& options) {
+  if (is_hdf5_path(path)) {
+#if MEDIMG_HAS_HDF5
+    const Hdf5Location location = parse_hdf5_location(path);
+    ImageHeader header;
+    read_hdf5_shape(location.file, location.dataset, header.geometry, header.type);
+    return header;
+#else
+    throw Error("cannot read '" + path + "': medimg was built without HDF5");
+#endif
+  }
+  register_io_factories();
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
+  if (!fs::is_directory(status)) {
+    const FileHeader header = read_file_header(path);
+    return {header.geometry, header.type};
+  }
+  const std::vector<std::string> files = dicom_series_files(path, options);
+  auto io = itk::GDCMImageIO::New();
+  io->SetFileName(files.front());
+  itk_read(files.front(), [&io] { io->ReadImageInformation(); });
+  const PixelType type = pixel_type_of_io(*io, path);
+  using Float = itk::Image<float, 3>;
+  auto reader = itk::ImageSeriesReader<Float>::New();
+  reader->SetImageIO(io);
+  reader->SetFileNames(files);
+  itk_read(path, [&reader] { reader->UpdateOutputInformation(); });
+  const Float* info = reader->GetOutput();
+  Size3 size;
+  Vec3 origin, spacing;
+  Mat3 direction;
+  for (unsigned c = 0; c < 3; ++c) {
+    size[c] = static_cast<std::int64_t>(info->GetLargestPossibleRegion().GetSize(c));
+    origin[c] = info->GetOrigin()[c];
+    spacing[c] = info->GetSpacing()[c];
+    for (unsigned r = 0; r < 3; ++r) direction[r][c] = info->GetDirection()[r][c];
+  }
+  try {
+    return {Geometry(size, origin, spacing, direction), type};
+  } catch (const Error& e) {
+    throw Error("cannot read '" + path + "': " + e.what());
+  }
+}
+
+void save_png(const RgbPicture& picture, const std::string& path) {
+  if (format_extension(path) != ".png") {
+    throw Error("cannot write '" + path + "': a picture is written as .png");
+  }
+  if (picture.width < 1 || picture.height < 1 ||
+      picture.rgb.size() != static_cast<std::size_t>(picture.width) * picture.height * 3) {
+    throw Error("cannot write '" + path + "': empty or inconsistent picture");
+  }
+  check_output_folder(path);
+  register_io_factories();
+  using Rgb = itk::RGBPixel<unsigned char>;
+  using Picture = itk::Image<Rgb, 2>;
+  auto image = Picture::New();
+  Picture::RegionType region;
+  region.SetSize(0, static_cast<itk::SizeValueType>(picture.width));
+  region.SetSize(1, static_cast<itk::SizeValueType>(picture.height));
+  image->SetRegions(region);
+  image->Allocate();
+  std::memcpy(static_cast<void*>(image->GetBufferPointer()), picture.rgb.data(),
+              picture.rgb.size());
+  AtomicOutput output(path);
+  try {
+    auto writer = itk::ImageFileWriter<Picture>::New();
+    writer->SetFileName(output.temporary_path());
+    writer->SetInput(image);
+    writer->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw Error("cannot write '" + path + "': " + describe(e));
+  }
+  output.commit();
 }
 
 std::vector<std::string> dicom_series_uids(const std::string& folder) {

@@ -20,6 +20,14 @@ void save_image(const AnyImage<HostMemory>&, const std::string& path, const Save
   no_itk("write", path);
 }
 
+ImageHeader read_image_header(const std::string& path, const LoadOptions&) {
+  no_itk("read", path);
+}
+
+void save_png(const RgbPicture&, const std::string& path) {
+  no_itk("write", path);
+}
+
 std::vector<std::string> dicom_series_uids(const std::string& folder) {
   no_itk("read", folder);
 }

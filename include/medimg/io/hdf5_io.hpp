@@ -23,6 +23,7 @@
 // kept; a dataset at the same path is replaced) and renamed into place.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,12 @@ void save_hdf5(const AnyImage<HostMemory>& image, const std::string& file,
 AnyImage<HostMemory> load_hdf5(const std::string& file, const std::string& dataset = "");
 // Every dataset's path in `file`.
 std::vector<std::string> hdf5_datasets(const std::string& file);
+// The dataset's grid and pixel type, without reading voxels.
+void read_hdf5_shape(const std::string& file, const std::string& dataset, Geometry& geometry,
+                     PixelType& type);
+
+// The HDF5 library (parallel build) is not thread-safe: the serial calls
+// above take this lock, so a batch's reader and writer threads may use them.
+std::recursive_mutex& hdf5_lock();
 
 }  // namespace medimg

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "medimg/core/image.hpp"
+#include "medimg/core/picture.hpp"
 #include "medimg/ops/cast.hpp"
 
 namespace medimg {
@@ -56,6 +57,17 @@ void save_image(const Image<T, MemorySpace>& image, const std::string& path,
                 const SaveOptions& options = {}) {
   save_image(AnyImage<HostMemory>(to_host(image)), path, options);
 }
+
+// What an image file (or DICOM folder, or HDF5 dataset) holds, read from its
+// header(s) only: no voxels are read. The same validation as load_image.
+struct ImageHeader {
+  Geometry geometry;
+  PixelType type = PixelType::float32;
+};
+ImageHeader read_image_header(const std::string& path, const LoadOptions& options = {});
+
+// Writes a PNG (through ITK's PNG IO), atomically like save_image.
+void save_png(const RgbPicture& picture, const std::string& path);
 
 // The series UIDs found in a DICOM folder (empty when there is none).
 std::vector<std::string> dicom_series_uids(const std::string& folder);
