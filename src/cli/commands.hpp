@@ -34,6 +34,7 @@ void add_affine_command(CLI::App& app, const GlobalOptions& global, Action& acti
 void add_register_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_pipeline_command(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_preview_command(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_batch_command(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // What `medimg info` prints for an image: a table, or one JSON object.
 void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json);

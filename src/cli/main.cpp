@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   cli::add_register_command(app, global, action);
   cli::add_pipeline_command(app, global, action);
   cli::add_preview_command(app, global, action);
+  cli::add_batch_command(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "medimg/config.hpp"
+#include "medimg/core/device_memory.hpp"
 #include "medimg/core/kokkos_compat.hpp"
 
 #if MEDIMG_HAS_MPI
@@ -32,7 +33,20 @@ ScopeGuard::ScopeGuard([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv
   }
 #endif
   if (!Kokkos::is_initialized()) {
-    compat::initialize_kokkos(options.num_threads, options.device_id);
+    int device_id = options.device_id;
+#if MEDIMG_HAS_MPI
+    // Several GPUs on a node: rank -> GPU by local rank (ranks on the node).
+    const int gpus = visible_gpu_count();
+    if (device_id < 0 && gpus > 1) {
+      MPI_Comm node;
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+      int local_rank = 0;
+      MPI_Comm_rank(node, &local_rank);
+      MPI_Comm_free(&node);
+      device_id = local_rank % gpus;
+    }
+#endif
+    compat::initialize_kokkos(options.num_threads, device_id);
     m_finalize_kokkos = true;
   }
 }

@@ -1,0 +1,869 @@
+#include "medimg/pipeline/batch.hpp"
+
+#include <unistd.h>
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "medimg/config.hpp"
+#include "medimg/core/device_memory.hpp"
+#include "medimg/io/atomic_output.hpp"
+#include "medimg/io/hdf5_io.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/ops/preview.hpp"
+#include "medimg/pipeline/pipeline.hpp"
+#if MEDIMG_HAS_MPI
+#include <mpi.h>
+
+#include "medimg/dist/distributed_image.hpp"
+#endif
+
+namespace medimg {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// --- manifest ----------------------------------------------------------
+
+// One CSV record (RFC 4180: quoted fields may hold commas, quotes doubled).
+std::vector<std::string> csv_fields(const std::string& line, const std::string& where) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"' && fields.back().empty()) {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c != '\r') {
+      fields.back() += c;
+    }
+  }
+  if (quoted) throw Error(where + ": unterminated quoted field");
+  for (std::string& f : fields) {
+    const auto first = f.find_first_not_of(" \t");
+    const auto last = f.find_last_not_of(" \t");
+    f = first == std::string::npos ? "" : f.substr(first, last - first + 1);
+  }
+  return fields;
+}
+
+std::string stem_of(const std::string& input) {
+  std::string path = is_hdf5_path(input) ? parse_hdf5_location(input).file : input;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  std::string name = fs::path(path).filename().string();
+  for (const char* ext :
+       {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".h5", ".hdf5", ".dcm", ".png"}) {
+    const std::string e = ext;
+    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+      return name.substr(0, name.size() - e.size());
+    }
+  }
+  return name;
+}
+
+// --- work sharing ------------------------------------------------------
+
+// Slots of the shared counter: next item, items finished, items failed.
+class WorkCounter {
+ public:
+#if MEDIMG_HAS_MPI
+  explicit WorkCounter(MPI_Comm comm) : m_comm(comm) {
+    MPI_Comm_rank(comm, &m_rank);
+    MPI_Comm_size(comm, &m_ranks);
+    if (m_ranks > 1) {
+      const MPI_Aint bytes = m_rank == 0 ? 3 * static_cast<MPI_Aint>(sizeof(std::int64_t)) : 0;
+      MPI_Win_allocate(bytes, sizeof(std::int64_t), MPI_INFO_NULL, comm, &m_base, &m_window);
+      if (m_rank == 0) std::fill(m_base, m_base + 3, std::int64_t{0});
+      MPI_Barrier(comm);
+    }
+  }
+  ~WorkCounter() {
+    if (m_ranks > 1) MPI_Win_free(&m_window);
+  }
+#else
+  WorkCounter() = default;
+#endif
+  WorkCounter(const WorkCounter&) = delete;
+  WorkCounter& operator=(const WorkCounter&) = delete;
+
+  std::int64_t claim() {
+    return add(0, 1);
+  }
+  void finished(bool failed) {
+    add(1, 1);
+    if (failed) add(2, 1);
+  }
+  // (finished, failed) over every rank.
+  std::pair<std::int64_t, std::int64_t> totals() {
+    return {add(1, 0), add(2, 0)};
+  }
+
+ private:
+  std::int64_t add(int slot, std::int64_t value) {
+#if MEDIMG_HAS_MPI
+    if (m_ranks > 1) {
+      std::int64_t before = 0;
+      MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, m_window);
+      MPI_Fetch_and_op(&value, &before, MPI_INT64_T, 0, slot, value == 0 ? MPI_NO_OP : MPI_SUM,
+                       m_window);
+      MPI_Win_unlock(0, m_window);
+      return before;
+    }
+#endif
+    const std::int64_t before = m_local[slot];
+    m_local[slot] += value;
+    return before;
+  }
+
+#if MEDIMG_HAS_MPI
+  MPI_Comm m_comm = MPI_COMM_NULL;
+  int m_rank = 0, m_ranks = 1;
+  std::int64_t* m_base = nullptr;
+  MPI_Win m_window = MPI_WIN_NULL;
+#endif
+  std::int64_t m_local[3] = {0, 0, 0};
+};
+
+// --- progress ----------------------------------------------------------
+
+class Progress {
+ public:
+  Progress(std::ostream& out, std::int64_t total, double interval, bool enabled)
+      : m_out(out),
+        m_total(total),
+        m_interval(interval),
+        m_enabled(enabled),
+        m_tty(isatty(STDERR_FILENO) != 0),
+        m_start(Clock::now()),
+        m_last(m_start) {}
+
+  void show(std::int64_t finished, std::int64_t failed, bool last = false) {
+    if (!m_enabled) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - m_start).count();
+    const double since = std::chrono::duration<double>(Clock::now() - m_last).count();
+    if (finished == m_shown && !(last && m_tty)) return;
+    if (!m_tty && !last && since < m_interval && finished != m_total) return;
+    m_last = Clock::now();
+    m_shown = finished;
+    const double rate = elapsed > 0 ? static_cast<double>(finished) / elapsed : 0.0;
+    const double eta = rate > 0 ? static_cast<double>(m_total - finished) / rate : 0.0;
+    std::ostringstream line;
+    line << finished << "/" << m_total << " items, " << failed << " failed, " << std::fixed
+         << std::setprecision(2) << rate << " items/s, ETA " << std::setprecision(0) << eta << " s";
+    if (m_tty) {
+      const int width = 30;
+      const int filled = m_total > 0 ? static_cast<int>(width * finished / m_total) : width;
+      m_out << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
+            << std::string(static_cast<std::size_t>(width - filled), '.') << "] " << line.str()
+            << "   " << (last ? "\n" : "") << std::flush;
+    } else {
+      m_out << "batch: " << line.str() << "\n" << std::flush;
+    }
+  }
+
+ private:
+  std::ostream& m_out;
+  std::int64_t m_total;
+  double m_interval;
+  bool m_enabled, m_tty;
+  Clock::time_point m_start, m_last;
+  std::int64_t m_shown = -1;
+};
+
+// --- one item ----------------------------------------------------------
+
+json geometry_json(const Geometry& g, PixelType type) {
+  json size = json::array(), spacing = json::array();
+  for (int a = 0; a < 3; ++a) {
+    size.push_back(g.size()[a]);
+    spacing.push_back(g.spacing()[a]);
+  }
+  return {{"size", size},
+          {"spacing", spacing},
+          {"orientation", g.orientation_code()},
+          {"type", std::string(to_string(type))}};
+}
+
+// What the reader thread hands the compute loop.
+struct Loaded {
+  std::size_t index = 0;
+  std::optional<AnyImage<HostMemory>> image;
+  json row;           // the report row so far
+  bool done = false;  // failed or skipped already
+};
+
+bool same_grid(const Geometry& a, const Geometry& b) {
+  for (int c = 0; c < 3; ++c) {
+    if (a.size()[c] != b.size()[c]) return false;
+    if (std::abs(a.spacing()[c] - b.spacing()[c]) > 1e-4 * std::abs(b.spacing()[c])) return false;
+  }
+  return true;
+}
+
+struct Context {
+  const BatchOptions& options;
+  const Pipeline& pipeline;
+  const std::vector<ManifestRow>& rows;
+  fs::path out_dir;
+  int rank = 0;
+};
+
+fs::path output_path(const Context& c, std::size_t index) {
+  return c.out_dir / c.rows[index].output;
+}
+
+std::string preview_name(const ManifestRow& row, const char* which) {
+  return "previews/" + stem_of(row.output) + "." + which + ".png";
+}
+
+// Resume: the existing output reads back completely and has the grid the
+// pipeline gives this input.
+std::string valid_output(const Context& c, std::size_t index, json& row) {
+  const std::string path = output_path(c, index).string();
+  const ImageHeader in = read_image_header(c.rows[index].input);
+  const ImageShape expected = c.pipeline.shapes({in.geometry, in.type}).back();
+  const AnyImage<HostMemory> out = load_image(path);
+  if (pixel_type(out) != expected.type || !same_grid(geometry(out), expected.grid)) {
+    return "its grid or pixel type is not what the pipeline gives";
+  }
+  row["input_geometry"] = geometry_json(in.geometry, in.type);
+  row["output_geometry"] = geometry_json(geometry(out), pixel_type(out));
+  return "";
+}
+
+Loaded load_item(const Context& c, std::size_t index) {
+  Loaded l;
+  l.index = index;
+  const ManifestRow& m = c.rows[index];
+  l.row = {{"row", m.row},       {"input", m.input}, {"output", m.output},
+           {"status", "failed"}, {"rank", c.rank},   {"fields", m.fields}};
+  const auto start = Clock::now();
+  if (c.options.resume && fs::exists(output_path(c, index))) {
+    try {
+      const std::string problem = valid_output(c, index, l.row);
+      if (problem.empty()) {
+        l.row["status"] = "skipped";
+        l.row["message"] = "output exists and is complete (--resume)";
+        l.done = true;
+        return l;
+      }
+      l.row["resume_note"] = "existing output recomputed: " + problem;
+    } catch (const std::exception& e) {
+      l.row["resume_note"] = std::string("existing output recomputed: ") + e.what();
+    }
+  }
+  try {
+    l.image = load_image(m.input);
+    l.row["input_geometry"] = geometry_json(geometry(*l.image), pixel_type(*l.image));
+    l.row["ms"] = {{"read", ms_since(start)}};
+  } catch (const std::exception& e) {
+    l.row["step"] = "read";
+    l.row["message"] = e.what();
+    l.done = true;
+  }
+  return l;
+}
+
+// The write of one result (and its pictures), run behind the compute loop.
+json write_item(const Context& c, std::size_t index, AnyImage<HostMemory> result, json row,
+                std::optional<RgbPicture> before, std::optional<RgbPicture> after) {
+  const auto start = Clock::now();
+  try {
+    const fs::path path = output_path(c, index);
+    fs::create_directories(path.parent_path());
+    save_image(result, path.string());
+    if (before && after) {
+      const ManifestRow& m = c.rows[index];
+      save_png(*before, (c.out_dir / preview_name(m, "before")).string());
+      save_png(*after, (c.out_dir / preview_name(m, "after")).string());
+      row["previews"] = {preview_name(m, "before"), preview_name(m, "after")};
+    }
+    row["status"] = "done";
+  } catch (const std::exception& e) {
+    row["status"] = "failed";
+    row["step"] = "write";
+    row["message"] = e.what();
+  }
+  row["ms"]["write"] = ms_since(start);
+  return row;
+}
+
+void set_manifest_metadata(AnyImage<DeviceMemory>& image, const ManifestRow& row) {
+  const auto modality = row.fields.find("modality");
+  if (modality == row.fields.end() || modality->second.empty()) return;
+  const Modality m = parse_modality(modality->second);
+  std::visit([m](auto& typed) { typed.metadata().modality = m; }, image);
+}
+
+// --- reports -----------------------------------------------------------
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string dims(const json& geometry, const char* key) {
+  if (!geometry.is_object() || !geometry.contains(key)) return "";
+  std::ostringstream s;
+  const json& v = geometry[key];
+  for (std::size_t a = 0; a < v.size(); ++a) {
+    s << (a ? "x" : "");
+    if (v[a].is_number_integer()) {
+      s << v[a].get<std::int64_t>();
+    } else {
+      s << std::setprecision(4) << v[a].get<double>();
+    }
+  }
+  return s.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  AtomicOutput output(path.string());
+  {
+    std::ofstream file(output.temporary_path(), std::ios::binary);
+    file << text;
+    if (!file.flush()) throw Error("cannot write '" + path.string() + "'");
+  }
+  output.commit();
+}
+
+void write_reports(const fs::path& dir, const json& report, const std::vector<std::string>& ops) {
+  write_text(dir / "report.json", report.dump(2) + "\n");
+  std::ostringstream csv;
+  csv << "row,input,output,status,step,message,rank,input_size,input_spacing,output_size,"
+         "output_spacing,read_ms";
+  for (std::size_t s = 0; s < ops.size(); ++s) csv << "," << s + 1 << "_" << ops[s] << "_ms";
+  csv << ",write_ms\n";
+  const auto number = [](const json& ms, const char* key) -> std::string {
+    if (!ms.is_object() || !ms.contains(key)) return "";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << ms[key].get<double>();
+    return s.str();
+  };
+  for (const json& row : report["items"]) {
+    const json ms = row.value("ms", json::object());
+    csv << row["row"].get<std::size_t>() << "," << csv_escape(row["input"]) << ","
+        << csv_escape(row["output"]) << "," << row["status"].get<std::string>() << ","
+        << csv_escape(row.value("step", "")) << "," << csv_escape(row.value("message", "")) << ","
+        << row["rank"].get<int>() << "," << dims(row.value("input_geometry", json()), "size") << ","
+        << dims(row.value("input_geometry", json()), "spacing") << ","
+        << dims(row.value("output_geometry", json()), "size") << ","
+        << dims(row.value("output_geometry", json()), "spacing") << "," << number(ms, "read");
+    const json steps = ms.value("steps", json::array());
+    for (std::size_t s = 0; s < ops.size(); ++s) {
+      csv << ",";
+      if (s < steps.size()) csv << std::fixed << std::setprecision(1) << steps[s].get<double>();
+    }
+    csv << "," << number(ms, "write") << "\n";
+  }
+  write_text(dir / "report.csv", csv.str());
+
+  std::ostringstream html;
+  const json& s = report["summary"];
+  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>medimg batch report"
+          "</title>\n<style>body{font-family:sans-serif;margin:1.5em}"
+          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
+          "vertical-align:top;font-size:13px}tr.failed{background:#fdd}tr.skipped{"
+          "background:#eef}img{display:block;max-width:420px}</style></head><body>\n"
+       << "<h1>medimg batch</h1>\n<p>pipeline <code>" << html_escape(report["pipeline"])
+       << "</code>, manifest <code>" << html_escape(report["manifest"]) << "</code>: " << s["done"]
+       << " done, " << s["failed"] << " failed, " << s["skipped"] << " skipped of " << s["total"]
+       << " in " << std::fixed << std::setprecision(1) << report["seconds"].get<double>()
+       << " s on " << report["ranks"]
+       << " rank(s). Pictures: axial | coronal | sagittal, radiological convention.</p>\n"
+       << "<table><tr><th>#</th><th>input</th><th>output</th><th>status</th>"
+          "<th>input grid</th><th>output grid</th><th>ms</th><th>before</th><th>after</th></tr>\n";
+  for (const json& row : report["items"]) {
+    const std::string status = row["status"];
+    const json ms = row.value("ms", json::object());
+    double total_ms = 0.0;
+    for (const auto& step : ms.value("steps", json::array())) total_ms += step.get<double>();
+    html << "<tr class=\"" << status << "\"><td>" << row["row"] << "</td><td>"
+         << html_escape(row["input"]) << "</td><td>" << html_escape(row["output"]) << "</td><td>"
+         << status;
+    if (row.contains("message")) {
+      html << "<br>" << html_escape(row.value("step", "")) << ": " << html_escape(row["message"]);
+    }
+    html << "</td><td>" << dims(row.value("input_geometry", json()), "size") << "<br>"
+         << dims(row.value("input_geometry", json()), "spacing") << " mm</td><td>"
+         << dims(row.value("output_geometry", json()), "size") << "<br>"
+         << dims(row.value("output_geometry", json()), "spacing") << " mm</td><td>"
+         << std::setprecision(0) << total_ms << "</td>";
+    if (row.contains("previews")) {
+      html << "<td><img src=\"" << html_escape(row["previews"][0]) << "\"></td><td><img src=\""
+           << html_escape(row["previews"][1]) << "\"></td>";
+    } else {
+      html << "<td></td><td></td>";
+    }
+    html << "</tr>\n";
+  }
+  html << "</table></body></html>\n";
+  write_text(dir / "report.html", html.str());
+}
+
+std::string gib(double bytes) {
+  std::ostringstream s;
+  const double mib = bytes / (1024.0 * 1024.0);
+  if (mib < 1024.0) {
+    s << std::fixed << std::setprecision(1) << mib << " MiB";
+  } else {
+    s << std::fixed << std::setprecision(2) << mib / 1024.0 << " GiB";
+  }
+  return s.str();
+}
+
+// --- MPI helpers (one process without MPI) ------------------------------
+
+struct Team {
+  int rank = 0, ranks = 1, node_ranks = 1;
+#if MEDIMG_HAS_MPI
+  MPI_Comm comm = MPI_COMM_WORLD;
+#endif
+  Team() {
+#if MEDIMG_HAS_MPI
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &ranks);
+    MPI_Comm node;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &node_ranks);
+    MPI_Comm_free(&node);
+#endif
+  }
+  // Runs f on every rank; if it throws on any, every rank throws that error.
+  template <class F>
+  void together(F&& f) const {
+#if MEDIMG_HAS_MPI
+    impl::collectively(comm, std::forward<F>(f));
+#else
+    f();
+#endif
+  }
+  std::uint64_t max(std::uint64_t v) const {
+#if MEDIMG_HAS_MPI
+    std::uint64_t out = 0;
+    MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, MPI_MAX, comm);
+    return out;
+#else
+    return v;
+#endif
+  }
+  // Rank 0's counts on every rank.
+  void broadcast(std::int64_t* values, int count) const {
+#if MEDIMG_HAS_MPI
+    MPI_Bcast(values, count, MPI_INT64_T, 0, comm);
+#else
+    (void)values;
+    (void)count;
+#endif
+  }
+  void barrier() const {
+#if MEDIMG_HAS_MPI
+    MPI_Barrier(comm);
+#endif
+  }
+  // Every rank's rows, on rank 0.
+  json gather(const json& rows) const {
+#if MEDIMG_HAS_MPI
+    const std::string text = rows.dump();
+    int length = static_cast<int>(text.size());
+    std::vector<int> lengths(static_cast<std::size_t>(ranks)), offsets(lengths.size());
+    MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
+    std::string all;
+    if (rank == 0) {
+      int at = 0;
+      for (std::size_t r = 0; r < lengths.size(); ++r) {
+        offsets[r] = at;
+        at += lengths[r];
+      }
+      all.resize(static_cast<std::size_t>(at));
+    }
+    MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                0, comm);
+    json merged = json::array();
+    if (rank == 0) {
+      for (std::size_t r = 0; r < lengths.size(); ++r) {
+        for (json& row : json::parse(all.substr(static_cast<std::size_t>(offsets[r]),
+                                                static_cast<std::size_t>(lengths[r])))) {
+          merged.push_back(std::move(row));
+        }
+      }
+    }
+    return merged;
+#else
+    return rows;
+#endif
+  }
+};
+
+// Reads every item's header (ranks take turns) and checks the pipeline's
+// peak memory against what a rank may use.
+void check_memory(const Team& team, const Context& c, std::ostream& out) {
+  std::uint64_t need = 0, biggest_io = 0;
+  std::size_t worst = 0;
+  for (std::size_t i = static_cast<std::size_t>(team.rank); i < c.rows.size();
+       i += static_cast<std::size_t>(team.ranks)) {
+    try {
+      const ImageHeader h = read_image_header(c.rows[i].input);
+      const ImageShape in{h.geometry, h.type};
+      const std::uint64_t peak = c.pipeline.peak_bytes(in);
+      const ImageShape result = c.pipeline.shapes(in).back();
+      const std::uint64_t io = std::max<std::uint64_t>(
+          static_cast<std::uint64_t>(in.grid.voxel_count()) * pixel_size(in.type),
+          static_cast<std::uint64_t>(result.grid.voxel_count()) * pixel_size(result.type));
+      biggest_io = std::max(biggest_io, io);
+      if (peak > need) {
+        need = peak;
+        worst = i;
+      }
+    } catch (const std::exception&) {
+      // Unreadable or refused by a step: the item fails when it runs.
+    }
+  }
+  // The host buffers in flight: read-ahead and pending writes.
+  const std::uint64_t in_flight =
+      static_cast<std::uint64_t>(2 * c.options.jobs_per_rank) * biggest_io;
+  const bool gpu = visible_gpu_count() > 0;
+  std::uint64_t limit = c.options.memory_limit;
+  if (limit == 0) {
+    const std::uint64_t available = available_device_memory();
+    limit = gpu ? available : available / static_cast<std::uint64_t>(team.node_ranks);
+  }
+  const std::uint64_t total = gpu ? need : need + in_flight;
+  std::string message;
+  if (limit > 0 && total > limit) {
+    std::ostringstream s;
+    s << "item " << c.rows[worst].row << " ('" << c.rows[worst].input << "') needs "
+      << gib(static_cast<double>(need)) << " at the pipeline's peak"
+      << (gpu ? ""
+              : " plus " + gib(static_cast<double>(in_flight)) +
+                    " of read-ahead/write-behind buffers")
+      << ", more than the " << gib(static_cast<double>(limit)) << " this rank may use ("
+      << (c.options.memory_limit ? "--memory-limit"
+          : gpu                  ? "free device memory"
+                                 : "MemAvailable / ranks on the node")
+      << "); use fewer ranks per node, a smaller --jobs-per-rank, or crop/resample the item first";
+    message = s.str();
+  }
+  team.together([&] {
+    if (!message.empty()) throw Error("batch refuses to start: " + message);
+  });
+  const std::uint64_t peak_all = team.max(need);
+  if (team.rank == 0 && !c.options.quiet) {
+    out << "batch: memory plan: largest item peak " << gib(static_cast<double>(peak_all))
+        << " per rank" << (limit > 0 ? ", limit " + gib(static_cast<double>(limit)) : "") << "\n";
+  }
+}
+
+}  // namespace
+
+std::vector<ManifestRow> read_manifest(const std::string& path, const std::string& extension) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read manifest '" + path + "': no such file or not readable");
+  std::string line;
+  std::vector<std::string> header;
+  std::vector<ManifestRow> rows;
+  std::map<std::string, std::size_t> outputs;
+  std::size_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+    const std::string where = "manifest '" + path + "' line " + std::to_string(line_number);
+    std::vector<std::string> fields = csv_fields(line, where);
+    if (header.empty()) {
+      header = fields;
+      if (std::find(header.begin(), header.end(), "input") == header.end()) {
+        throw Error(where +
+                    ": the header has no 'input' column (columns: input[,output]"
+                    "[,modality][,...])");
+      }
+      continue;
+    }
+    if (fields.size() != header.size()) {
+      throw Error(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
+                  std::to_string(header.size()));
+    }
+    ManifestRow row;
+    row.row = rows.size() + 1;
+    for (std::size_t f = 0; f < header.size(); ++f) row.fields[header[f]] = fields[f];
+    row.input = row.fields["input"];
+    if (row.input.empty()) throw Error(where + ": empty 'input'");
+    row.output = row.fields.count("output") ? row.fields["output"] : "";
+    if (row.output.empty()) row.output = stem_of(row.input) + extension;
+    const fs::path out(row.output);
+    if (out.is_absolute() ||
+        std::any_of(out.begin(), out.end(), [](const fs::path& p) { return p == ".."; })) {
+      throw Error(where + ": output '" + row.output +
+                  "' must be a name inside the output folder (no absolute path, no '..')");
+    }
+    if (!is_writable_format(row.output)) {
+      throw Error(where + ": output '" + row.output +
+                  "' has no writable format (.nii, .nii.gz, .nrrd, .mha, .h5)");
+    }
+    const auto [previous, inserted] = outputs.emplace(row.output, row.row);
+    if (!inserted) {
+      throw Error(where + ": rows " + std::to_string(previous->second) + " and " +
+                  std::to_string(row.row) + " both write '" + row.output +
+                  "'; give an 'output' column with distinct names");
+    }
+    rows.push_back(std::move(row));
+  }
+  if (header.empty()) throw Error("manifest '" + path + "' is empty");
+  if (rows.empty()) throw Error("manifest '" + path + "' lists no items");
+  return rows;
+}
+
+BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostream& progress_out) {
+  const Team team;
+  const auto start = Clock::now();
+  if (options.jobs_per_rank < 1 || options.jobs_per_rank > 64) {
+    throw Error("--jobs-per-rank must be in [1, 64]");
+  }
+  std::vector<ManifestRow> rows;
+  std::optional<Pipeline> pipeline;
+  team.together([&] {
+    if (!is_writable_format("x" + options.extension)) {
+      throw Error("--format '" + options.extension +
+                  "' is not a writable format (.nii.gz, .nii, .nrrd, .mha, .h5)");
+    }
+    pipeline = Pipeline::load(options.steps);
+    rows = read_manifest(options.manifest, options.extension);
+  });
+  const Context context{options, *pipeline, rows, fs::path(options.out_dir), team.rank};
+  check_memory(team, context, out);
+  team.together([&] {
+    if (team.rank == 0) {
+      try {
+        fs::create_directories(fs::path(options.out_dir) / (options.previews ? "previews" : ""));
+      } catch (const fs::filesystem_error& e) {
+        throw Error("cannot create the output folder '" + options.out_dir +
+                    "': " + e.code().message());
+      }
+    }
+  });
+  const auto total = static_cast<std::int64_t>(rows.size());
+  if (team.rank == 0 && !options.quiet) {
+    out << "batch: " << total << " items, " << pipeline->size() << " steps, " << team.ranks
+        << " rank(s), " << options.jobs_per_rank << " job(s) per rank" << std::endl;
+  }
+
+  WorkCounter counter
+#if MEDIMG_HAS_MPI
+      (team.comm)
+#endif
+          ;
+  Progress progress(progress_out, total, options.progress_interval,
+                    team.rank == 0 && !options.quiet);
+  json my_rows = json::array();
+  std::deque<std::future<Loaded>> reads;
+  std::deque<std::future<json>> writes;
+  bool exhausted = false;
+  const auto record = [&](json row) {
+    counter.finished(row["status"] == "failed");
+    my_rows.push_back(std::move(row));
+  };
+  const auto read_ahead = [&] {
+    while (!exhausted && reads.size() < static_cast<std::size_t>(options.jobs_per_rank)) {
+      const std::int64_t next = counter.claim();
+      if (next >= total) {
+        exhausted = true;
+        break;
+      }
+      reads.push_back(std::async(std::launch::async, load_item, std::cref(context),
+                                 static_cast<std::size_t>(next)));
+    }
+  };
+  const auto report_progress = [&] {
+    if (team.rank != 0) return;
+    const auto [finished, failed] = counter.totals();
+    progress.show(finished, failed);
+  };
+
+  read_ahead();
+  while (!reads.empty()) {
+    Loaded item = reads.front().get();
+    reads.pop_front();
+    read_ahead();
+    if (item.done) {
+      record(std::move(item.row));
+      report_progress();
+      continue;
+    }
+    json row = std::move(item.row);
+    std::optional<RgbPicture> before, after;
+    AnyImage<HostMemory> result_host;
+    try {
+      AnyImage<DeviceMemory> image = to_memory_space<DeviceMemory>(*item.image);
+      item.image.reset();
+      if (options.previews) before = render_preview(image);
+      std::vector<StepTiming> timings;
+      try {
+        image = pipeline->run(image, &timings);
+      } catch (const StepError& e) {
+        row["step"] = std::to_string(e.step()) + " " + e.op();
+        throw;
+      }
+      json steps = json::array();
+      for (const StepTiming& t : timings) steps.push_back(t.ms);
+      row["ms"]["steps"] = steps;
+      set_manifest_metadata(image, rows[item.index]);
+      if (options.previews) after = render_preview(image);
+      row["output_geometry"] = geometry_json(geometry(image), pixel_type(image));
+      result_host = to_memory_space<HostMemory>(image);
+    } catch (const std::exception& e) {
+      if (!row.contains("step")) row["step"] = "compute";
+      row["message"] = e.what();
+      record(std::move(row));
+      report_progress();
+      continue;
+    }
+    while (writes.size() >= static_cast<std::size_t>(options.jobs_per_rank)) {
+      record(writes.front().get());
+      writes.pop_front();
+    }
+    writes.push_back(std::async(std::launch::async, write_item, std::cref(context), item.index,
+                                std::move(result_host), std::move(row), std::move(before),
+                                std::move(after)));
+    report_progress();
+  }
+  while (!writes.empty()) {
+    record(writes.front().get());
+    writes.pop_front();
+    report_progress();
+  }
+  // Rank 0 keeps the progress live until every rank has finished.
+  if (team.rank == 0) {
+    for (;;) {
+      const auto [finished, failed] = counter.totals();
+      progress.show(finished, failed, finished == total);
+      if (finished == total) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  json items = team.gather(my_rows);
+  team.barrier();
+
+  BatchResult result;
+  result.total = total;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.report = (fs::path(options.out_dir) / "report.json").string();
+  if (team.rank == 0) {
+    std::sort(items.begin(), items.end(),
+              [](const json& a, const json& b) { return a["row"] < b["row"]; });
+    std::vector<double> step_total(pipeline->size(), 0.0);
+    std::vector<std::int64_t> step_count(pipeline->size(), 0);
+    double read_total = 0.0, write_total = 0.0;
+    std::int64_t computed = 0;
+    for (const json& row : items) {
+      const std::string status = row["status"];
+      if (status == "done") ++result.done;
+      if (status == "failed") ++result.failed;
+      if (status == "skipped") ++result.skipped;
+      const json ms = row.value("ms", json::object());
+      const json steps = ms.value("steps", json::array());
+      for (std::size_t s = 0; s < steps.size() && s < step_total.size(); ++s) {
+        step_total[s] += steps[s].get<double>();
+        ++step_count[s];
+      }
+      if (steps.size() == pipeline->size()) {
+        ++computed;
+        read_total += ms.value("read", 0.0);
+        write_total += ms.value("write", 0.0);
+      }
+    }
+    json step_summary = json::array();
+    const std::vector<std::string> ops = pipeline->ops();
+    for (std::size_t s = 0; s < ops.size(); ++s) {
+      step_summary.push_back({{"step", s + 1},
+                              {"op", ops[s]},
+                              {"items", step_count[s]},
+                              {"total_ms", step_total[s]},
+                              {"mean_ms", step_count[s] ? step_total[s] / step_count[s] : 0.0}});
+    }
+    const json report = {{"pipeline", options.steps},
+                         {"manifest", options.manifest},
+                         {"ranks", team.ranks},
+                         {"jobs_per_rank", options.jobs_per_rank},
+                         {"seconds", result.seconds},
+                         {"summary",
+                          {{"total", total},
+                           {"done", result.done},
+                           {"failed", result.failed},
+                           {"skipped", result.skipped}}},
+                         {"steps", step_summary},
+                         {"items", items}};
+    write_reports(fs::path(options.out_dir), report, ops);
+    if (!options.quiet) {
+      out << std::fixed << std::setprecision(1) << "batch: " << result.done << " done, "
+          << result.failed << " failed, " << result.skipped << " skipped of " << total << " in "
+          << result.seconds << " s (" << std::setprecision(2)
+          << static_cast<double>(total) / result.seconds << " items/s) on " << team.ranks
+          << " rank(s)\n";
+      out << "  per item, mean over " << computed << " computed:" << std::setprecision(1)
+          << "  read " << (computed ? read_total / computed : 0.0) << " ms";
+      for (std::size_t s = 0; s < ops.size(); ++s) {
+        out << ", " << ops[s] << " " << step_summary[s]["mean_ms"].get<double>() << " ms";
+      }
+      out << ", write " << (computed ? write_total / computed : 0.0) << " ms\n";
+      for (const json& row : items) {
+        if (row["status"] != "failed") continue;
+        out << "  failed: row " << row["row"] << " " << row["input"].get<std::string>() << " ("
+            << row.value("step", "") << "): " << row.value("message", "") << "\n";
+      }
+      out << "batch: report " << result.report << " (+ report.csv, report.html)" << std::endl;
+    }
+  }
+  std::int64_t counts[3] = {result.done, result.failed, result.skipped};
+  team.broadcast(counts, 3);
+  result.done = counts[0];
+  result.failed = counts[1];
+  result.skipped = counts[2];
+  return result;
+}
+
+}  // namespace medimg
