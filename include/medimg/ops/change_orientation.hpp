@@ -4,7 +4,8 @@
 // rule: size/spacing permuted, direction columns permuted and negated where
 // flipped, origin = physical point of the new first voxel. Oblique inputs go
 // to the nearest code as ITK's OrientImageFilter does (their direction stays
-// oblique).
+// oblique). An image already in that orientation is returned with its
+// voxels shared (no copy), as translate does.
 #pragma once
 
 #include "medimg/ops/geometry_rules.hpp"
@@ -16,6 +17,17 @@ Image<T, MemorySpace> change_orientation(const ExecutionSpace& exec,
                                          const Image<T, MemorySpace>& image,
                                          std::string_view code) {
   const Reorientation r = reorientation(image.geometry(), code);
+  bool identity = true;
+  for (int c = 0; c < 3; ++c) {
+    identity = identity && r.mapping.source_axis[c] == c && r.mapping.first[c] == 0 &&
+               r.mapping.step[c] == 1;
+  }
+  if (identity) {
+    // Already in that orientation: the same voxels (shared, as translate does).
+    Image<T, MemorySpace> same = image;
+    same.set_geometry(r.grid);
+    return same;
+  }
   return copy_by_index_mapping(exec, image, r.grid, r.mapping, T(0), "medimg::change_orientation");
 }
 
