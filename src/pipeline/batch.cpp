@@ -172,7 +172,7 @@ class Progress {
     if (!m_enabled) return;
     const double elapsed = std::chrono::duration<double>(Clock::now() - m_start).count();
     const double since = std::chrono::duration<double>(Clock::now() - m_last).count();
-    if (finished == m_shown && !(last && m_tty)) return;
+    if ((finished == m_shown || finished == 0) && !(last && m_tty)) return;
     if (!m_tty && !last && since < m_interval && finished != m_total) return;
     m_last = Clock::now();
     m_shown = finished;
