@@ -62,7 +62,8 @@ struct CtPhantom {
                                 ((y + 10.0) / 60.0) * ((y + 10.0) / 60.0);
             if (lung < 1.0) hu = -850.0 + 40.0 * unit_noise(seed, n);
           }
-          if (x * x + (y - 70.0) * (y - 70.0) < 15.0 * 15.0) hu = 700.0 + 80.0 * unit_noise(seed, n);
+          if (x * x + (y - 70.0) * (y - 70.0) < 15.0 * 15.0)
+            hu = 700.0 + 80.0 * unit_noise(seed, n);
           if (body > 0.92) hu = -100.0 + 30.0 * unit_noise(seed, n);  // fat layer
         }
         voxels[n] = static_cast<std::int16_t>(std::lround(hu));

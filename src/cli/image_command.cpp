@@ -88,6 +88,23 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
   return cmd;
 }
 
+int on_rank_zero(const std::function<int()>& command) {
+#if MEDIMG_HAS_MPI
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  if (ranks > 1) {
+    int code = 0;
+    impl::collectively(MPI_COMM_WORLD, [&] {
+      if (rank == 0) code = command();
+    });
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return code;
+  }
+#endif
+  return command();
+}
+
 void add_interp_option(CLI::App* cmd, std::string& interp, const std::string& fallback) {
   interp = fallback;
   cmd->add_option("--interp", interp, "nearest|linear|bspline")->capture_default_str();

@@ -43,6 +43,10 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
                             const GlobalOptions& global, Action& action,
                             std::function<ImageOperation()> make_operation);
 
+// Runs `command` once: under mpiexec on rank 0 while the other ranks wait
+// and share its exit code (and its error, which every rank then throws).
+int on_rank_zero(const std::function<int()>& command);
+
 // --interp nearest|linear|bspline (default `fallback`) and --fill V.
 void add_interp_option(CLI::App* cmd, std::string& interp, const std::string& fallback);
 void add_fill_option(CLI::App* cmd, double& fill);

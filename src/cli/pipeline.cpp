@@ -9,13 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "image_command.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/pipeline/pipeline.hpp"
-#if MEDIMG_HAS_MPI
-#include <mpi.h>
-
-#include "medimg/dist/distributed_image.hpp"
-#endif
 
 namespace medimg::cli {
 
@@ -65,21 +61,7 @@ void add_pipeline_command(CLI::App& app, const GlobalOptions& global, Action& ac
   cmd->add_option("--steps", o->steps, "pipeline JSON (docs/PIPELINES.md)");
   cmd->add_flag("--list-ops", o->list_ops, "print the ops and their parameters as JSON");
   cmd->callback([&action, &global, o] {
-    action = [&global, o] {
-#if MEDIMG_HAS_MPI
-      int rank = 0, ranks = 1;
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-      MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-      if (ranks > 1) {
-        int code = 0;
-        impl::collectively(MPI_COMM_WORLD, [&] {
-          if (rank == 0) code = run_pipeline(*o, global);
-        });
-        return code;
-      }
-#endif
-      return run_pipeline(*o, global);
-    };
+    action = [&global, o] { return on_rank_zero([&] { return run_pipeline(*o, global); }); };
   });
 }
 

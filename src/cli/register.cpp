@@ -120,18 +120,11 @@ void add_register_command(CLI::App& app, const GlobalOptions& global, Action& ac
       int rank = 0, ranks = 1;
       MPI_Comm_rank(MPI_COMM_WORLD, &rank);
       MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-      if (ranks > 1) {
-        if (rank == 0 && !global.quiet) {
-          std::printf("register: runs on rank 0 of %d (single-process registration)\n", ranks);
-        }
-        int code = 0;
-        impl::collectively(MPI_COMM_WORLD, [&] {
-          if (rank == 0) code = run_registration(*o, global);
-        });
-        return code;
+      if (ranks > 1 && rank == 0 && !global.quiet) {
+        std::printf("register: runs on rank 0 of %d (single-process registration)\n", ranks);
       }
 #endif
-      return run_registration(*o, global);
+      return on_rank_zero([&] { return run_registration(*o, global); });
     };
   });
 }

@@ -304,41 +304,50 @@ void write_file(const Image<T, HostMemory>& image, const std::string& path, bool
   writer->Update();
 }
 
-}  // namespace
+enum class Source { hdf5, dicom_folder, file };
 
-AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options) {
+// What `path` names; throws when it names nothing medimg can read.
+Source source_of(const std::string& path) {
   if (is_hdf5_path(path)) {
-#if MEDIMG_HAS_HDF5
-    const Hdf5Location location = parse_hdf5_location(path);
-    return load_hdf5(location.file, location.dataset);
-#else
-    throw Error("cannot read '" + path + "': medimg was built without HDF5");
-#endif
+    if (!MEDIMG_HAS_HDF5) throw Error("cannot read '" + path + "': medimg was built without HDF5");
+    return Source::hdf5;
   }
   register_io_factories();
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
-  if (fs::is_directory(status)) return read_dicom_series(path, options);
+  return fs::is_directory(status) ? Source::dicom_folder : Source::file;
+}
+
+}  // namespace
+
+AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options) {
+  switch (source_of(path)) {
+    case Source::hdf5: {
+#if MEDIMG_HAS_HDF5
+      const Hdf5Location location = parse_hdf5_location(path);
+      return load_hdf5(location.file, location.dataset);
+#else
+      break;
+#endif
+    }
+    case Source::dicom_folder: return read_dicom_series(path, options);
+    case Source::file: break;
+  }
   return read_file(path);
 }
 
 ImageHeader read_image_header(const std::string& path, const LoadOptions& options) {
-  if (is_hdf5_path(path)) {
+  const Source source = source_of(path);
 #if MEDIMG_HAS_HDF5
+  if (source == Source::hdf5) {
     const Hdf5Location location = parse_hdf5_location(path);
     ImageHeader header;
     read_hdf5_shape(location.file, location.dataset, header.geometry, header.type);
     return header;
-#else
-    throw Error("cannot read '" + path + "': medimg was built without HDF5");
-#endif
   }
-  register_io_factories();
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
-  if (!fs::is_directory(status)) {
+#endif
+  if (source == Source::file) {
     const FileHeader header = read_file_header(path);
     return {header.geometry, header.type};
   }

@@ -76,6 +76,18 @@ struct OpInfo {
 void add_geometric_ops(std::vector<OpInfo>& table);
 void add_intensity_ops(std::vector<OpInfo>& table);
 
+// read(path) for the file a step's parameter names (read when the pipeline
+// is loaded); a failure names the step and the parameter.
+template <class Read>
+auto read_step_file(const StepReader& r, const char* name, Read&& read) {
+  const std::string path = r.text(name);
+  try {
+    return read(path);
+  } catch (const Error& e) {
+    r.fail(std::string("parameter '") + name + "': " + e.what());
+  }
+}
+
 // Applies f(typed image) to whichever pixel type `image` holds.
 template <class F>
 DeviceImage on_pixels(const DeviceImage& image, F&& f) {

@@ -50,17 +50,6 @@ Axis axis(const StepReader& r, const char* name) {
   }
 }
 
-// A file a step names, read when the pipeline is loaded.
-template <class Read>
-auto read_file(const StepReader& r, const char* name, Read&& read) {
-  const std::string path = r.text(name);
-  try {
-    return read(path);
-  } catch (const Error& e) {
-    r.fail(std::string("parameter '") + name + "': " + e.what());
-  }
-}
-
 PipelineStep build_resample_to_spacing(const StepReader& r) {
   const Vec3 spacing = r.vec3("spacing", true);
   const Interp interp = r.interp("interp", Interp::linear);
@@ -76,8 +65,8 @@ PipelineStep build_resample_to_spacing(const StepReader& r) {
 }
 
 PipelineStep build_resample_to_image(const StepReader& r) {
-  const Geometry fixed =
-      read_file(r, "reference", [](const std::string& path) { return geometry(load_image(path)); });
+  const Geometry fixed = read_step_file(
+      r, "reference", [](const std::string& path) { return geometry(load_image(path)); });
   const Interp interp = r.interp("interp", Interp::linear);
   const double fill = r.number("fill", 0.0);
   PipelineStep s = r.step();
@@ -175,7 +164,7 @@ PipelineStep build_translate_resample(const StepReader& r) {
 }
 
 PipelineStep build_affine(const StepReader& r) {
-  const AffineTransform transform = read_file(
+  const AffineTransform transform = read_step_file(
       r, "transform", [](const std::string& path) { return load_transform(path).affine(); });
   const Interp interp = r.interp("interp", Interp::linear);
   const double fill = r.number("fill", 0.0);

@@ -22,12 +22,7 @@ ImageShape real_output(const ImageShape& in) {
 }
 
 AnyImage<HostMemory> read_image(const StepReader& r, const char* name) {
-  const std::string path = r.text(name);
-  try {
-    return load_image(path);
-  } catch (const Error& e) {
-    r.fail(std::string("parameter '") + name + "': " + e.what());
-  }
+  return read_step_file(r, name, [](const std::string& path) { return load_image(path); });
 }
 
 PipelineStep build_clip(const StepReader& r) {

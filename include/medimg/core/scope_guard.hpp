@@ -9,7 +9,8 @@ namespace medimg {
 
 struct RuntimeOptions {
   int num_threads = -1;  // host threads; <= 0: Kokkos' default (OMP_NUM_THREADS)
-  int device_id = -1;    // GPU to use; < 0: by local MPI rank when a node has several, else Kokkos' default
+  // GPU to use; < 0: by local MPI rank when a node has several, else Kokkos' default.
+  int device_id = -1;
 };
 
 class ScopeGuard {
