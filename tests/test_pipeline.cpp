@@ -59,6 +59,49 @@ TEST(Pipeline, EveryStepProducesTheShapeItPlans) {
   }
 }
 
+// A resample followed by region steps runs fused (one pass, only the kept
+// voxels): bit for bit the steps run one by one.
+TEST(Pipeline, FusedResampleAndRegionStepsEqualTheStepsOneByOne) {
+  auto image = load_image_as<std::int16_t>(test::mricron_dir + "/ch2.nii.gz");
+  image.set_geometry(Geometry(image.geometry().size(), Vec3{-30, 12, 40}, Vec3{0.9, 1.3, 2.7},
+                              test::rotation(Vec3{0.3, 0.2, 1.0}, 17.0)));
+  const auto device = to_memory_space<DeviceMemory>(AnyImage<HostMemory>(image));
+  const std::vector<std::vector<std::string>> runs = {
+      {R"({"op": "resample_to_spacing", "spacing": [1.3, 1.7, 2.1]})",
+       R"({"op": "crop_or_pad", "size": [200, 100, 300], "value": -1024})"},
+      {R"({"op": "resample_to_spacing", "spacing": [2, 2, 2], "interp": "bspline"})",
+       R"({"op": "crop", "start": [5, 0, 7], "size": [60, 80, 50]})",
+       R"({"op": "pad", "before": [3, 0, 9], "after": [0, 4, 2], "value": 7})",
+       R"({"op": "crop_or_pad", "size": [64, 64, 64], "value": 7})"},
+      {R"({"op": "resize", "size": [90, 100, 40], "interp": "nearest"})",
+       R"({"op": "pad", "before": [1, 1, 1], "after": [1, 1, 1], "value": 3})",
+       R"({"op": "crop", "start": [0, 2, 0], "size": [92, 90, 42]})"},
+  };
+  for (const auto& run : runs) {
+    std::string steps;
+    for (const auto& step : run) steps += (steps.empty() ? "" : ",") + step;
+    SCOPED_TRACE(steps);
+    std::vector<StepTiming> timings;
+    const auto fused = to_memory_space<HostMemory>(
+        Pipeline::from_json_text(R"({"steps": [)" + steps + "]}", "test").run(device, &timings));
+    ASSERT_EQ(timings.size(), run.size());
+    for (std::size_t s = 1; s < run.size(); ++s) EXPECT_EQ(timings[s].ms, 0.0);
+    AnyImage<DeviceMemory> one_by_one = device;
+    for (const auto& step : run) {
+      one_by_one = Pipeline::from_json_text(R"({"steps": [)" + step + "]}", "test").run(one_by_one);
+    }
+    const auto expected =
+        std::get<Image<std::int16_t, HostMemory>>(to_memory_space<HostMemory>(one_by_one));
+    const auto& got = std::get<Image<std::int16_t, HostMemory>>(fused);
+    test::expect_same_geometry(got.geometry(), expected.geometry(), 1e-9);
+    std::int64_t differing = 0;
+    for (std::int64_t n = 0; n < expected.geometry().voxel_count(); ++n) {
+      differing += got.voxels().data()[n] != expected.voxels().data()[n];
+    }
+    EXPECT_EQ(differing, 0);
+  }
+}
+
 TEST(Pipeline, AStepRefusingTheImageNamesTheStep) {
   const Pipeline pipeline = Pipeline::from_json_text(
       R"({"steps": [{"op": "min_max"}, {"op": "crop", "start": [0, 0, 0], "size": [500, 5, 5]}]})",

@@ -1,11 +1,13 @@
 #include "medimg/pipeline/pipeline.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "medimg/resample/resample.hpp"
 #include "steps.hpp"
 
 namespace medimg {
@@ -210,6 +212,7 @@ Pipeline Pipeline::from_json(const nlohmann::json& document, const std::string& 
     }
   }
   if (number == 0) fail("\"steps\" is empty");
+  pipeline.plan_fusion();
   return pipeline;
 }
 
@@ -237,22 +240,97 @@ std::vector<std::string> Pipeline::ops() const {
   return names;
 }
 
+void Pipeline::plan_fusion() {
+  m_units.clear();
+  std::size_t s = 0;
+  while (s < m_steps.size()) {
+    std::size_t last = s + 1;
+    if (m_steps[s]->resample_grid) {
+      bool padding = false;
+      double pad = 0.0;
+      while (last < m_steps.size() && m_steps[last]->region) {
+        const PipelineStep& step = *m_steps[last];
+        if (step.pads) {
+          if (padding && step.pad_value != pad) break;
+          padding = true;
+          pad = step.pad_value;
+        }
+        ++last;
+      }
+    }
+    m_units.emplace_back(s, last);
+    s = last;
+  }
+}
+
+AnyImage<DeviceMemory> Pipeline::run_fused(const AnyImage<DeviceMemory>& image, std::size_t first,
+                                           std::size_t last) const {
+  const PipelineStep& resample = *m_steps[first];
+  Geometry grid;
+  try {
+    grid = resample.resample_grid(geometry(image));
+  } catch (const std::exception& e) {
+    throw StepError(resample.number, resample.op, e.what());
+  }
+  // The region kept so far (start, size) and the grid voxels still in it
+  // (keep: the intersection of every region; the rest of the region is
+  // padding), in the resampled grid's index.
+  Size3 start{0, 0, 0};
+  Size3 size = grid.size();
+  Size3 keep_lo{0, 0, 0};
+  Size3 keep_hi = grid.size();
+  double pad = 0.0;
+  for (std::size_t s = first + 1; s < last; ++s) {
+    const PipelineStep& step = *m_steps[s];
+    try {
+      const Vec3 origin =
+          grid.index_to_physical(Vec3{static_cast<double>(start[0]), static_cast<double>(start[1]),
+                                      static_cast<double>(start[2])});
+      const auto [offset, kept] =
+          step.region(Geometry(size, origin, grid.spacing(), grid.direction()));
+      for (int a = 0; a < 3; ++a) {
+        start[a] += offset[a];
+        keep_lo[a] = std::max(keep_lo[a], start[a]);
+        keep_hi[a] = std::min(keep_hi[a], start[a] + kept[a]);
+      }
+      size = kept;
+    } catch (const std::exception& e) {
+      throw StepError(step.number, step.op, e.what());
+    }
+    if (step.pads) pad = step.pad_value;
+  }
+  try {
+    return on_pixels(image, [&](const auto& typed) {
+      using T = typename std::decay_t<decltype(typed)>::value_type;
+      const Kokkos::DefaultExecutionSpace exec;
+      const Sampler<T, DeviceMemory> sampler(exec, typed, resample.interp);
+      return resample_region_as<T>(exec, grid, start, size, keep_lo, keep_hi, sampler,
+                                   AffineTransform(), 0.0, pad);
+    });
+  } catch (const std::exception& e) {
+    throw StepError(resample.number, resample.op, e.what());
+  }
+}
+
 AnyImage<DeviceMemory> Pipeline::run(AnyImage<DeviceMemory> image,
                                      std::vector<StepTiming>* timings) const {
-  for (const auto& step : m_steps) {
+  for (const auto& [first, last] : m_units) {
+    const PipelineStep& step = *m_steps[first];
     const auto start = std::chrono::steady_clock::now();
     try {
-      image = step->apply(image);
+      image = last - first > 1 ? run_fused(image, first, last) : step.apply(image);
       Kokkos::fence();
     } catch (const StepError&) {
       throw;
     } catch (const std::exception& e) {
-      throw StepError(step->number, step->op, e.what());
+      throw StepError(step.number, step.op, e.what());
     }
     if (timings != nullptr) {
-      timings->push_back({step->op, std::chrono::duration<double, std::milli>(
-                                        std::chrono::steady_clock::now() - start)
-                                        .count()});
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      timings->push_back({step.op, ms});
+      for (std::size_t s = first + 1; s < last; ++s) timings->push_back({m_steps[s]->op, 0.0});
     }
   }
   return image;

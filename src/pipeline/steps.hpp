@@ -24,6 +24,16 @@ struct PipelineStep {
   // Extra device bytes per input voxel while the step runs (B-spline
   // coefficients, masks).
   double scratch_bytes_per_voxel = 0.0;
+
+  // Fusion (Pipeline::run): a resample onto a grid computed from the input
+  // grid (resample_to_spacing, resize) followed by region steps (crop, pad,
+  // crop_or_pad) runs as one resample_region_as, bit for bit the same.
+  std::function<Geometry(const Geometry&)> resample_grid;  // set by resampling steps
+  Interp interp = Interp::linear;
+  // Region steps: the first index (in the current grid) and size they keep.
+  std::function<std::pair<Size3, Size3>(const Geometry&)> region;
+  bool pads = false;  // region steps that add voxels, with this value
+  double pad_value = 0.0;
 };
 
 // Parameter kinds, as named in docs/pipeline.schema.json's descriptions.

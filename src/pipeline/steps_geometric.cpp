@@ -61,6 +61,8 @@ PipelineStep build_resample_to_spacing(const StepReader& r) {
     return ImageShape{spacing_grid(in.grid, spacing), in.type};
   };
   s.scratch_bytes_per_voxel = interp_scratch(interp);
+  s.resample_grid = [=](const Geometry& g) { return spacing_grid(g, spacing); };
+  s.interp = interp;
   return s;
 }
 
@@ -131,6 +133,8 @@ PipelineStep build_resize(const StepReader& r) {
   };
   s.shape = [=](const ImageShape& in) { return ImageShape{resized_grid(in.grid, size), in.type}; };
   s.scratch_bytes_per_voxel = interp_scratch(interp);
+  s.resample_grid = [=](const Geometry& g) { return resized_grid(g, size); };
+  s.interp = interp;
   return s;
 }
 
@@ -187,6 +191,10 @@ PipelineStep build_crop(const StepReader& r) {
   s.shape = [=](const ImageShape& in) {
     return ImageShape{cropped_grid(in.grid, start, size), in.type};
   };
+  s.region = [=](const Geometry& g) {
+    cropped_grid(g, start, size);  // the same checks as the step
+    return std::make_pair(start, size);
+  };
   return s;
 }
 
@@ -201,6 +209,12 @@ PipelineStep build_pad(const StepReader& r) {
   s.shape = [=](const ImageShape& in) {
     return ImageShape{padded_grid(in.grid, before, after), in.type};
   };
+  s.region = [=](const Geometry& g) {
+    const Geometry padded = padded_grid(g, before, after);
+    return std::make_pair(Size3{-before[0], -before[1], -before[2]}, padded.size());
+  };
+  s.pads = true;
+  s.pad_value = value;
   return s;
 }
 
@@ -224,6 +238,11 @@ PipelineStep build_crop_or_pad(const StepReader& r) {
   s.shape = [=](const ImageShape& in) {
     return ImageShape{region_grid(in.grid, centered_region_start(in.grid, size), size), in.type};
   };
+  s.region = [=](const Geometry& g) {
+    return std::make_pair(centered_region_start(g, size), size);
+  };
+  s.pads = true;
+  s.pad_value = value;
   return s;
 }
 

@@ -14,6 +14,12 @@
 // must be a number"). Files a step names (reference images, masks,
 // transforms) are read at load time. A step that fails while running throws
 // StepError, which carries the step.
+//
+// Fusion: a resample onto a grid computed from the input (resample_to_spacing,
+// resize) followed by crop / pad / crop_or_pad steps (with one pad value) runs
+// as one pass that computes only the voxels kept (resample_region_as), bit for
+// bit the result of the steps one by one; its time is reported on the
+// resample step, 0 on the steps fused into it.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +84,11 @@ class Pipeline {
 
  private:
   std::vector<std::shared_ptr<const PipelineStep>> m_steps;
+  // Runs of steps executed together: [first, last) of m_steps.
+  std::vector<std::pair<std::size_t, std::size_t>> m_units;
+  void plan_fusion();
+  AnyImage<DeviceMemory> run_fused(const AnyImage<DeviceMemory>& image, std::size_t first,
+                                   std::size_t last) const;
 };
 
 // The op table as JSON: {op: {"parameters": {name: {"type", "required"}},

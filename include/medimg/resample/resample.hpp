@@ -71,9 +71,17 @@ struct ResampleAffineRows {
   std::int64_t nx, ny;
   Out fill;
   std::int64_t k0 = 0;  // output plane k of out(., ., 0) (a slab of a distributed output)
+  // A region of the map's output grid: out(i, j, k) is the grid's voxel
+  // (i0 + i, j0 + j, k0 + k), computed exactly as for the whole grid; with
+  // `boxed`, voxels outside [box_lo, box_hi) of the grid get `pad` (a
+  // resample followed by crops and pads, fused into one pass).
+  std::int64_t i0 = 0, j0 = 0;
+  bool boxed = false;
+  Size3 box_lo{}, box_hi{};
+  Out pad{};
 
   KOKKOS_INLINE_FUNCTION Vec3 index_at(const Vec3& c0, std::int64_t i) const {
-    return map.along_row(c0, i);
+    return map.along_row(c0, i0 + i);
   }
 
   KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, double low, double high_margin) const {
@@ -85,8 +93,13 @@ struct ResampleAffineRows {
   // division, then settled at both ends by the exact per-voxel test.
   KOKKOS_INLINE_FUNCTION void range_within(const Vec3& c0, double low, double high_margin,
                                            std::int64_t& lo, std::int64_t& hi) const {
-    double first = 0.0;
-    double last = static_cast<double>(nx);
+    // In the grid's index along the row (i0 + i), then back to i.
+    double first = static_cast<double>(i0);
+    double last = static_cast<double>(i0 + nx);
+    if (boxed) {
+      first = compat::fmax(first, static_cast<double>(box_lo[0]));
+      last = compat::fmin(last, static_cast<double>(box_hi[0]));
+    }
     for (int a = 0; a < 3; ++a) {
       const double s = map.m[a][0];
       const double below = low - c0[a];
@@ -105,13 +118,19 @@ struct ResampleAffineRows {
       lo = hi = 0;
       return;
     }
-    lo = static_cast<std::int64_t>(first);
-    hi = static_cast<std::int64_t>(last);
+    lo = static_cast<std::int64_t>(first) - i0;
+    hi = static_cast<std::int64_t>(last) - i0;
+    // The row's own limits: [0, nx), within the box.
+    std::int64_t begin = 0, end = nx;
+    if (boxed) {
+      begin = begin > box_lo[0] - i0 ? begin : box_lo[0] - i0;
+      end = end < box_hi[0] - i0 ? end : box_hi[0] - i0;
+    }
     while (lo < hi && !within(index_at(c0, lo), low, high_margin)) ++lo;
     while (hi > lo && !within(index_at(c0, hi - 1), low, high_margin)) --hi;
     if (lo == hi) return;
-    while (lo > 0 && within(index_at(c0, lo - 1), low, high_margin)) --lo;
-    while (hi < nx && within(index_at(c0, hi), low, high_margin)) ++hi;
+    while (lo > begin && within(index_at(c0, lo - 1), low, high_margin)) --lo;
+    while (hi < end && within(index_at(c0, hi), low, high_margin)) ++hi;
   }
 
   template <class Member>
@@ -119,14 +138,29 @@ struct ResampleAffineRows {
     const std::int64_t row = team.league_rank();
     const std::int64_t j = row % ny;
     const std::int64_t k = row / ny;
-    const Vec3 c0 = map.row_start(j, k0 + k);
+    Out* row_out = &out(0, j, k);
+    // Outside the box: the whole row, or its ends, are padding.
+    std::int64_t begin = 0, end = nx;
+    if (boxed) {
+      const bool row_inside =
+          j0 + j >= box_lo[1] && j0 + j < box_hi[1] && k0 + k >= box_lo[2] && k0 + k < box_hi[2];
+      const std::int64_t from = box_lo[0] - i0, to = box_hi[0] - i0;
+      begin = !row_inside ? nx : (from < 0 ? 0 : (from > nx ? nx : from));
+      end = !row_inside ? nx : (to < begin ? begin : (to > nx ? nx : to));
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, std::int64_t(0), begin),
+                           [&](const std::int64_t i) { row_out[i] = pad; });
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, end, nx),
+                           [&](const std::int64_t i) { row_out[i] = pad; });
+      if (begin >= end) return;
+    }
+    const Vec3 c0 = map.row_start(j0 + j, k0 + k);
     // ITK's inside test, and the part of it where the stencil needs no
     // clamping or mirroring (the fast `interior` sampler).
     std::int64_t lo = 0, hi = 0, a = 0, b = 0;
     range_within(c0, -0.5, 0.5, lo, hi);
     range_within(c0, Interpolator::interior_low, Interpolator::interior_high_margin, a, b);
     if (a < lo || b > hi || a >= b) a = b = lo;
-    Out* row_out = &out(0, j, k);
+    if (lo >= hi) lo = hi = a = b = begin;
     const Vec3 step{map.m[0][0], map.m[1][0], map.m[2][0]};
     // Only the short end segments visit the clamping sampler or the fill.
     auto fill_range = [&](std::int64_t from, std::int64_t to) {
@@ -138,17 +172,17 @@ struct ResampleAffineRows {
         row_out[i] = pixel_cast<Out>(interp(index_at(c0, i)));
       });
     };
-    fill_range(0, lo);
+    fill_range(begin, lo);
     border_range(lo, a);
     border_range(b, hi);
-    fill_range(hi, nx);
+    fill_range(hi, end);
     if constexpr (Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible) {
       // Host backends: a team is one thread; a plain loop over a restrict
       // pointer is what compilers turn into SIMD gathers.
       interior_row(c0, step, a, b, row_out);
     } else {
       Kokkos::parallel_for(Kokkos::TeamVectorRange(team, a, b), [&](const std::int64_t i) {
-        const double x = static_cast<double>(i);
+        const double x = static_cast<double>(i0 + i);
         row_out[i] = pixel_cast<Out>(
             interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
       });
@@ -159,7 +193,7 @@ struct ResampleAffineRows {
                                            const std::int64_t b,
                                            Out* KOKKOS_RESTRICT row_out) const {
     for (std::int64_t i = a; i < b; ++i) {
-      const double x = static_cast<double>(i);
+      const double x = static_cast<double>(i0 + i);
       row_out[i] = pixel_cast<Out>(
           interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
     }
@@ -216,6 +250,44 @@ Image<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const Geometry& 
           "medimg::resample_pointwise",
           Policy(exec, {0, 0, 0}, {output.size()[0], output.size()[1], output.size()[2]}), functor);
     }
+  });
+  return result;
+}
+
+// The region [start, start + size) of resample_as onto `grid` (start may be
+// negative, the region may reach past the grid), with the voxels outside
+// [keep_lo, keep_hi) of the grid (a box within it) set to `pad`: bit for bit
+// resample_as followed by crops and pads, without computing the voxels the
+// crops drop (the pipeline fuses those steps). Affine transforms.
+template <class Out, class ExecutionSpace, class T, class MemorySpace>
+Image<Out, MemorySpace> resample_region_as(const ExecutionSpace& exec, const Geometry& grid,
+                                           const Size3& start, const Size3& size,
+                                           const Size3& keep_lo, const Size3& keep_hi,
+                                           const Sampler<T, MemorySpace>& input,
+                                           const AffineTransform& transform, double fill,
+                                           double pad) {
+  const Vec3 origin = grid.index_to_physical(Vec3{
+      static_cast<double>(start[0]), static_cast<double>(start[1]), static_cast<double>(start[2])});
+  const Geometry region(size, origin, grid.spacing(), grid.direction());
+  auto result = Image<Out, MemorySpace>::uninitialized(region, "medimg::resample");
+  result.metadata() = input.image().metadata();
+  using OutView = typename Image<Out, MemorySpace>::view_type;
+  input.visit([&](const auto& interp) {
+    using Interpolator = std::decay_t<decltype(interp)>;
+    impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{
+        result.voxels(),         interp,  impl::index_map(grid, input.geometry(), transform),
+        input.geometry().size(), size[0], size[1],
+        pixel_cast<Out>(fill),   start[2]};
+    functor.i0 = start[0];
+    functor.j0 = start[1];
+    functor.boxed = true;
+    functor.box_lo = keep_lo;
+    functor.box_hi = keep_hi;
+    functor.pad = pixel_cast<Out>(pad);
+    Kokkos::parallel_for(
+        "medimg::resample_region",
+        Kokkos::TeamPolicy<ExecutionSpace>(exec, static_cast<int>(size[1] * size[2]), Kokkos::AUTO),
+        functor);
   });
   return result;
 }
