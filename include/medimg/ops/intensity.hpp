@@ -160,11 +160,65 @@ struct Moments {
   double min = 0.0, max = 0.0, mean = 0.0, variance = 0.0;  // variance: ddof = 0
 };
 
+// 8- and 16-bit images: count, sum, sum of squares and extremes as exact
+// integers in one pass (x^2 <= 2^32, so 2^30 voxels fit in the sums): the
+// result does not depend on the order of the reduction.
+template <class T>
+struct IntegerMoments {
+  struct value_type {
+    std::int64_t sum, squares, count, min, max;
+  };
+  SelectedVoxels<T> selected;
+
+  KOKKOS_INLINE_FUNCTION void init(value_type& v) const {
+    v.sum = v.squares = v.count = 0;
+    v.min = Kokkos::reduction_identity<std::int64_t>::min();
+    v.max = Kokkos::reduction_identity<std::int64_t>::max();
+  }
+  KOKKOS_INLINE_FUNCTION void join(MEDIMG_JOIN_VOLATILE value_type& dst,
+                                   const MEDIMG_JOIN_VOLATILE value_type& src) const {
+    dst.sum += src.sum;
+    dst.squares += src.squares;
+    dst.count += src.count;
+    if (src.min < dst.min) dst.min = src.min;
+    if (src.max > dst.max) dst.max = src.max;
+  }
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t n, value_type& v) const {
+    const std::int64_t x = selected.voxels[n];
+    const bool use =
+        (selected.mask == nullptr || selected.mask[n] != 0) && (!selected.nonzero_only || x != 0);
+    v.sum += use ? x : 0;
+    v.squares += use ? x * x : 0;
+    v.count += use ? 1 : 0;
+    if (use && x < v.min) v.min = x;
+    if (use && x > v.max) v.max = x;
+  }
+};
+
 template <class ExecutionSpace, class T, class MemorySpace>
 Moments moments(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
                 const Selection<MemorySpace>& selection, bool with_variance) {
   const SelectedVoxels<T> selected = selected_voxels(image, selection);
   const std::int64_t n = image.geometry().voxel_count();
+  if constexpr (std::is_integral_v<T> && sizeof(T) <= 2) {
+    if (n < (std::int64_t(1) << 30)) {
+      typename IntegerMoments<T>::value_type sums;
+      Kokkos::parallel_reduce("medimg::intensity_moments", FlatRange<ExecutionSpace>(exec, 0, n),
+                              IntegerMoments<T>{selected}, sums);
+      Moments m;
+      m.count = sums.count;
+      if (m.count == 0) return m;
+      m.min = static_cast<double>(sums.min);
+      m.max = static_cast<double>(sums.max);
+      m.mean = static_cast<double>(sums.sum) / static_cast<double>(m.count);
+      // n^2 var = n sum(x^2) - sum(x)^2, exactly (both terms < 2^95).
+      __extension__ using Wide = __int128;
+      const Wide spread =
+          static_cast<Wide>(sums.count) * sums.squares - static_cast<Wide>(sums.sum) * sums.sum;
+      m.variance = static_cast<double>(spread) / (static_cast<double>(m.count) * m.count);
+      return m;
+    }
+  }
   typename FirstMoments<T>::value_type first;
   Kokkos::parallel_reduce("medimg::intensity_moments", FlatRange<ExecutionSpace>(exec, 0, n),
                           FirstMoments<T>{selected}, first);
