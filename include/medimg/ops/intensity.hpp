@@ -160,6 +160,17 @@ struct Moments {
   double min = 0.0, max = 0.0, mean = 0.0, variance = 0.0;  // variance: ddof = 0
 };
 
+inline Moments first_moments(std::int64_t count, double sum, double min, double max) {
+  Moments m;
+  m.count = count;
+  if (count > 0) {
+    m.min = min;
+    m.max = max;
+    m.mean = sum / static_cast<double>(count);
+  }
+  return m;
+}
+
 // 8- and 16-bit images: count, sum, sum of squares and extremes as exact
 // integers in one pass (x^2 <= 2^32, so 2^30 voxels fit in the sums): the
 // result does not depend on the order of the reduction.
@@ -205,12 +216,9 @@ Moments moments(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
       typename IntegerMoments<T>::value_type sums;
       Kokkos::parallel_reduce("medimg::intensity_moments", FlatRange<ExecutionSpace>(exec, 0, n),
                               IntegerMoments<T>{selected}, sums);
-      Moments m;
-      m.count = sums.count;
+      Moments m = first_moments(sums.count, static_cast<double>(sums.sum),
+                                static_cast<double>(sums.min), static_cast<double>(sums.max));
       if (m.count == 0) return m;
-      m.min = static_cast<double>(sums.min);
-      m.max = static_cast<double>(sums.max);
-      m.mean = static_cast<double>(sums.sum) / static_cast<double>(m.count);
       // n^2 var = n sum(x^2) - sum(x)^2, exactly (both terms < 2^95).
       __extension__ using Wide = __int128;
       const Wide spread =
@@ -222,12 +230,8 @@ Moments moments(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
   typename FirstMoments<T>::value_type first;
   Kokkos::parallel_reduce("medimg::intensity_moments", FlatRange<ExecutionSpace>(exec, 0, n),
                           FirstMoments<T>{selected}, first);
-  Moments m;
-  m.count = first.count;
+  Moments m = first_moments(first.count, first.sum, first.min, first.max);
   if (m.count == 0) return m;
-  m.min = first.min;
-  m.max = first.max;
-  m.mean = first.sum / static_cast<double>(m.count);
   if (with_variance) {
     double squares = 0.0;
     Kokkos::parallel_reduce("medimg::intensity_variance", FlatRange<ExecutionSpace>(exec, 0, n),
