@@ -12,6 +12,7 @@ Usage: test_batch.py MEDIMG_BINARY SCRATCH_DIR [MPIEXEC]
 import csv
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -165,6 +166,30 @@ class Batch(unittest.TestCase):
             with open(os.path.join(out, name + ".nii.gz"), "rb") as a, \
                     open(os.path.join(self.out, name + ".nii.gz"), "rb") as b:
                 self.assertEqual(a.read(), b.read())
+
+    def test_progress_is_a_live_bar_on_a_terminal(self):
+        master, slave = pty.openpty()
+        out = os.path.join(self.dir, "tty")
+        r = subprocess.run([MEDIMG, "batch", "--manifest", self.manifest, "--steps", self.steps,
+                            "--out-dir", out], stdout=subprocess.PIPE, stderr=slave, text=True,
+                           timeout=600)
+        os.close(slave)
+        text = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            text += chunk
+        os.close(master)
+        self.assertEqual(r.returncode, 1)
+        screen = text.decode()
+        self.assertIn("\r[", screen)
+        self.assertIn("] 8/8 items, 3 failed", screen)
+        self.assertRegex(screen, r"\[#{30}\] 8/8 items")
+        self.assertIn("items/s, ETA", screen)
 
     def test_refuses_an_item_that_does_not_fit(self):
         out = os.path.join(self.dir, "small")
