@@ -61,6 +61,13 @@ KOKKOS_INLINE_FUNCTION bool within(const Vec3& c, const Size3& size, double low,
   return true;
 }
 
+// Interpolators with an `interior_line` (an axis-aligned row in one loop).
+template <class Interpolator, class = void>
+struct has_interior_line : std::false_type {};
+template <class Interpolator>
+struct has_interior_line<Interpolator, std::enable_if_t<Interpolator::has_interior_line>>
+    : std::true_type {};
+
 template <class ExecutionSpace, class OutView, class Interpolator>
 struct ResampleAffineRows {
   using Out = typename OutView::non_const_value_type;
@@ -192,6 +199,14 @@ struct ResampleAffineRows {
   KOKKOS_INLINE_FUNCTION void interior_row(const Vec3 c0, const Vec3 step, const std::int64_t a,
                                            const std::int64_t b,
                                            Out* KOKKOS_RESTRICT row_out) const {
+    if constexpr (has_interior_line<Interpolator>::value) {
+      // The row moves along the input's i only (axis-aligned resampling).
+      if (step[1] == 0.0 && step[2] == 0.0) {
+        interp.interior_line(c0, step[0], i0, a, b, row_out,
+                             [](auto v) { return pixel_cast<Out>(v); });
+        return;
+      }
+    }
     for (std::int64_t i = a; i < b; ++i) {
       const double x = static_cast<double>(i0 + i);
       row_out[i] = pixel_cast<Out>(
