@@ -143,6 +143,12 @@ bool Geometry::same_grid(const Geometry& other, double tolerance) const {
   return true;
 }
 
+Geometry region_grid(const Geometry& g, const Size3& start, const Size3& size) {
+  const Vec3 origin = g.index_to_physical(Vec3{
+      static_cast<double>(start[0]), static_cast<double>(start[1]), static_cast<double>(start[2])});
+  return Geometry(size, origin, g.spacing(), g.direction());
+}
+
 std::string orientation_code(const Mat3& direction) {
   // Greedy assignment: the largest remaining |D[r][c]| fixes index axis c to
   // physical axis r, so an oblique matrix still yields a permutation.

@@ -61,8 +61,7 @@ Geometry cropped_grid(const Geometry& g, const Size3& start, const Size3& size) 
                   axis_letter[a]);
     }
   }
-  return Geometry(size, point_of_index(g, start[0], start[1], start[2]), g.spacing(),
-                  g.direction());
+  return region_grid(g, start, size);
 }
 
 IndexMapping crop_mapping(const Size3& start) {
@@ -80,8 +79,7 @@ Geometry padded_grid(const Geometry& g, const Size3& before, const Size3& after)
     }
     size[a] = g.size()[a] + before[a] + after[a];
   }
-  return Geometry(size, point_of_index(g, -before[0], -before[1], -before[2]), g.spacing(),
-                  g.direction());
+  return region_grid(g, Size3{-before[0], -before[1], -before[2]}, size);
 }
 
 IndexMapping pad_mapping(const Size3& before) {
@@ -100,11 +98,6 @@ Size3 centered_region_start(const Geometry& g, const Size3& size) {
     start[a] = n >= size[a] ? (n - size[a]) / 2 : -((size[a] - n) / 2);
   }
   return start;
-}
-
-Geometry region_grid(const Geometry& g, const Size3& start, const Size3& size) {
-  return Geometry(size, point_of_index(g, start[0], start[1], start[2]), g.spacing(),
-                  g.direction());
 }
 
 IndexMapping flip_mapping(const Geometry& g, Axis axis) {

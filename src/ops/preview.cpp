@@ -110,14 +110,16 @@ RgbPicture render_preview(const AnyImage<DeviceMemory>& image, const PreviewOpti
   picture.width += 2 * gap;
   picture.rgb.assign(static_cast<std::size_t>(picture.width) * picture.height * 3, 0);
 
+  Image<std::int32_t, DeviceMemory> ids;
+  if (labels != nullptr) {
+    ids = std::get<Image<std::int32_t, DeviceMemory>>(cast_to(*labels, PixelType::int32));
+  }
   int x0 = 0;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (const Panel& p : panels) {
     const auto plane = to_host(resample_to_image(p.grid, values, Interp::linear, nan));
     Image<std::int32_t, HostMemory> plane_labels;
     if (labels != nullptr) {
-      const auto ids =
-          std::get<Image<std::int32_t, DeviceMemory>>(cast_to(*labels, PixelType::int32));
       plane_labels = to_host(resample_to_image(p.grid, ids, Interp::nearest, 0.0));
     }
     const int w = static_cast<int>(p.grid.size()[0]), h = static_cast<int>(p.grid.size()[1]);

@@ -283,11 +283,7 @@ AnyImage<DeviceMemory> Pipeline::run_fused(const AnyImage<DeviceMemory>& image, 
   for (std::size_t s = first + 1; s < last; ++s) {
     const PipelineStep& step = *m_steps[s];
     try {
-      const Vec3 origin =
-          grid.index_to_physical(Vec3{static_cast<double>(start[0]), static_cast<double>(start[1]),
-                                      static_cast<double>(start[2])});
-      const auto [offset, kept] =
-          step.region(Geometry(size, origin, grid.spacing(), grid.direction()));
+      const auto [offset, kept] = step.region(region_grid(grid, start, size));
       for (int a = 0; a < 3; ++a) {
         start[a] += offset[a];
         keep_lo[a] = std::max(keep_lo[a], start[a]);

@@ -117,6 +117,11 @@ Mat3 direction_from_code(std::string_view code);
 // The code of a direction matrix (see Geometry::orientation_code).
 std::string orientation_code(const Mat3& direction);
 
+// The grid of voxels [start, start + size) of g (start may be negative, the
+// region may reach past g): same spacing and direction, origin at the point
+// of index `start`. Crops, pads and their fused forms all place grids so.
+Geometry region_grid(const Geometry& g, const Size3& start, const Size3& size);
+
 // "[a, b, c]" with enough digits to round-trip, for messages and `info`.
 std::string to_string(const Vec3& v);
 std::string to_string(const Size3& v);

@@ -266,12 +266,11 @@ DistributedImage<T, MemorySpace> copy_by_index_mapping(
   const auto window = fetch(input, need);
   if (result.empty()) return result;
   using View = typename DistributedImage<T, MemorySpace>::view_type;
-  impl::CopyByIndexMapping<typename View::const_type, View> functor{
-      window.data, result.owned(), mapping, fill, input.geometry().size(), window.offset, k0};
-  using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
-                                       Kokkos::IndexType<std::int64_t>>;
-  Kokkos::parallel_for(
-      label, Policy(exec, {0, 0, 0}, {output.size()[0], output.size()[1], k1 - k0}), functor);
+  impl::run_index_copy(
+      exec,
+      impl::CopyByIndexMapping<typename View::const_type, View>{
+          window.data, result.owned(), mapping, fill, input.geometry().size(), window.offset, k0},
+      label);
   exec.fence();
   return result;
 }

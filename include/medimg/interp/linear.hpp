@@ -98,22 +98,20 @@ struct LinearInterpolator {
       const double c = c0[0] + static_cast<double>(i0 + i) * step;
       const std::int64_t x = static_cast<std::int64_t>(c);
       const auto tx = static_cast<real_type>(c - static_cast<double>(x));
-      const auto v0 = static_cast<real_type>(r00[x]), v1 = static_cast<real_type>(r00[x + 1]);
-      const auto v2 = static_cast<real_type>(r10[x]), v3 = static_cast<real_type>(r10[x + 1]);
-      const auto v4 = static_cast<real_type>(r01[x]), v5 = static_cast<real_type>(r01[x + 1]);
-      const auto v6 = static_cast<real_type>(r11[x]), v7 = static_cast<real_type>(r11[x + 1]);
-      const real_type pa = v0 + (v1 - v0) * tx;
-      const real_type pb = v2 + (v3 - v2) * tx;
-      const real_type pd = v4 + (v5 - v4) * tx;
-      const real_type pe = v6 + (v7 - v6) * tx;
-      const real_type f = pa + (pb - pa) * ty;
-      const real_type g = pd + (pe - pd) * ty;
-      out[i] = cast(f + (g - f) * tz);
+      out[i] = cast(blend(Cell{{static_cast<real_type>(r00[x]), static_cast<real_type>(r00[x + 1]),
+                                static_cast<real_type>(r10[x]), static_cast<real_type>(r10[x + 1]),
+                                static_cast<real_type>(r01[x]), static_cast<real_type>(r01[x + 1]),
+                                static_cast<real_type>(r11[x]), static_cast<real_type>(r11[x + 1])},
+                               tx,
+                               ty,
+                               tz}));
     }
   }
 
-  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const {
-    const Cell q = cell(c);
+  KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const { return blend(cell(c)); }
+
+  // The trilinear value of a cell: along x, then y, then z.
+  KOKKOS_INLINE_FUNCTION static real_type blend(const Cell& q) {
     const real_type a = q.v[0] + (q.v[1] - q.v[0]) * q.tx;
     const real_type b = q.v[2] + (q.v[3] - q.v[2]) * q.tx;
     const real_type d = q.v[4] + (q.v[5] - q.v[4]) * q.tx;

@@ -31,10 +31,8 @@ Geometry padded_grid(const Geometry& g, const Size3& before, const Size3& after)
 IndexMapping pad_mapping(const Size3& before);
 
 // crop_or_pad: the first index of the `size` voxels centred on the grid
-// (negative along axes that are padded), and the grid of any such region:
-// origin = physical point of `start`, which may lie outside.
+// (negative along axes that are padded); its grid is region_grid (core).
 Size3 centered_region_start(const Geometry& g, const Size3& size);
-Geometry region_grid(const Geometry& g, const Size3& start, const Size3& size);
 
 // flip: content mirrored along `axis`, geometry kept.
 IndexMapping flip_mapping(const Geometry& g, Axis axis);

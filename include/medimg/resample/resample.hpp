@@ -281,9 +281,7 @@ Image<Out, MemorySpace> resample_region_as(const ExecutionSpace& exec, const Geo
                                            const Sampler<T, MemorySpace>& input,
                                            const AffineTransform& transform, double fill,
                                            double pad) {
-  const Vec3 origin = grid.index_to_physical(Vec3{
-      static_cast<double>(start[0]), static_cast<double>(start[1]), static_cast<double>(start[2])});
-  const Geometry region(size, origin, grid.spacing(), grid.direction());
+  const Geometry region = region_grid(grid, start, size);
   auto result = Image<Out, MemorySpace>::uninitialized(region, "medimg::resample");
   result.metadata() = input.image().metadata();
   using OutView = typename Image<Out, MemorySpace>::view_type;

@@ -33,6 +33,7 @@ struct CopyByIndexMapping {
   Size3 in_offset{};    // the input index of in(0, 0, 0) (a window of a distributed image)
   std::int64_t k0 = 0;  // the output plane of out(., ., 0) (a slab of a distributed output)
 
+  // One voxel (MDRange; GPUs).
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t i, const std::int64_t j,
                                          const std::int64_t k) const {
     const std::int64_t o[3] = {i, j, k0 + k};
@@ -46,57 +47,65 @@ struct CopyByIndexMapping {
     out(i, j, k) =
         inside ? in(s[0] - in_offset[0], s[1] - in_offset[1], s[2] - in_offset[2]) : fill;
   }
-};
 
-// The same copy one output row (j, k) at a time, for host backends: the
-// source of a row is a strided line of the input, so the row is a plain
-// loop over pointers (contiguous when the row maps to +i). Every mapping
-// the ops build has steps of +-1.
-template <class T>
-struct CopyRowsByIndexMapping {
-  const T* in;
-  T* out;
-  IndexMapping mapping;
-  T fill;
-  Size3 in_size;
-  std::int64_t in_stride[3];
-  std::int64_t out_nx, out_ny;
-
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
-    const std::int64_t o[3] = {0, row % out_ny, row / out_ny};
-    T* target = out + row * out_nx;
-    std::int64_t base = 0;
+  // One output row (j, k) (host backends, i-step +-1 as every mapping the
+  // ops build has): the row's source is a strided line of the input, so the
+  // copy is a plain pointer loop (contiguous when the row maps to +i).
+  struct Rows {};
+  KOKKOS_INLINE_FUNCTION void operator()(Rows, const std::int64_t row) const {
+    const auto nx = static_cast<std::int64_t>(out.extent(0));
+    const auto ny = static_cast<std::int64_t>(out.extent(1));
+    const std::int64_t j = row % ny, k = row / ny;
+    const std::int64_t o[3] = {0, j, k0 + k};
+    Out* target = &out(0, j, k);
+    const Out* source = in.data();
     for (int c = 1; c < 3; ++c) {
       const int a = mapping.source_axis[c];
       const std::int64_t s = mapping.first[c] + mapping.step[c] * o[c];
       if (s < 0 || s >= in_size[a]) {
-        for (std::int64_t i = 0; i < out_nx; ++i) target[i] = fill;
+        for (std::int64_t i = 0; i < nx; ++i) target[i] = fill;
         return;
       }
-      base += s * in_stride[a];
+      source += (s - in_offset[a]) * static_cast<std::int64_t>(in.stride(a));
     }
     const int a0 = mapping.source_axis[0];
     const std::int64_t first = mapping.first[0], step = mapping.step[0], n = in_size[a0];
-    // 0 <= first + step * i < n, step = +-1.
+    // 0 <= first + step * i < n.
     std::int64_t lo = step > 0 ? -first : first - (n - 1);
     std::int64_t hi = step > 0 ? n - first : first + 1;
-    lo = lo < 0 ? 0 : (lo > out_nx ? out_nx : lo);
-    hi = hi < lo ? lo : (hi > out_nx ? out_nx : hi);
+    lo = lo < 0 ? 0 : (lo > nx ? nx : lo);
+    hi = hi < lo ? lo : (hi > nx ? nx : hi);
+    const auto stride0 = static_cast<std::int64_t>(in.stride(a0));
+    source += (first + step * lo - in_offset[a0]) * stride0;
+    const std::int64_t stride = step * stride0;
     for (std::int64_t i = 0; i < lo; ++i) target[i] = fill;
-    const T* source = in + base + (first + step * lo) * in_stride[a0];
-    const std::int64_t stride = step * in_stride[a0];
     if (stride == 1) {
       for (std::int64_t i = lo; i < hi; ++i) target[i] = source[i - lo];
     } else {
       for (std::int64_t i = lo; i < hi; ++i) target[i] = source[(i - lo) * stride];
     }
-    for (std::int64_t i = hi; i < out_nx; ++i) target[i] = fill;
+    for (std::int64_t i = hi; i < nx; ++i) target[i] = fill;
   }
 };
 
-template <class ExecutionSpace>
-constexpr bool host_backend() {
-  return Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible;
+// Runs the copy over out's extents: by rows on host backends when the
+// mapping's i-step is +-1, voxel by voxel otherwise.
+template <class ExecutionSpace, class Functor>
+void run_index_copy(const ExecutionSpace& exec, const Functor& copy, const char* label) {
+  const auto nx = static_cast<std::int64_t>(copy.out.extent(0));
+  const auto ny = static_cast<std::int64_t>(copy.out.extent(1));
+  const auto nz = static_cast<std::int64_t>(copy.out.extent(2));
+  if constexpr (Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible) {
+    if (copy.mapping.step[0] == 1 || copy.mapping.step[0] == -1) {
+      using Rows = Kokkos::RangePolicy<ExecutionSpace, typename Functor::Rows,
+                                       Kokkos::IndexType<std::int64_t>>;
+      Kokkos::parallel_for(label, Rows(exec, 0, ny * nz), copy);
+      return;
+    }
+  }
+  using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
+                                       Kokkos::IndexType<std::int64_t>>;
+  Kokkos::parallel_for(label, Policy(exec, {0, 0, 0}, {nx, ny, nz}), copy);
 }
 
 }  // namespace impl
@@ -108,37 +117,11 @@ Image<T, MemorySpace> copy_by_index_mapping(const ExecutionSpace& exec,
                                             T fill, const char* label) {
   auto result = Image<T, MemorySpace>::uninitialized(output, label);
   result.metadata() = input.metadata();
-  bool unit_steps = true;
-  for (int c = 0; c < 3; ++c)
-    unit_steps = unit_steps && (mapping.step[c] == 1 || mapping.step[c] == -1);
-  if constexpr (impl::host_backend<ExecutionSpace>()) {
-    if (unit_steps) {
-      const auto& in = input.voxels();
-      const impl::CopyRowsByIndexMapping<T> rows{
-          in.data(),
-          result.voxels().data(),
-          mapping,
-          fill,
-          input.geometry().size(),
-          {static_cast<std::int64_t>(in.stride(0)), static_cast<std::int64_t>(in.stride(1)),
-           static_cast<std::int64_t>(in.stride(2))},
-          output.size()[0],
-          output.size()[1]};
-      Kokkos::parallel_for(label,
-                           Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
-                               exec, 0, output.size()[1] * output.size()[2]),
-                           rows);
-      return result;
-    }
-  }
   using View = typename Image<T, MemorySpace>::view_type;
-  impl::CopyByIndexMapping<typename View::const_type, View> functor{
-      input.voxels(), result.voxels(), mapping, fill, input.geometry().size()};
-  using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
-                                       Kokkos::IndexType<std::int64_t>>;
-  Kokkos::parallel_for(
-      label, Policy(exec, {0, 0, 0}, {output.size()[0], output.size()[1], output.size()[2]}),
-      functor);
+  impl::run_index_copy(exec,
+                       impl::CopyByIndexMapping<typename View::const_type, View>{
+                           input.voxels(), result.voxels(), mapping, fill, input.geometry().size()},
+                       label);
   return result;
 }
 
