@@ -24,13 +24,13 @@ KOKKOS_INLINE_FUNCTION Out pixel_cast(In x) {
   if constexpr (std::is_floating_point_v<Out>) {
     return static_cast<Out>(x);
   } else {
+    // Selects, no branches, so that loops of casts vectorise.
     double v = static_cast<double>(x);
     if constexpr (std::is_floating_point_v<In>) {
-      if (compat::isnan(v)) return Out(0);
-      v = compat::floor(v + 0.5);
+      v = v == v ? compat::floor(v + 0.5) : 0.0;  // NaN -> 0
     }
-    if (v < PixelRange<Out>::lowest) v = PixelRange<Out>::lowest;
-    if (v > PixelRange<Out>::highest) v = PixelRange<Out>::highest;
+    v = v < PixelRange<Out>::lowest ? PixelRange<Out>::lowest : v;
+    v = v > PixelRange<Out>::highest ? PixelRange<Out>::highest : v;
     return static_cast<Out>(v);
   }
 }

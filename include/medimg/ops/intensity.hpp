@@ -78,6 +78,25 @@ namespace impl {
 template <class ExecutionSpace>
 using FlatRange = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
 
+// The voxels of a flat pass, split into work items. Host backends give each
+// item a run of consecutive voxels, a loop the compiler vectorises; GPUs take
+// one voxel per thread, so adjacent threads touch adjacent voxels.
+struct VoxelRuns {
+  std::int64_t count = 0, run = 1;
+  KOKKOS_INLINE_FUNCTION std::int64_t begin(const std::int64_t item) const { return item * run; }
+  KOKKOS_INLINE_FUNCTION std::int64_t end(const std::int64_t item) const {
+    const std::int64_t e = (item + 1) * run;
+    return e < count ? e : count;
+  }
+  std::int64_t items() const { return (count + run - 1) / run; }
+};
+
+template <class ExecutionSpace>
+VoxelRuns voxel_runs(const std::int64_t count) {
+  constexpr bool host = Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible;
+  return {count, host ? 4096 : 1};
+}
+
 // The selected voxels of one image, as a device-callable predicate.
 template <class T>
 struct SelectedVoxels {
@@ -180,6 +199,7 @@ struct IntegerMoments {
     std::int64_t sum, squares, count, min, max;
   };
   SelectedVoxels<T> selected;
+  VoxelRuns runs;
 
   KOKKOS_INLINE_FUNCTION void init(value_type& v) const {
     v.sum = v.squares = v.count = 0;
@@ -194,15 +214,37 @@ struct IntegerMoments {
     if (src.min < dst.min) dst.min = src.min;
     if (src.max > dst.max) dst.max = src.max;
   }
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t n, value_type& v) const {
-    const std::int64_t x = selected.voxels[n];
-    const bool use =
-        (selected.mask == nullptr || selected.mask[n] != 0) && (!selected.nonzero_only || x != 0);
-    v.sum += use ? x : 0;
-    v.squares += use ? x * x : 0;
-    v.count += use ? 1 : 0;
-    if (use && x < v.min) v.min = x;
-    if (use && x > v.max) v.max = x;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item, value_type& v) const {
+    const std::int64_t begin = runs.begin(item), end = runs.end(item);
+    if (selected.mask == nullptr && !selected.nonzero_only) {
+      // Every voxel: a branch-free loop with 32-bit extremes, which vectorises.
+      std::int64_t sum = 0, squares = 0;
+      std::int32_t low = Kokkos::reduction_identity<std::int32_t>::min();
+      std::int32_t high = Kokkos::reduction_identity<std::int32_t>::max();
+      for (std::int64_t n = begin; n < end; ++n) {
+        const std::int32_t x = selected.voxels[n];
+        sum += x;
+        squares += static_cast<std::int64_t>(x) * x;
+        low = x < low ? x : low;
+        high = x > high ? x : high;
+      }
+      v.sum += sum;
+      v.squares += squares;
+      v.count += end - begin;
+      if (begin < end && low < v.min) v.min = low;
+      if (begin < end && high > v.max) v.max = high;
+      return;
+    }
+    for (std::int64_t n = begin; n < end; ++n) {
+      const std::int64_t x = selected.voxels[n];
+      const bool use =
+          (selected.mask == nullptr || selected.mask[n] != 0) && (!selected.nonzero_only || x != 0);
+      v.sum += use ? x : 0;
+      v.squares += use ? x * x : 0;
+      v.count += use ? 1 : 0;
+      if (use && x < v.min) v.min = x;
+      if (use && x > v.max) v.max = x;
+    }
   }
 };
 
@@ -214,8 +256,10 @@ Moments moments(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
   if constexpr (std::is_integral_v<T> && sizeof(T) <= 2) {
     if (n < (std::int64_t(1) << 30)) {
       typename IntegerMoments<T>::value_type sums;
-      Kokkos::parallel_reduce("medimg::intensity_moments", FlatRange<ExecutionSpace>(exec, 0, n),
-                              IntegerMoments<T>{selected}, sums);
+      const VoxelRuns runs = voxel_runs<ExecutionSpace>(n);
+      Kokkos::parallel_reduce("medimg::intensity_moments",
+                              FlatRange<ExecutionSpace>(exec, 0, runs.items()),
+                              IntegerMoments<T>{selected, runs}, sums);
       Moments m = first_moments(sums.count, static_cast<double>(sums.sum),
                                 static_cast<double>(sums.min), static_cast<double>(sums.max));
       if (m.count == 0) return m;
@@ -384,9 +428,39 @@ struct MapVoxels {
   SelectedVoxels<In> selected;
   Out* output;
   F f;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t n) const {
-    double x;
-    output[n] = selected(n, x) ? pixel_cast<Out>(f(x)) : pixel_cast<Out>(selected.voxels[n]);
+  VoxelRuns runs;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
+    const std::int64_t begin = runs.begin(item), end = runs.end(item);
+    if constexpr (std::is_integral_v<In>) {
+      if (selected.mask == nullptr && !selected.nonzero_only) {
+        // Every voxel, none NaN: a branch-free loop.
+        for (std::int64_t n = begin; n < end; ++n) {
+          output[n] = pixel_cast<Out>(f(static_cast<double>(selected.voxels[n])));
+        }
+        return;
+      }
+    }
+    for (std::int64_t n = begin; n < end; ++n) {
+      double x;
+      output[n] = selected(n, x) ? pixel_cast<Out>(f(x)) : pixel_cast<Out>(selected.voxels[n]);
+    }
+  }
+};
+
+// clip of an integer image: the bounds are integers of the pixel type, so the
+// clamp needs no conversion (min/max instructions on host backends).
+template <class T>
+struct ClampIntegers {
+  const T* input;
+  T* output;
+  T low, high;
+  VoxelRuns runs;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
+    const std::int64_t end = runs.end(item);
+    for (std::int64_t n = runs.begin(item); n < end; ++n) {
+      const T x = input[n];
+      output[n] = x < low ? low : (x > high ? high : x);
+    }
   }
 };
 
@@ -450,8 +524,9 @@ Image<Out, MemorySpace> map_voxels(const ExecutionSpace& exec, const Image<In, M
                                    const char* label) {
   auto result = Image<Out, MemorySpace>::uninitialized(image.geometry(), label);
   result.metadata() = image.metadata();
-  Kokkos::parallel_for(label, FlatRange<ExecutionSpace>(exec, 0, image.geometry().voxel_count()),
-                       MapVoxels<Out, In, F>{selected, result.voxels().data(), f});
+  const VoxelRuns runs = voxel_runs<ExecutionSpace>(image.geometry().voxel_count());
+  Kokkos::parallel_for(label, FlatRange<ExecutionSpace>(exec, 0, runs.items()),
+                       MapVoxels<Out, In, F>{selected, result.voxels().data(), f, runs});
   return result;
 }
 
@@ -484,8 +559,22 @@ template <class ExecutionSpace, class T, class MemorySpace>
 Image<T, MemorySpace> clip(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
                            double low, double high) {
   impl::check_range(low, high, "clip");
-  const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
-  return impl::map_voxels<T>(exec, image, every, impl::clamp_bounds<T>(low, high), "medimg::clip");
+  const impl::ClampValue bounds = impl::clamp_bounds<T>(low, high);
+  if constexpr (std::is_integral_v<T>) {
+    // The same values as pixel_cast<T>(clamp(x)): bounds outside T's range
+    // clamp to it.
+    auto result = Image<T, MemorySpace>::uninitialized(image.geometry(), "medimg::clip");
+    result.metadata() = image.metadata();
+    const impl::VoxelRuns runs = impl::voxel_runs<ExecutionSpace>(image.geometry().voxel_count());
+    Kokkos::parallel_for(
+        "medimg::clip", impl::FlatRange<ExecutionSpace>(exec, 0, runs.items()),
+        impl::ClampIntegers<T>{image.voxels().data(), result.voxels().data(),
+                               pixel_cast<T>(bounds.low), pixel_cast<T>(bounds.high), runs});
+    return result;
+  } else {
+    const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
+    return impl::map_voxels<T>(exec, image, every, bounds, "medimg::clip");
+  }
 }
 
 template <class ExecutionSpace, class T, class MemorySpace>
