@@ -7,10 +7,13 @@
 #include <itkDisplacementFieldTransform.h>
 
 #include <cmath>
+#include <cstring>
+#include <tuple>
 
 #include "backends.hpp"
 #include "itk_resample.hpp"
 #include "medimg/io/image_io.hpp"
+#include "medimg/ops/cast.hpp"
 #include "medimg/ops/crop.hpp"
 #include "medimg/resample/resample.hpp"
 #include "medimg/transform/displacement_field.hpp"
@@ -169,6 +172,99 @@ TYPED_TEST(ResampleVsItk, DisplacementFieldMatchesItk) {
     };
     expect_matches_itk(ours, theirs, image, interp, index_of,
                        "displacement field, " + std::string(to_string(interp)));
+  }
+}
+
+template <class ExecutionSpace>
+class ResampleKernels : public ::testing::Test {};
+TYPED_TEST_SUITE(ResampleKernels, Backends);
+
+// The row kernel, launched directly with one team per row: what
+// run_affine_rows replaces by ResampleAxisAlignedPlanes where that applies.
+template <class Out, class Exec, class T, class Memory>
+Image<Out, HostMemory> row_kernel(const Geometry& grid, const Size3& start, const Size3& size,
+                                  const Size3& keep_lo, const Size3& keep_hi,
+                                  const Sampler<T, Memory>& sampler, double fill, double pad) {
+  auto result = Image<Out, Memory>::uninitialized(region_grid(grid, start, size), "rows");
+  const impl::IndexMap map = impl::index_map(grid, sampler.geometry(), AffineTransform());
+  EXPECT_TRUE(map.m[1][0] == 0.0 && map.m[2][0] == 0.0 && map.m[0][1] == 0.0 &&
+              map.m[0][2] == 0.0 && map.m[2][1] == 0.0)
+      << "the grids are not axis-aligned: the test would not exercise the plane path";
+  sampler.visit([&](const auto& interp) {
+    using Interpolator = std::decay_t<decltype(interp)>;
+    impl::ResampleAffineRows<Exec, typename Image<Out, Memory>::view_type, Interpolator> rows{
+        result.voxels(),       interp,  map, sampler.geometry().size(), size[0], size[1],
+        pixel_cast<Out>(fill), start[2]};
+    rows.i0 = start[0];
+    rows.j0 = start[1];
+    rows.boxed = true;
+    rows.box_lo = keep_lo;
+    rows.box_hi = keep_hi;
+    rows.pad = pixel_cast<Out>(pad);
+    Kokkos::parallel_for(
+        Kokkos::TeamPolicy<Exec>(Exec(), static_cast<int>(size[1] * size[2]), Kokkos::AUTO), rows);
+  });
+  return to_host(result);
+}
+
+template <class Out, class Exec, class T>
+void expect_planes_equal_rows(const Image<T, HostMemory>& input, const Geometry& grid,
+                              const std::string& label) {
+  using Memory = typename Exec::memory_space;
+  const Sampler<T, Memory> sampler(Exec(), to_memory_space<Memory>(input), Interp::linear);
+  const Size3 whole{0, 0, 0};
+  const Size3& n = grid.size();
+  // The whole grid, and a region reaching past it with a box kept inside.
+  const Size3 start{-3, 2, -4}, size{n[0] + 5, n[1] - 1, n[2] + 6};
+  const Size3 keep_lo{1, 3, 0}, keep_hi{n[0] - 2, n[1], n[2] - 1};
+  const auto all =
+      to_host(resample_as<Out>(Exec(), grid, sampler, AffineTransform(), /*fill=*/-5.0));
+  const auto region = to_host(resample_region_as<Out>(Exec(), grid, start, size, keep_lo, keep_hi,
+                                                      sampler, AffineTransform(), -5.0, 9.0));
+  const auto all_rows = row_kernel<Out, Exec>(grid, whole, n, whole, n, sampler, -5.0, 0.0);
+  const auto region_rows =
+      row_kernel<Out, Exec>(grid, start, size, keep_lo, keep_hi, sampler, -5.0, 9.0);
+  for (const auto& [ours, rows, what] : {std::tuple{&all, &all_rows, "whole grid"},
+                                         std::tuple{&region, &region_rows, "padded region"}}) {
+    ASSERT_EQ(to_string(ours->geometry().size()), to_string(rows->geometry().size()))
+        << label << ", " << what;
+    std::int64_t differ = 0, interpolated = 0;
+    for (std::int64_t v = 0; v < ours->geometry().voxel_count(); ++v) {
+      const Out a = ours->voxels().data()[v], b = rows->voxels().data()[v];
+      differ += std::memcmp(&a, &b, sizeof(Out)) != 0 ? 1 : 0;
+      interpolated += b != pixel_cast<Out>(-5.0) && b != pixel_cast<Out>(9.0) ? 1 : 0;
+    }
+    EXPECT_EQ(differ, 0) << label << ", " << what;
+    EXPECT_GT(interpolated, ours->geometry().voxel_count() / 3) << label << ", " << what;
+  }
+}
+
+TYPED_TEST(ResampleKernels, AxisAlignedPlanesAreBitForBitTheRowKernel) {
+  const Geometry g = synthetic_grid();
+  const auto smooth = smooth_volume(g);
+  // Same direction (or flipped axes): zoom, shift, crop and pad are
+  // axis-aligned index maps.
+  const Mat3& d = g.direction();
+  const Mat3 flipped{Vec3{-d[0][0], d[0][1], -d[0][2]}, Vec3{-d[1][0], d[1][1], -d[1][2]},
+                     Vec3{-d[2][0], d[2][1], -d[2][2]}};
+  const Vec3 c = g.center();
+  auto grid = [&](const Mat3& direction, const Size3& n, const Vec3& spacing) {
+    const Vec3 half =
+        multiply(direction, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
+                                 0.5 * (n[2] - 1) * spacing[2]});
+    return Geometry(n, Vec3{c[0] - half[0] + 0.31, c[1] - half[1] - 0.2, c[2] - half[2] + 0.45},
+                    spacing, direction);
+  };
+  const std::vector<std::pair<std::string, Geometry>> grids{
+      {"finer in-plane, thick slices upsampled", grid(d, Size3{52, 41, 61}, Vec3{0.7, 1.1, 1.0})},
+      {"flipped i and k, coarser", grid(flipped, Size3{23, 30, 17}, Vec3{1.6, 1.45, 3.3})},
+  };
+  for (const auto& [what, output] : grids) {
+    expect_planes_equal_rows<float, TypeParam>(smooth, output, "float, " + what);
+    expect_planes_equal_rows<std::int16_t, TypeParam>(cast<std::int16_t>(smooth), output,
+                                                      "int16, " + what);
+    expect_planes_equal_rows<std::uint8_t, TypeParam>(cast<std::int16_t>(smooth), output,
+                                                      "int16 -> uint8, " + what);
   }
 }
 

@@ -26,11 +26,10 @@ KOKKOS_INLINE_FUNCTION Out pixel_cast(In x) {
   } else {
     // Selects, no branches, so that loops of casts vectorise.
     double v = static_cast<double>(x);
-    if constexpr (std::is_floating_point_v<In>) {
-      v = v == v ? compat::floor(v + 0.5) : 0.0;  // NaN -> 0
-    }
-    v = v < PixelRange<Out>::lowest ? PixelRange<Out>::lowest : v;
+    if constexpr (std::is_floating_point_v<In>) v = compat::floor(v + 0.5);
+    v = v < PixelRange<Out>::lowest ? PixelRange<Out>::lowest : v;  // NaN stays NaN
     v = v > PixelRange<Out>::highest ? PixelRange<Out>::highest : v;
+    if constexpr (std::is_floating_point_v<In>) v = v == v ? v : 0.0;  // NaN -> 0
     return static_cast<Out>(v);
   }
 }

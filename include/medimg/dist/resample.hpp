@@ -216,10 +216,7 @@ DistributedImage<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const
           output.size()[1],
           pixel_cast<Out>(fill),
           k0 + p0};
-      Kokkos::parallel_for("medimg::resample_affine_slab",
-                           Kokkos::TeamPolicy<ExecutionSpace>(
-                               exec, static_cast<int>(output.size()[1] * (p1 - p0)), Kokkos::AUTO),
-                           functor);
+      impl::run_affine_rows(exec, "medimg::resample_affine_slab", functor, p1 - p0);
     };
     // A halo window: the planes whose preimage lies in this rank's own input
     // planes are computed while the ghost planes arrive.

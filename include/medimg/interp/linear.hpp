@@ -110,15 +110,46 @@ struct LinearInterpolator {
 
   KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const { return blend(cell(c)); }
 
+  KOKKOS_INLINE_FUNCTION static real_type lerp(real_type p, real_type q, real_type t) {
+    return p + (q - p) * t;
+  }
+
   // The trilinear value of a cell: along x, then y, then z.
   KOKKOS_INLINE_FUNCTION static real_type blend(const Cell& q) {
-    const real_type a = q.v[0] + (q.v[1] - q.v[0]) * q.tx;
-    const real_type b = q.v[2] + (q.v[3] - q.v[2]) * q.tx;
-    const real_type d = q.v[4] + (q.v[5] - q.v[4]) * q.tx;
-    const real_type e = q.v[6] + (q.v[7] - q.v[6]) * q.tx;
-    const real_type f = a + (b - a) * q.ty;
-    const real_type g = d + (e - d) * q.ty;
-    return f + (g - f) * q.tz;
+    return yz_stage(lerp(q.v[0], q.v[1], q.tx), lerp(q.v[2], q.v[3], q.tx),
+                    lerp(q.v[4], q.v[5], q.tx), lerp(q.v[6], q.v[7], q.tx), q.ty, q.tz);
+  }
+
+  // blend() in two stages, for kernels that share the x stage of one input
+  // row between output rows (ResampleAxisAlignedPlanes): x_stage gives, for
+  // output row voxels [a, b) placed as in interior_line, the x-interpolated
+  // values of input row (y, z); yz_stage combines four of them.
+  static constexpr bool has_stages = true;
+  KOKKOS_INLINE_FUNCTION static real_type yz_stage(real_type x00, real_type x10, real_type x01,
+                                                   real_type x11, real_type ty, real_type tz) {
+    return lerp(lerp(x00, x10, ty), lerp(x01, x11, ty), tz);
+  }
+  template <class Out, class Cast>
+  KOKKOS_INLINE_FUNCTION static void yz_stage_row(
+      const real_type* KOKKOS_RESTRICT x00, const real_type* KOKKOS_RESTRICT x10,
+      const real_type* KOKKOS_RESTRICT x01, const real_type* KOKKOS_RESTRICT x11, real_type ty,
+      real_type tz, std::int64_t a, std::int64_t b, Out* KOKKOS_RESTRICT out, Cast cast) {
+    for (std::int64_t i = a; i < b; ++i) {
+      out[i] = cast(yz_stage(x00[i], x10[i], x01[i], x11[i], ty, tz));
+    }
+  }
+  KOKKOS_INLINE_FUNCTION void x_stage(double c00, double step, std::int64_t i0, std::int64_t y,
+                                      std::int64_t z, std::int64_t a, std::int64_t b,
+                                      real_type* KOKKOS_RESTRICT xs) const {
+    const auto sy = static_cast<std::int64_t>(data.extent(0));
+    const std::int64_t sz = sy * static_cast<std::int64_t>(data.extent(1));
+    const auto* r = data.data() - offset[0] + sy * (y - offset[1]) + sz * (z - offset[2]);
+    for (std::int64_t i = a; i < b; ++i) {
+      const double c = c00 + static_cast<double>(i0 + i) * step;
+      const std::int64_t x = static_cast<std::int64_t>(c);
+      xs[i] = lerp(static_cast<real_type>(r[x]), static_cast<real_type>(r[x + 1]),
+                   static_cast<real_type>(c - static_cast<double>(x)));
+    }
   }
 
   // gradient() where interior() applies.

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -67,6 +68,13 @@ struct has_interior_line : std::false_type {};
 template <class Interpolator>
 struct has_interior_line<Interpolator, std::enable_if_t<Interpolator::has_interior_line>>
     : std::true_type {};
+
+// Interpolators whose interior value comes in an x stage and a yz stage
+// (x_stage, yz_stage: ResampleAxisAlignedPlanes).
+template <class Interpolator, class = void>
+struct has_stages : std::false_type {};
+template <class Interpolator>
+struct has_stages<Interpolator, std::enable_if_t<Interpolator::has_stages>> : std::true_type {};
 
 template <class ExecutionSpace, class OutView, class Interpolator>
 struct ResampleAffineRows {
@@ -140,55 +148,84 @@ struct ResampleAffineRows {
     while (hi < end && within(index_at(c0, hi), low, high_margin)) ++hi;
   }
 
+  // The parts of output row (j, k): [0, begin) and [end, nx) are padding
+  // (outside the box); [begin, lo) and [hi, end) fill (outside the input);
+  // [lo, a) and [b, hi) the clamping sampler; [a, b) the interior sampler.
+  struct Segments {
+    std::int64_t begin, lo, a, b, hi, end;
+    Vec3 c0;
+  };
+  KOKKOS_INLINE_FUNCTION Segments segments(const std::int64_t j, const std::int64_t k) const {
+    Segments s{0, 0, 0, 0, 0, nx, Vec3{0.0, 0.0, 0.0}};
+    if (boxed) {
+      const bool row_inside =
+          j0 + j >= box_lo[1] && j0 + j < box_hi[1] && k0 + k >= box_lo[2] && k0 + k < box_hi[2];
+      const std::int64_t from = box_lo[0] - i0, to = box_hi[0] - i0;
+      s.begin = !row_inside ? nx : (from < 0 ? 0 : (from > nx ? nx : from));
+      s.end = !row_inside ? nx : (to < s.begin ? s.begin : (to > nx ? nx : to));
+      if (s.begin >= s.end) {
+        s.lo = s.a = s.b = s.hi = s.begin;
+        return s;
+      }
+    }
+    s.c0 = map.row_start(j0 + j, k0 + k);
+    // ITK's inside test, and the part of it where the stencil needs no
+    // clamping or mirroring (the fast `interior` sampler).
+    range_within(s.c0, -0.5, 0.5, s.lo, s.hi);
+    range_within(s.c0, Interpolator::interior_low, Interpolator::interior_high_margin, s.a, s.b);
+    if (s.a < s.lo || s.b > s.hi || s.a >= s.b) s.a = s.b = s.lo;
+    if (s.lo >= s.hi) s.lo = s.hi = s.a = s.b = s.begin;
+    return s;
+  }
+
+  KOKKOS_INLINE_FUNCTION Vec3 row_step() const {
+    return Vec3{map.m[0][0], map.m[1][0], map.m[2][0]};
+  }
+
+  // Host loops over the non-interior segments of a row.
+  void edges(const Segments& s, Out* row_out) const {
+    for (std::int64_t i = 0; i < s.begin; ++i) row_out[i] = pad;
+    for (std::int64_t i = s.end; i < nx; ++i) row_out[i] = pad;
+    for (std::int64_t i = s.begin; i < s.lo; ++i) row_out[i] = fill;
+    for (std::int64_t i = s.lo; i < s.a; ++i)
+      row_out[i] = pixel_cast<Out>(interp(index_at(s.c0, i)));
+    for (std::int64_t i = s.b; i < s.hi; ++i)
+      row_out[i] = pixel_cast<Out>(interp(index_at(s.c0, i)));
+    for (std::int64_t i = s.hi; i < s.end; ++i) row_out[i] = fill;
+  }
+
   template <class Member>
   KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
     const std::int64_t row = team.league_rank();
     const std::int64_t j = row % ny;
     const std::int64_t k = row / ny;
     Out* row_out = &out(0, j, k);
-    // Outside the box: the whole row, or its ends, are padding.
-    std::int64_t begin = 0, end = nx;
-    if (boxed) {
-      const bool row_inside =
-          j0 + j >= box_lo[1] && j0 + j < box_hi[1] && k0 + k >= box_lo[2] && k0 + k < box_hi[2];
-      const std::int64_t from = box_lo[0] - i0, to = box_hi[0] - i0;
-      begin = !row_inside ? nx : (from < 0 ? 0 : (from > nx ? nx : from));
-      end = !row_inside ? nx : (to < begin ? begin : (to > nx ? nx : to));
-      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, std::int64_t(0), begin),
-                           [&](const std::int64_t i) { row_out[i] = pad; });
-      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, end, nx),
-                           [&](const std::int64_t i) { row_out[i] = pad; });
-      if (begin >= end) return;
-    }
-    const Vec3 c0 = map.row_start(j0 + j, k0 + k);
-    // ITK's inside test, and the part of it where the stencil needs no
-    // clamping or mirroring (the fast `interior` sampler).
-    std::int64_t lo = 0, hi = 0, a = 0, b = 0;
-    range_within(c0, -0.5, 0.5, lo, hi);
-    range_within(c0, Interpolator::interior_low, Interpolator::interior_high_margin, a, b);
-    if (a < lo || b > hi || a >= b) a = b = lo;
-    if (lo >= hi) lo = hi = a = b = begin;
-    const Vec3 step{map.m[0][0], map.m[1][0], map.m[2][0]};
+    const Segments s = segments(j, k);
     // Only the short end segments visit the clamping sampler or the fill.
-    auto fill_range = [&](std::int64_t from, std::int64_t to) {
+    auto assign = [&](std::int64_t from, std::int64_t to, Out value) {
       Kokkos::parallel_for(Kokkos::TeamVectorRange(team, from, to),
-                           [&](const std::int64_t i) { row_out[i] = fill; });
+                           [&](const std::int64_t i) { row_out[i] = value; });
     };
     auto border_range = [&](std::int64_t from, std::int64_t to) {
       Kokkos::parallel_for(Kokkos::TeamVectorRange(team, from, to), [&](const std::int64_t i) {
-        row_out[i] = pixel_cast<Out>(interp(index_at(c0, i)));
+        row_out[i] = pixel_cast<Out>(interp(index_at(s.c0, i)));
       });
     };
-    fill_range(begin, lo);
-    border_range(lo, a);
-    border_range(b, hi);
-    fill_range(hi, end);
+    assign(0, s.begin, pad);
+    assign(s.end, nx, pad);
+    if (s.begin >= s.end) return;
+    assign(s.begin, s.lo, fill);
+    border_range(s.lo, s.a);
+    border_range(s.b, s.hi);
+    assign(s.hi, s.end, fill);
+    const Vec3 step = row_step();
     if constexpr (Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible) {
       // Host backends: a team is one thread; a plain loop over a restrict
       // pointer is what compilers turn into SIMD gathers.
-      interior_row(c0, step, a, b, row_out);
+      interior_row(s.c0, step, s.a, s.b, row_out);
     } else {
-      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, a, b), [&](const std::int64_t i) {
+      const Vec3 c0 = s.c0;
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(team, s.a, s.b), [&](const std::int64_t i) {
         const double x = static_cast<double>(i0 + i);
         row_out[i] = pixel_cast<Out>(
             interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
@@ -214,6 +251,101 @@ struct ResampleAffineRows {
     }
   }
 };
+
+// Host backends, axis-aligned resampling with an interpolator that has
+// stages (linear): the x stage of an input row does not depend on the output
+// row that reads it. Each thread takes a run of output planes and keeps the x
+// stage of every input row it used, for the last two input planes, so an
+// input row is interpolated along x once per thread instead of once for each
+// of the (2 to 5, when thick slices are upsampled) output rows that read it;
+// the y and z stages are contiguous loops. Bit for bit ResampleAffineRows:
+// the same lerps of the same values in the same order.
+template <class ExecutionSpace, class OutView, class Interpolator>
+struct ResampleAxisAlignedPlanes {
+  using Rows = ResampleAffineRows<ExecutionSpace, OutView, Interpolator>;
+  using Out = typename Rows::Out;
+  using Real = typename Interpolator::real_type;
+  Rows rows;
+  std::int64_t planes, parts;
+  // stages(i, slot * in_ny + y, part): input row (y, z) with slot = z % 2;
+  // tags(slot * in_ny + y, part): the z it holds, or -1.
+  Kokkos::View<Real***, Kokkos::LayoutLeft, Kokkos::HostSpace> stages;
+  Kokkos::View<std::int64_t**, Kokkos::LayoutLeft, Kokkos::HostSpace> tags;
+
+  // M maps i to x only, j to y (and z may move y), k to z only.
+  static bool applies(const IndexMap& map) {
+    return map.m[1][0] == 0.0 && map.m[2][0] == 0.0 && map.m[0][1] == 0.0 && map.m[0][2] == 0.0 &&
+           map.m[2][1] == 0.0;
+  }
+
+  void operator()(const std::int64_t part) const {
+    const std::int64_t in_ny = rows.in_size[1];
+    const std::int64_t first = part * planes / parts, last = (part + 1) * planes / parts;
+    std::int64_t held_a = -1, held_b = -1;  // the [a, b) the held stages cover
+    auto stage = [&](double c00, std::int64_t y, std::int64_t z) -> const Real* {
+      const std::int64_t slot = (z % 2) * in_ny + y;
+      Real* xs = &stages(0, slot, part);
+      if (tags(slot, part) != z) {
+        rows.interp.x_stage(c00, rows.map.m[0][0], rows.i0, y, z, held_a, held_b, xs);
+        tags(slot, part) = z;
+      }
+      return xs;
+    };
+    for (std::int64_t k = first; k < last; ++k) {
+      for (std::int64_t j = 0; j < rows.ny; ++j) {
+        Out* KOKKOS_RESTRICT row_out = &rows.out(0, j, k);
+        const typename Rows::Segments s = rows.segments(j, k);
+        rows.edges(s, row_out);
+        if (s.a >= s.b) continue;
+        if (s.a != held_a || s.b != held_b) {
+          // Another x range (never, in practice: it is the same for every
+          // row): drop what is held.
+          for (std::int64_t t = 0; t < 2 * in_ny; ++t) tags(t, part) = -1;
+          held_a = s.a;
+          held_b = s.b;
+        }
+        const std::int64_t y = static_cast<std::int64_t>(s.c0[1]);
+        const std::int64_t z = static_cast<std::int64_t>(s.c0[2]);
+        const auto ty = static_cast<Real>(s.c0[1] - static_cast<double>(y));
+        const auto tz = static_cast<Real>(s.c0[2] - static_cast<double>(z));
+        Interpolator::yz_stage_row(stage(s.c0[0], y, z), stage(s.c0[0], y + 1, z),
+                                   stage(s.c0[0], y, z + 1), stage(s.c0[0], y + 1, z + 1), ty, tz,
+                                   s.a, s.b, row_out, [](Real v) { return pixel_cast<Out>(v); });
+      }
+    }
+  }
+};
+
+// Runs a configured ResampleAffineRows over `planes` output planes: one team
+// per row, or ResampleAxisAlignedPlanes where it applies.
+template <class ExecutionSpace, class OutView, class Interpolator>
+void run_affine_rows(const ExecutionSpace& exec, const char* label,
+                     const ResampleAffineRows<ExecutionSpace, OutView, Interpolator>& rows,
+                     const std::int64_t planes) {
+  if constexpr (Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible &&
+                has_stages<Interpolator>::value) {
+    using Planes = ResampleAxisAlignedPlanes<ExecutionSpace, OutView, Interpolator>;
+    const std::int64_t parts = std::min<std::int64_t>(exec.concurrency(), planes);
+    const auto bytes = static_cast<double>(rows.nx) * 2.0 * static_cast<double>(rows.in_size[1]) *
+                       static_cast<double>(parts) * sizeof(typename Planes::Real);
+    if (Planes::applies(rows.map) && parts > 0 && bytes <= 256.0 * (1 << 20)) {
+      Planes functor{rows, planes, parts, {}, {}};
+      functor.stages = decltype(functor.stages)(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_x_stages"), rows.nx,
+          2 * rows.in_size[1], parts);
+      functor.tags = decltype(functor.tags)(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_x_tags"),
+          2 * rows.in_size[1], parts);
+      Kokkos::deep_copy(exec, functor.tags, std::int64_t(-1));
+      Kokkos::parallel_for(label, Kokkos::RangePolicy<ExecutionSpace>(exec, 0, parts), functor);
+      return;
+    }
+  }
+  Kokkos::parallel_for(
+      label,
+      Kokkos::TeamPolicy<ExecutionSpace>(exec, static_cast<int>(rows.ny * planes), Kokkos::AUTO),
+      rows);
+}
 
 template <class OutView, class Interpolator, class Transform>
 struct ResamplePointwise {
@@ -251,11 +383,7 @@ Image<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const Geometry& 
       impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{
           result.voxels(),  interp,           map,       input.geometry().size(),
           output.size()[0], output.size()[1], fill_value};
-      Kokkos::parallel_for(
-          "medimg::resample_affine",
-          Kokkos::TeamPolicy<ExecutionSpace>(
-              exec, static_cast<int>(output.size()[1] * output.size()[2]), Kokkos::AUTO),
-          functor);
+      impl::run_affine_rows(exec, "medimg::resample_affine", functor, output.size()[2]);
     } else {
       impl::ResamplePointwise<OutView, Interpolator, Transform> functor{
           result.voxels(), interp, transform, output, input.geometry(), fill_value};
@@ -297,10 +425,7 @@ Image<Out, MemorySpace> resample_region_as(const ExecutionSpace& exec, const Geo
     functor.box_lo = keep_lo;
     functor.box_hi = keep_hi;
     functor.pad = pixel_cast<Out>(pad);
-    Kokkos::parallel_for(
-        "medimg::resample_region",
-        Kokkos::TeamPolicy<ExecutionSpace>(exec, static_cast<int>(size[1] * size[2]), Kokkos::AUTO),
-        functor);
+    impl::run_affine_rows(exec, "medimg::resample_region", functor, size[2]);
   });
   return result;
 }
