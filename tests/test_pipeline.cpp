@@ -3,6 +3,8 @@
 // real oblique data; and the manifest rules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -99,6 +101,50 @@ TEST(Pipeline, FusedResampleAndRegionStepsEqualTheStepsOneByOne) {
       differing += got.voxels().data()[n] != expected.voxels().data()[n];
     }
     EXPECT_EQ(differing, 0);
+  }
+}
+
+// A window followed by z_score runs as one z_score reading the voxels
+// clipped: bit for bit the two steps, for integer and float images, over
+// all voxels and over the non-zero ones.
+TEST(Pipeline, FusedWindowAndZScoreEqualTheStepsOneByOne) {
+  const auto ch2 = load_image_as<std::int16_t>(test::mricron_dir + "/ch2.nii.gz");
+  const auto ch2_float = load_image_as<float>(test::mricron_dir + "/ch2.nii.gz");
+  const std::vector<std::string> windows = {R"({"op": "window", "level": 60, "width": 70})",
+                                            R"({"op": "window", "min": -0.5, "max": 87.25})"};
+  const std::vector<std::string> z_scores = {R"({"op": "z_score"})",
+                                             R"({"op": "z_score", "over": "nonzero"})"};
+  for (const auto& input : {AnyImage<HostMemory>(ch2), AnyImage<HostMemory>(ch2_float)}) {
+    const auto device = to_memory_space<DeviceMemory>(input);
+    for (const auto& window : windows) {
+      for (const auto& z_score : z_scores) {
+        SCOPED_TRACE(window + " " + z_score + " on " + std::string(to_string(pixel_type(input))));
+        std::vector<StepTiming> timings;
+        const Pipeline both =
+            Pipeline::from_json_text(R"({"steps": [)" + window + "," + z_score + "]}", "test");
+        const auto fused = to_memory_space<HostMemory>(both.run(device, &timings));
+        ASSERT_EQ(timings.size(), 2u);
+        EXPECT_EQ(timings[1].ms, 0.0);  // fused into the window's time
+        AnyImage<DeviceMemory> one_by_one = device;
+        for (const auto& step : {window, z_score}) {
+          one_by_one =
+              Pipeline::from_json_text(R"({"steps": [)" + step + "]}", "test").run(one_by_one);
+        }
+        const auto expected =
+            std::get<Image<float, HostMemory>>(to_memory_space<HostMemory>(one_by_one));
+        const auto& got = std::get<Image<float, HostMemory>>(fused);
+        std::int64_t differing = 0;
+        for (std::int64_t n = 0; n < expected.geometry().voxel_count(); ++n) {
+          const float a = got.voxels().data()[n], b = expected.voxels().data()[n];
+          differing += std::memcmp(&a, &b, sizeof(float)) != 0 ? 1 : 0;
+        }
+        EXPECT_EQ(differing, 0);
+        const auto range = std::minmax_element(got.voxels().data(),
+                                               got.voxels().data() + got.geometry().voxel_count());
+        EXPECT_LT(*range.first, -0.5f);  // standardised values, not a constant
+        EXPECT_GT(*range.second, 0.5f);
+      }
+    }
   }
 }
 

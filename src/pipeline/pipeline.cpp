@@ -258,6 +258,9 @@ void Pipeline::plan_fusion() {
         ++last;
       }
     }
+    if (m_steps[s]->clips && s + 1 < m_steps.size() && m_steps[s + 1]->apply_clipped) {
+      last = s + 2;
+    }
     m_units.emplace_back(s, last);
     s = last;
   }
@@ -265,6 +268,15 @@ void Pipeline::plan_fusion() {
 
 AnyImage<DeviceMemory> Pipeline::run_fused(const AnyImage<DeviceMemory>& image, std::size_t first,
                                            std::size_t last) const {
+  if (m_steps[first]->clips) {
+    const PipelineStep& clip = *m_steps[first];
+    const PipelineStep& next = *m_steps[first + 1];
+    try {
+      return next.apply_clipped(image, clip.clip_low, clip.clip_high);
+    } catch (const std::exception& e) {
+      throw StepError(next.number, next.op, e.what());
+    }
+  }
   const PipelineStep& resample = *m_steps[first];
   Geometry grid;
   try {

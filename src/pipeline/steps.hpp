@@ -34,6 +34,12 @@ struct PipelineStep {
   std::function<std::pair<Size3, Size3>(const Geometry&)> region;
   bool pads = false;  // region steps that add voxels, with this value
   double pad_value = 0.0;
+  // A clip (window without an output map) followed by a step that can read
+  // its input clipped (z_score) runs as that step's apply_clipped, bit for
+  // bit the same.
+  bool clips = false;
+  double clip_low = 0.0, clip_high = 0.0;
+  std::function<DeviceImage(const DeviceImage&, double, double)> apply_clipped;
 };
 
 // Parameter kinds, as named in docs/pipeline.schema.json's descriptions.

@@ -81,6 +81,9 @@ PipelineStep build_window(const StepReader& r) {
       return on_pixels(image, [&](const auto& t) { return window(t, level, width); });
     };
     s.shape = same_type;
+    s.clips = true;  // window(level, width) is clip(level - width / 2, level + width / 2)
+    s.clip_low = level - width / 2;
+    s.clip_high = level + width / 2;
   }
   return s;
 }
@@ -109,6 +112,10 @@ PipelineStep build_z_score(const StepReader& r) {
   PipelineStep s = r.step();
   s.apply = [=](const DeviceImage& image) {
     return on_pixels(image, [&](const auto& t) { return z_score(t, selection); });
+  };
+  s.apply_clipped = [=](const DeviceImage& image, double low, double high) {
+    return on_pixels(image,
+                     [&](const auto& t) { return z_score_of_clipped(t, low, high, selection); });
   };
   s.shape = real_output;
   return s;

@@ -21,6 +21,8 @@
 //                                    selected voxels are normalised, the others keep
 //                                    their value (MONAI's NormalizeIntensity); std 0
 //                                    leaves x - mean
+//   z_score_of_clipped(img, lo, hi, selection)  z_score(clip(img, lo, hi), selection)
+//                                    bit for bit, without the clipped image
 //   rescale_slope_intercept(img, m, b)  DICOM's x * slope + intercept
 //   histogram_match(img, reference)  piecewise-linear map through quantile
 //                                    landmarks (ITK HistogramMatchingImageFilter's
@@ -103,9 +105,20 @@ struct SelectedVoxels {
   const T* voxels = nullptr;
   const std::uint8_t* mask = nullptr;
   bool nonzero_only = false;
+  // Voxels are read as clip() writes them, clamped to [low, high] (a clip
+  // fused into the op that reads its output); by default T's whole range.
+  T low = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                               : std::numeric_limits<T>::lowest();
+  T high = std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::max();
+
+  KOKKOS_INLINE_FUNCTION T value(const std::int64_t n) const {
+    const T v = voxels[n];
+    return v < low ? low : (v > high ? high : v);  // NaN stays NaN
+  }
 
   KOKKOS_INLINE_FUNCTION bool operator()(const std::int64_t n, double& x) const {
-    x = static_cast<double>(voxels[n]);
+    x = static_cast<double>(value(n));
     if (compat::isnan(x)) return false;
     if (mask != nullptr && mask[n] == 0) return false;
     if (nonzero_only && x == 0.0) return false;
@@ -217,12 +230,17 @@ struct IntegerMoments {
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item, value_type& v) const {
     const std::int64_t begin = runs.begin(item), end = runs.end(item);
     if (selected.mask == nullptr && !selected.nonzero_only) {
-      // Every voxel: a branch-free loop with 32-bit extremes, which vectorises.
+      // Every voxel: a branch-free loop with 32-bit extremes over a restrict
+      // pointer and local bounds, which vectorises.
+      const T* KOKKOS_RESTRICT voxels = selected.voxels;
+      const std::int32_t clamp_low = selected.low, clamp_high = selected.high;
       std::int64_t sum = 0, squares = 0;
       std::int32_t low = Kokkos::reduction_identity<std::int32_t>::min();
       std::int32_t high = Kokkos::reduction_identity<std::int32_t>::max();
       for (std::int64_t n = begin; n < end; ++n) {
-        const std::int32_t x = selected.voxels[n];
+        std::int32_t x = voxels[n];
+        x = x < clamp_low ? clamp_low : x;  // SelectedVoxels::value
+        x = x > clamp_high ? clamp_high : x;
         sum += x;
         squares += static_cast<std::int64_t>(x) * x;
         low = x < low ? x : low;
@@ -236,7 +254,7 @@ struct IntegerMoments {
       return;
     }
     for (std::int64_t n = begin; n < end; ++n) {
-      const std::int64_t x = selected.voxels[n];
+      const std::int64_t x = selected.value(n);
       const bool use =
           (selected.mask == nullptr || selected.mask[n] != 0) && (!selected.nonzero_only || x != 0);
       v.sum += use ? x : 0;
@@ -248,11 +266,21 @@ struct IntegerMoments {
   }
 };
 
+template <class ExecutionSpace, class T>
+Moments moments_of(const ExecutionSpace& exec, const SelectedVoxels<T>& selected,
+                   const std::int64_t n, bool with_variance);
+
 template <class ExecutionSpace, class T, class MemorySpace>
 Moments moments(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
                 const Selection<MemorySpace>& selection, bool with_variance) {
-  const SelectedVoxels<T> selected = selected_voxels(image, selection);
-  const std::int64_t n = image.geometry().voxel_count();
+  return moments_of(exec, selected_voxels(image, selection), image.geometry().voxel_count(),
+                    with_variance);
+}
+
+// The moments of the selected voxels among n.
+template <class ExecutionSpace, class T>
+Moments moments_of(const ExecutionSpace& exec, const SelectedVoxels<T>& selected,
+                   const std::int64_t n, bool with_variance) {
   if constexpr (std::is_integral_v<T> && sizeof(T) <= 2) {
     if (n < (std::int64_t(1) << 30)) {
       typename IntegerMoments<T>::value_type sums;
@@ -433,16 +461,23 @@ struct MapVoxels {
     const std::int64_t begin = runs.begin(item), end = runs.end(item);
     if constexpr (std::is_integral_v<In>) {
       if (selected.mask == nullptr && !selected.nonzero_only) {
-        // Every voxel, none NaN: a branch-free loop.
+        // Every voxel, none NaN: a branch-free loop over restrict pointers.
+        const In* KOKKOS_RESTRICT voxels = selected.voxels;
+        Out* KOKKOS_RESTRICT out = output;
+        const In low = selected.low, high = selected.high;
+        const F map = f;
         for (std::int64_t n = begin; n < end; ++n) {
-          output[n] = pixel_cast<Out>(f(static_cast<double>(selected.voxels[n])));
+          In x = voxels[n];
+          x = x < low ? low : x;  // SelectedVoxels::value
+          x = x > high ? high : x;
+          out[n] = pixel_cast<Out>(map(static_cast<double>(x)));
         }
         return;
       }
     }
     for (std::int64_t n = begin; n < end; ++n) {
       double x;
-      output[n] = selected(n, x) ? pixel_cast<Out>(f(x)) : pixel_cast<Out>(selected.voxels[n]);
+      output[n] = selected(n, x) ? pixel_cast<Out>(f(x)) : pixel_cast<Out>(selected.value(n));
     }
   }
 };
@@ -534,6 +569,25 @@ template <class T>
 ClampValue clamp_bounds(double low, double high) {
   if (std::is_integral_v<T>) return {std::ceil(low), std::floor(high)};
   return {low, high};
+}
+
+// Reads `selected` as clip(low, high) writes the voxels.
+template <class T>
+void clip_on_read(SelectedVoxels<T>& selected, double low, double high) {
+  const ClampValue bounds = clamp_bounds<T>(low, high);
+  selected.low = pixel_cast<T>(bounds.low);
+  selected.high = pixel_cast<T>(bounds.high);
+}
+
+// z_score of the voxels of `image` as `selected` reads them.
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<real_t<T>, MemorySpace> z_score_of(const ExecutionSpace& exec,
+                                         const Image<T, MemorySpace>& image,
+                                         const SelectedVoxels<T>& selected) {
+  const Moments m = moments_of(exec, selected, image.geometry().voxel_count(), true);
+  const double sd = std::sqrt(m.variance);
+  const StandardizeValue f{m.mean, sd > 0.0 ? sd : 1.0};
+  return map_voxels<real_t<T>>(exec, image, selected, f, "medimg::z_score");
 }
 
 inline void check_range(double low, double high, const char* what) {
@@ -634,11 +688,21 @@ template <class ExecutionSpace, class T, class MemorySpace>
 Image<real_t<T>, MemorySpace> z_score(const ExecutionSpace& exec,
                                       const Image<T, MemorySpace>& image,
                                       const Selection<MemorySpace>& selection = {}) {
-  const auto selected = impl::selected_voxels(image, selection);
-  const impl::Moments m = impl::moments(exec, image, selection, true);
-  const double sd = std::sqrt(m.variance);
-  const impl::StandardizeValue f{m.mean, sd > 0.0 ? sd : 1.0};
-  return impl::map_voxels<real_t<T>>(exec, image, selected, f, "medimg::z_score");
+  return impl::z_score_of(exec, image, impl::selected_voxels(image, selection));
+}
+
+// z_score(clip(image, low, high), selection), bit for bit, without making
+// the clipped image: the clamp is applied as the voxels are read (the
+// pipeline runs a window followed by a z_score this way).
+template <class ExecutionSpace, class T, class MemorySpace>
+Image<real_t<T>, MemorySpace> z_score_of_clipped(const ExecutionSpace& exec,
+                                                 const Image<T, MemorySpace>& image, double low,
+                                                 double high,
+                                                 const Selection<MemorySpace>& selection = {}) {
+  impl::check_range(low, high, "clip");
+  auto selected = impl::selected_voxels(image, selection);
+  impl::clip_on_read(selected, low, high);
+  return impl::z_score_of(exec, image, selected);
 }
 
 template <class ExecutionSpace, class T, class MemorySpace>
@@ -752,6 +816,12 @@ template <class T, class MemorySpace>
 Image<real_t<T>, MemorySpace> z_score(const Image<T, MemorySpace>& image,
                                       const Selection<MemorySpace>& selection = {}) {
   return z_score(typename MemorySpace::execution_space(), image, selection);
+}
+template <class T, class MemorySpace>
+Image<real_t<T>, MemorySpace> z_score_of_clipped(const Image<T, MemorySpace>& image, double low,
+                                                 double high,
+                                                 const Selection<MemorySpace>& selection = {}) {
+  return z_score_of_clipped(typename MemorySpace::execution_space(), image, low, high, selection);
 }
 template <class T, class MemorySpace>
 Image<real_t<T>, MemorySpace> rescale_slope_intercept(const Image<T, MemorySpace>& image,

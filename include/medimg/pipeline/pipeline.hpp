@@ -18,8 +18,10 @@
 // Fusion: a resample onto a grid computed from the input (resample_to_spacing,
 // resize) followed by crop / pad / crop_or_pad steps (with one pad value) runs
 // as one pass that computes only the voxels kept (resample_region_as), bit for
-// bit the result of the steps one by one; its time is reported on the
-// resample step, 0 on the steps fused into it.
+// bit the result of the steps one by one. A window without an output map
+// followed by z_score runs as one z_score that reads the voxels clipped
+// (z_score_of_clipped), bit for bit the same too. A fused unit's time is
+// reported on its first step, 0 on the steps fused into it.
 #pragma once
 
 #include <cstdint>
