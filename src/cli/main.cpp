@@ -7,6 +7,8 @@
 #include <iostream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "commands.hpp"
 #include "medimg/config.hpp"
 #include "medimg/core/error.hpp"
@@ -53,6 +55,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  // A batch runs OpenMP kernels while its reader and writer threads decode
+  // and encode files: OpenMP threads spinning at barriers (libgomp's
+  // default) take the cores those threads need (40-scan cohort, 2 cores:
+  // 7.8 s -> 3.3-4.7 s, docs/BATCH.md). The runtime reads OMP_WAIT_POLICY
+  // when it loads, so a batch re-executes itself once with the passive
+  // policy, unless the user chose one.
+  if (app.got_subcommand("batch") && std::getenv("OMP_WAIT_POLICY") == nullptr &&
+      std::getenv("GOMP_SPINCOUNT") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);  // returns only if it failed: run on as we are
+  }
   // Kokkos' OpenMP backend warns on every start when OMP_PROC_BIND is unset;
   // a user who sets it keeps their value.
   setenv("OMP_PROC_BIND", "false", 0);
