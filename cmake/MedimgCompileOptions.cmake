@@ -6,6 +6,10 @@ function(medimg_compile_options target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE
       $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor>)
+    # No code of ours observes floating-point exception flags; without this
+    # GCC will not vectorise floor() (pixel_cast's rounding), which keeps
+    # every loop that writes integer voxels scalar. Values are unchanged.
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-trapping-math>)
     if(MEDIMG_WERROR)
       target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
     endif()

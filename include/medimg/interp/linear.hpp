@@ -122,8 +122,8 @@ struct LinearInterpolator {
 
   // blend() in two stages, for kernels that share the x stage of one input
   // row between output rows (ResampleAxisAlignedPlanes): x_stage gives, for
-  // output row voxels [a, b) placed as in interior_line, the x-interpolated
-  // values of input row (y, z); yz_stage combines four of them.
+  // output row voxels [a, b) at x_positions, the x-interpolated values of
+  // input row (y, z); yz_stage combines four of them.
   static constexpr bool has_stages = true;
   KOKKOS_INLINE_FUNCTION static real_type yz_stage(real_type x00, real_type x10, real_type x01,
                                                    real_type x11, real_type ty, real_type tz) {
@@ -138,17 +138,28 @@ struct LinearInterpolator {
       out[i] = cast(yz_stage(x00[i], x10[i], x01[i], x11[i], ty, tz));
     }
   }
-  KOKKOS_INLINE_FUNCTION void x_stage(double c00, double step, std::int64_t i0, std::int64_t y,
+  // Where output row voxels [a, b) fall along x (placed as in
+  // interior_line): the input x (relative to data) and its fraction.
+  KOKKOS_INLINE_FUNCTION void x_positions(double c00, double step, std::int64_t i0, std::int64_t a,
+                                          std::int64_t b, std::int64_t* KOKKOS_RESTRICT x_at,
+                                          real_type* KOKKOS_RESTRICT tx_at) const {
+    for (std::int64_t i = a; i < b; ++i) {
+      const double c = c00 + static_cast<double>(i0 + i) * step;
+      const std::int64_t x = static_cast<std::int64_t>(c);
+      x_at[i] = x - offset[0];
+      tx_at[i] = static_cast<real_type>(c - static_cast<double>(x));
+    }
+  }
+  KOKKOS_INLINE_FUNCTION void x_stage(const std::int64_t* KOKKOS_RESTRICT x_at,
+                                      const real_type* KOKKOS_RESTRICT tx_at, std::int64_t y,
                                       std::int64_t z, std::int64_t a, std::int64_t b,
                                       real_type* KOKKOS_RESTRICT xs) const {
     const auto sy = static_cast<std::int64_t>(data.extent(0));
     const std::int64_t sz = sy * static_cast<std::int64_t>(data.extent(1));
-    const auto* r = data.data() - offset[0] + sy * (y - offset[1]) + sz * (z - offset[2]);
+    const auto* KOKKOS_RESTRICT r = data.data() + sy * (y - offset[1]) + sz * (z - offset[2]);
     for (std::int64_t i = a; i < b; ++i) {
-      const double c = c00 + static_cast<double>(i0 + i) * step;
-      const std::int64_t x = static_cast<std::int64_t>(c);
-      xs[i] = lerp(static_cast<real_type>(r[x]), static_cast<real_type>(r[x + 1]),
-                   static_cast<real_type>(c - static_cast<double>(x)));
+      const std::int64_t x = x_at[i];
+      xs[i] = lerp(static_cast<real_type>(r[x]), static_cast<real_type>(r[x + 1]), tx_at[i]);
     }
   }
 

@@ -271,6 +271,9 @@ struct ResampleAxisAlignedPlanes {
   // tags(slot * in_ny + y, part): the z it holds, or -1.
   Kokkos::View<Real***, Kokkos::LayoutLeft, Kokkos::HostSpace> stages;
   Kokkos::View<std::int64_t**, Kokkos::LayoutLeft, Kokkos::HostSpace> tags;
+  // x_at(i, part), tx_at(i, part): Interpolator::x_positions of the held range.
+  Kokkos::View<std::int64_t**, Kokkos::LayoutLeft, Kokkos::HostSpace> x_at;
+  Kokkos::View<Real**, Kokkos::LayoutLeft, Kokkos::HostSpace> tx_at;
 
   // M maps i to x only, j to y (and z may move y), k to z only.
   static bool applies(const IndexMap& map) {
@@ -282,11 +285,13 @@ struct ResampleAxisAlignedPlanes {
     const std::int64_t in_ny = rows.in_size[1];
     const std::int64_t first = part * planes / parts, last = (part + 1) * planes / parts;
     std::int64_t held_a = -1, held_b = -1;  // the [a, b) the held stages cover
-    auto stage = [&](double c00, std::int64_t y, std::int64_t z) -> const Real* {
+    std::int64_t* xs_at = &x_at(0, part);
+    Real* txs_at = &tx_at(0, part);
+    auto stage = [&](std::int64_t y, std::int64_t z) -> const Real* {
       const std::int64_t slot = (z % 2) * in_ny + y;
       Real* xs = &stages(0, slot, part);
       if (tags(slot, part) != z) {
-        rows.interp.x_stage(c00, rows.map.m[0][0], rows.i0, y, z, held_a, held_b, xs);
+        rows.interp.x_stage(xs_at, txs_at, y, z, held_a, held_b, xs);
         tags(slot, part) = z;
       }
       return xs;
@@ -303,14 +308,16 @@ struct ResampleAxisAlignedPlanes {
           for (std::int64_t t = 0; t < 2 * in_ny; ++t) tags(t, part) = -1;
           held_a = s.a;
           held_b = s.b;
+          rows.interp.x_positions(s.c0[0], rows.map.m[0][0], rows.i0, held_a, held_b, xs_at,
+                                  txs_at);
         }
         const std::int64_t y = static_cast<std::int64_t>(s.c0[1]);
         const std::int64_t z = static_cast<std::int64_t>(s.c0[2]);
         const auto ty = static_cast<Real>(s.c0[1] - static_cast<double>(y));
         const auto tz = static_cast<Real>(s.c0[2] - static_cast<double>(z));
-        Interpolator::yz_stage_row(stage(s.c0[0], y, z), stage(s.c0[0], y + 1, z),
-                                   stage(s.c0[0], y, z + 1), stage(s.c0[0], y + 1, z + 1), ty, tz,
-                                   s.a, s.b, row_out, [](Real v) { return pixel_cast<Out>(v); });
+        Interpolator::yz_stage_row(stage(y, z), stage(y + 1, z), stage(y, z + 1),
+                                   stage(y + 1, z + 1), ty, tz, s.a, s.b, row_out,
+                                   [](Real v) { return pixel_cast<Out>(v); });
       }
     }
   }
@@ -329,7 +336,7 @@ void run_affine_rows(const ExecutionSpace& exec, const char* label,
     const auto bytes = static_cast<double>(rows.nx) * 2.0 * static_cast<double>(rows.in_size[1]) *
                        static_cast<double>(parts) * sizeof(typename Planes::Real);
     if (Planes::applies(rows.map) && parts > 0 && bytes <= 256.0 * (1 << 20)) {
-      Planes functor{rows, planes, parts, {}, {}};
+      Planes functor{rows, planes, parts, {}, {}, {}, {}};
       functor.stages = decltype(functor.stages)(
           Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_x_stages"), rows.nx,
           2 * rows.in_size[1], parts);
@@ -337,6 +344,11 @@ void run_affine_rows(const ExecutionSpace& exec, const char* label,
           Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_x_tags"),
           2 * rows.in_size[1], parts);
       Kokkos::deep_copy(exec, functor.tags, std::int64_t(-1));
+      functor.x_at = decltype(functor.x_at)(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_x_at"), rows.nx, parts);
+      functor.tx_at = decltype(functor.tx_at)(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_tx_at"), rows.nx,
+          parts);
       Kokkos::parallel_for(label, Kokkos::RangePolicy<ExecutionSpace>(exec, 0, parts), functor);
       return;
     }
