@@ -23,6 +23,7 @@
 #include "medimg/core/image.hpp"
 #include "medimg/core/kokkos_compat.hpp"
 #include "medimg/interp/interpolator.hpp"
+#include "medimg/ops/cast.hpp"
 
 namespace medimg {
 
@@ -366,12 +367,10 @@ Kokkos::View<interp_real_t<T>***, Kokkos::LayoutLeft, MemorySpace> bspline_coeff
   CoefficientView c(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::bspline_coefficients"),
                     static_cast<std::size_t>(size[0]), static_cast<std::size_t>(size[1]),
                     static_cast<std::size_t>(size[2]));
-  const auto input = image.voxels();
-  Kokkos::parallel_for(
-      "medimg::bspline_copy",
-      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
-          exec, 0, image.geometry().voxel_count()),
-      KOKKOS_LAMBDA(const std::int64_t v) { c.data()[v] = static_cast<Real>(input.data()[v]); });
+  Kokkos::parallel_for("medimg::bspline_copy",
+                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+                           exec, 0, image.geometry().voxel_count()),
+                       impl::CastVoxels<Real, T>{image.voxels().data(), c.data()});
   impl::bspline_filter(exec, c.data(), size, false);
   return c;
 }

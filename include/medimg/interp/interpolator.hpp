@@ -29,8 +29,10 @@ std::string_view to_string(Interp interp);
 // medimg::Error naming the accepted names otherwise.
 Interp parse_interp(std::string_view name);
 
+// std::is_same<>::value, not is_same_v: nvcc 11 cannot write the host stub of
+// a device lambda whose enclosing function's type names a variable template.
 template <class T>
-using interp_real_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+using interp_real_t = std::conditional_t<std::is_same<T, double>::value, double, float>;
 
 // One axis of a stencil: K voxel indices along that axis and their weights.
 template <int K, class Real>

@@ -53,8 +53,10 @@
 
 namespace medimg {
 
+// std::is_same<>::value, not is_same_v: nvcc 11 cannot write the host stub of
+// a device lambda whose enclosing function's type names a variable template.
 template <class T>
-using real_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+using real_t = std::conditional_t<std::is_same<T, double>::value, double, float>;
 
 // Which voxels a reduction (and z_score's normalisation) uses. NaN voxels
 // are never used.
