@@ -192,15 +192,9 @@ Image<Out, HostMemory> row_kernel(const Geometry& grid, const Size3& start, cons
     using View = typename Image<Out, Memory>::view_type;
     EXPECT_TRUE((impl::ResampleAxisAlignedPlanes<Exec, View, Interpolator>::applies(map)))
         << "the grids are not axis-aligned: the test would not exercise the plane path";
-    impl::ResampleAffineRows<Exec, View, Interpolator> rows{
-        result.voxels(),       interp,  map, sampler.geometry().size(), size[0], size[1],
-        pixel_cast<Out>(fill), start[2]};
-    rows.i0 = start[0];
-    rows.j0 = start[1];
-    rows.boxed = true;
-    rows.box_lo = keep_lo;
-    rows.box_hi = keep_hi;
-    rows.pad = pixel_cast<Out>(pad);
+    const auto rows = impl::region_rows<Exec, View, Interpolator>(
+        result.voxels(), interp, map, sampler.geometry().size(), start, size, keep_lo, keep_hi,
+        pixel_cast<Out>(fill), pixel_cast<Out>(pad));
     Kokkos::parallel_for(
         Kokkos::TeamPolicy<Exec>(Exec(), static_cast<int>(size[1] * size[2]), Kokkos::AUTO), rows);
   });

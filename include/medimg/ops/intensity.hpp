@@ -484,28 +484,13 @@ struct MapVoxels {
   }
 };
 
-// clip of an integer image: the bounds are integers of the pixel type, so the
-// clamp needs no conversion (min/max instructions on host backends).
-template <class T>
-struct ClampIntegers {
-  const T* input;
-  T* output;
-  T low, high;
-  VoxelRuns runs;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
-    const std::int64_t end = runs.end(item);
-    for (std::int64_t n = runs.begin(item); n < end; ++n) {
-      const T x = input[n];
-      output[n] = x < low ? low : (x > high ? high : x);
-    }
-  }
+// The bounds of a clip, in double.
+struct ClipBounds {
+  double low, high;
 };
 
-struct ClampValue {
-  double low, high;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const {
-    return x < low ? low : (x > high ? high : x);
-  }
+struct IdentityValue {
+  KOKKOS_INLINE_FUNCTION double operator()(double x) const { return x; }
 };
 
 // (x - center) / divisor, the way numpy writes a normalisation.
@@ -568,15 +553,16 @@ Image<Out, MemorySpace> map_voxels(const ExecutionSpace& exec, const Image<In, M
 }
 
 template <class T>
-ClampValue clamp_bounds(double low, double high) {
+ClipBounds clamp_bounds(double low, double high) {
   if (std::is_integral_v<T>) return {std::ceil(low), std::floor(high)};
   return {low, high};
 }
 
-// Reads `selected` as clip(low, high) writes the voxels.
+// Reads `selected` clipped to [low, high]: integer images to ceil(low) and
+// floor(high), every image to bounds clamped into the pixel type.
 template <class T>
 void clip_on_read(SelectedVoxels<T>& selected, double low, double high) {
-  const ClampValue bounds = clamp_bounds<T>(low, high);
+  const ClipBounds bounds = clamp_bounds<T>(low, high);
   selected.low = pixel_cast<T>(bounds.low);
   selected.high = pixel_cast<T>(bounds.high);
 }
@@ -615,22 +601,10 @@ template <class ExecutionSpace, class T, class MemorySpace>
 Image<T, MemorySpace> clip(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
                            double low, double high) {
   impl::check_range(low, high, "clip");
-  const impl::ClampValue bounds = impl::clamp_bounds<T>(low, high);
-  if constexpr (std::is_integral_v<T>) {
-    // The same values as pixel_cast<T>(clamp(x)): bounds outside T's range
-    // clamp to it.
-    auto result = Image<T, MemorySpace>::uninitialized(image.geometry(), "medimg::clip");
-    result.metadata() = image.metadata();
-    const impl::VoxelRuns runs = impl::voxel_runs<ExecutionSpace>(image.geometry().voxel_count());
-    Kokkos::parallel_for(
-        "medimg::clip", impl::FlatRange<ExecutionSpace>(exec, 0, runs.items()),
-        impl::ClampIntegers<T>{image.voxels().data(), result.voxels().data(),
-                               pixel_cast<T>(bounds.low), pixel_cast<T>(bounds.high), runs});
-    return result;
-  } else {
-    const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
-    return impl::map_voxels<T>(exec, image, every, bounds, "medimg::clip");
-  }
+  // The identity map over the voxels read clipped (SelectedVoxels::value).
+  impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
+  impl::clip_on_read(every, low, high);
+  return impl::map_voxels<T>(exec, image, every, impl::IdentityValue{}, "medimg::clip");
 }
 
 template <class ExecutionSpace, class T, class MemorySpace>

@@ -323,6 +323,25 @@ struct ResampleAxisAlignedPlanes {
   }
 };
 
+// The row kernel writing region [start, start + size) of the map's output
+// grid into `out`, with the voxels outside [keep_lo, keep_hi) of the grid
+// set to `pad` (resample_region_as).
+template <class ExecutionSpace, class OutView, class Interpolator>
+ResampleAffineRows<ExecutionSpace, OutView, Interpolator> region_rows(
+    const OutView& out, const Interpolator& interp, const IndexMap& map, const Size3& in_size,
+    const Size3& start, const Size3& size, const Size3& keep_lo, const Size3& keep_hi,
+    typename OutView::non_const_value_type fill, typename OutView::non_const_value_type pad) {
+  ResampleAffineRows<ExecutionSpace, OutView, Interpolator> rows{out,     interp,  map,  in_size,
+                                                                 size[0], size[1], fill, start[2]};
+  rows.i0 = start[0];
+  rows.j0 = start[1];
+  rows.boxed = true;
+  rows.box_lo = keep_lo;
+  rows.box_hi = keep_hi;
+  rows.pad = pad;
+  return rows;
+}
+
 // Runs a configured ResampleAffineRows over `planes` output planes: one team
 // per row, or ResampleAxisAlignedPlanes where it applies.
 template <class ExecutionSpace, class OutView, class Interpolator>
@@ -427,17 +446,13 @@ Image<Out, MemorySpace> resample_region_as(const ExecutionSpace& exec, const Geo
   using OutView = typename Image<Out, MemorySpace>::view_type;
   input.visit([&](const auto& interp) {
     using Interpolator = std::decay_t<decltype(interp)>;
-    impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{
-        result.voxels(),         interp,  impl::index_map(grid, input.geometry(), transform),
-        input.geometry().size(), size[0], size[1],
-        pixel_cast<Out>(fill),   start[2]};
-    functor.i0 = start[0];
-    functor.j0 = start[1];
-    functor.boxed = true;
-    functor.box_lo = keep_lo;
-    functor.box_hi = keep_hi;
-    functor.pad = pixel_cast<Out>(pad);
-    impl::run_affine_rows(exec, "medimg::resample_region", functor, size[2]);
+    impl::run_affine_rows(
+        exec, "medimg::resample_region",
+        impl::region_rows<ExecutionSpace, OutView, Interpolator>(
+            result.voxels(), interp, impl::index_map(grid, input.geometry(), transform),
+            input.geometry().size(), start, size, keep_lo, keep_hi, pixel_cast<Out>(fill),
+            pixel_cast<Out>(pad)),
+        size[2]);
   });
   return result;
 }
