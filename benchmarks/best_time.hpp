@@ -1,5 +1,6 @@
-// best_ms(run): the best wall time of 3 runs of `run` (fenced), in ms, for
-// the plain-table benchmarks (resample_cost, backward_cost).
+// best_ms(run, repeat): the best wall time of `repeat` (default 3) runs of
+// `run` (fenced), in ms, for the plain-table benchmarks (resample_cost,
+// backward_cost, device_throughput).
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -9,9 +10,9 @@
 
 namespace medimg::bench {
 
-inline double best_ms(const std::function<void()>& run) {
+inline double best_ms(const std::function<void()>& run, int repeat = 3) {
   double best = 1e300;
-  for (int r = 0; r < 3; ++r) {
+  for (int r = 0; r < repeat; ++r) {
     const auto start = std::chrono::steady_clock::now();
     run();
     Kokkos::fence();

@@ -144,7 +144,10 @@ int main(int argc, char** argv) {
                 std::string(9, '-').c_str(), std::string(14, '-').c_str(),
                 std::string(17, '-').c_str(), std::string(10, '-').c_str(),
                 std::string(16, '-').c_str(), std::string(20, '-').c_str());
-    for (const auto& [test, input] : cases) {
+    for (const auto& entry : cases) {
+      // Named, not a structured binding: nvcc rejects capturing those (C++17).
+      const Case& test = entry.first;
+      const auto* input = entry.second;
       ItkFloat::Pointer theirs;
       const double itk_seconds = seconds_of(
           [&] { theirs = itk_resample(*input, test.output, test.transform, test.interp); }, repeat);

@@ -18,3 +18,15 @@ function(medimg_compile_options target)
     endif()
   endif()
 endfunction()
+
+# medimg_itk_headers(target): ITK's include folders for `target`'s sources.
+# When Kokkos compiles through nvcc, every such unit also pre-includes
+# include/medimg/io/itk_nvcc.hpp, the workaround for nvcc 11.8 mis-printing
+# ITK's itkNewMacro (the header explains).
+function(medimg_itk_headers target)
+  target_include_directories(${target} SYSTEM PRIVATE ${ITK_INCLUDE_DIRS})
+  if("CUDA" IN_LIST Kokkos_DEVICES)
+    target_compile_options(${target} PRIVATE
+      "SHELL:-include ${PROJECT_SOURCE_DIR}/include/medimg/io/itk_nvcc.hpp")
+  endif()
+endfunction()

@@ -176,23 +176,32 @@ TEST(Geometry, SameGrid) {
 }
 
 // Geometry is captured by value in kernels: the device mapping equals the
-// host's. (Kernels live in free functions: CUDA forbids extended lambdas in
-// the private TestBody of a gtest fixture.)
+// host's. (A functor: CUDA forbids extended lambdas in the private TestBody
+// of a gtest fixture, and nvcc 11.8 writes host stubs that do not compile
+// for one in this function template.)
+template <class View>
+struct MapIndicesOnDevice {
+  Geometry g;
+  View out;
+  KOKKOS_INLINE_FUNCTION void operator()(const int v) const {
+    const Vec3 index{double(v % 23), double((v / 23) % 17), double(v / (23 * 17))};
+    const Vec3 p = g.index_to_physical(index);
+    const Vec3 c = g.physical_to_continuous_index(p);
+    for (int a = 0; a < 3; ++a) {
+      out(v, a) = p[a];
+      out(v, 3 + a) = c[a];
+    }
+  }
+};
+
 template <class Exec>
 void check_kernel_mapping_equals_host() {
   const Geometry g = oblique_geometry();
   const int n = static_cast<int>(g.voxel_count());
-  Kokkos::View<double* [6], typename Exec::memory_space> out("points", n);
-  Kokkos::parallel_for(
-      "test::geometry_on_device", Kokkos::RangePolicy<Exec>(0, n), KOKKOS_LAMBDA(const int v) {
-        const Vec3 index{double(v % 23), double((v / 23) % 17), double(v / (23 * 17))};
-        const Vec3 p = g.index_to_physical(index);
-        const Vec3 c = g.physical_to_continuous_index(p);
-        for (int a = 0; a < 3; ++a) {
-          out(v, a) = p[a];
-          out(v, 3 + a) = c[a];
-        }
-      });
+  using View = Kokkos::View<double* [6], typename Exec::memory_space>;
+  View out("points", n);
+  Kokkos::parallel_for("test::geometry_on_device", Kokkos::RangePolicy<Exec>(0, n),
+                       MapIndicesOnDevice<View>{g, out});
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
   for (int v = 0; v < n; ++v) {
     const Vec3 index{double(v % 23), double((v / 23) % 17), double(v / (23 * 17))};

@@ -31,13 +31,13 @@ AnyDistributedImage<DeviceMemory> cast_distributed(const AnyDistributedImage<Dev
           out.metadata() = typed.metadata();
           const auto in = typed.owned();
           const auto result = out.owned();
+          using In = typename decltype(in)::non_const_value_type;
+          // A functor: nvcc rejects a KOKKOS_LAMBDA inside these generic lambdas.
           Kokkos::parallel_for(
               "medimg::cast_distributed",
               Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::IndexType<std::int64_t>>(
                   0, static_cast<std::int64_t>(in.size())),
-              KOKKOS_LAMBDA(const std::int64_t v) {
-                result.data()[v] = pixel_cast<Out>(in.data()[v]);
-              });
+              impl::CastVoxels<Out, In>{in.data(), result.data()});
           Kokkos::fence();
           return out;
         });

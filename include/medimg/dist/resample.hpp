@@ -24,6 +24,7 @@
 #include <optional>
 
 #include "medimg/dist/exchange.hpp"
+#include "medimg/ops/cast.hpp"
 #include "medimg/ops/detail/index_copy.hpp"
 #include "medimg/resample/resample.hpp"
 #include "medimg/resample/sampler.hpp"
@@ -98,13 +99,10 @@ DistributedImage<interp_real_t<T>, MemorySpace> bspline_coefficients(
   const std::int64_t skip = (image.k_begin() - image.held_begin()) * image.plane_size();
   const auto input = image.local();
   const auto coefficients = c.owned();
-  Kokkos::parallel_for(
-      "medimg::bspline_copy",
-      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
-          exec, 0, count * image.plane_size()),
-      KOKKOS_LAMBDA(const std::int64_t v) {
-        coefficients.data()[v] = static_cast<Real>(input.data()[skip + v]);
-      });
+  Kokkos::parallel_for("medimg::bspline_copy",
+                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+                           exec, 0, count * image.plane_size()),
+                       impl::CastVoxels<Real, T>{input.data() + skip, coefficients.data()});
   impl::bspline_filter(exec, coefficients.data(), Size3{n[0], n[1], count}, false, 3u);
   impl::bspline_filter_along_k(exec, c, false);
   return c;

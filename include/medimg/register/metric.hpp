@@ -99,6 +99,95 @@ struct ParzenBins {
 
 namespace impl {
 
+// MetricCore's kernels, as named functors (nvcc 11.8 writes host stubs that
+// do not compile for extended lambdas in class templates like it). W: a
+// managed float view, V: an unmanaged one (the callers' voxels).
+
+// valid = 1 where y is a number (and, for Mattes, within the moving range),
+// else 0; y0 = y where valid, else 0.
+template <class V>
+struct MaskOverlap {
+  V y, valid, y0;
+  bool mattes;
+  double lo, hi;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::size_t v) const {
+    const float m = y(v);
+    const bool ok = !compat::isnan(m) && (!mattes || (m >= lo && m <= hi));
+    valid(v) = ok ? 1.0f : 0.0f;
+    y0(v) = ok ? m : 0.0f;
+  }
+};
+
+template <class W, class V>
+struct SubtractMaskedFixed {
+  W work, valid;
+  V f;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::size_t v) const { work(v) -= valid(v) * f(v); }
+};
+
+// work = valid (f - fb); g = valid (y0 - mb).
+template <class W, class V>
+struct CentreOverlap {
+  W work;
+  V g;
+  W valid;
+  V f;
+  W y0;
+  float fb, mb;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::size_t v) const {
+    work(v) = valid(v) * (f(v) - fb);
+    g(v) = valid(v) * (y0(v) - mb);
+  }
+};
+
+// Mattes' joint histogram: cubic B-spline Parzen window along the moving
+// bins, a box along the fixed bins, and the fixed marginal's count column.
+template <class Scatter, class W, class V>
+struct ParzenJointHistogram {
+  Scatter scatter;
+  W valid;
+  V f;
+  W y0;
+  ParzenBins b;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::size_t v) const {
+    if (valid(v) == 0.0f) return;
+    auto access = scatter.access();
+    const std::int64_t fb = b.fixed_bin(static_cast<double>(f(v)));
+    const double term = b.moving_term(static_cast<double>(y0(v)));
+    const std::int64_t mb = b.clamp_bin(term);
+    for (std::int64_t p = mb - 1; p <= mb + 2; ++p) {
+      access(fb, p) += cubic_bspline(static_cast<double>(p) - term);
+    }
+    access(fb, b.bins) += 1.0;
+  }
+};
+
+// dL/dy(o) = factor sum_p log(P/pm)(fbin, p) beta3'(p - term).
+template <class Ratio, class W, class V>
+struct MattesGradient {
+  Ratio ratio;
+  W valid;
+  V f;
+  W y0;
+  V g;
+  ParzenBins b;
+  double factor;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::size_t v) const {
+    if (valid(v) == 0.0f) {
+      g(v) = 0.0f;
+      return;
+    }
+    const std::int64_t fb = b.fixed_bin(static_cast<double>(f(v)));
+    const double term = b.moving_term(static_cast<double>(y0(v)));
+    const std::int64_t mb = b.clamp_bin(term);
+    double d = 0.0;
+    for (std::int64_t p = mb - 1; p <= mb + 2; ++p) {
+      d += ratio(fb, p) * cubic_bspline_derivative(static_cast<double>(p) - term);
+    }
+    g(v) = static_cast<float>(factor * d);
+  }
+};
+
 // The arithmetic of every metric on flat voxel arrays, with every global
 // sum passed through a reducer (none on one process, MPI_Allreduce for a
 // distributed image), so one code serves both.
@@ -106,6 +195,7 @@ template <class ExecutionSpace, class MemorySpace>
 class MetricCore {
  public:
   using Vector = Kokkos::View<float*, MemorySpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using View = Kokkos::View<float*, MemorySpace>;
   // Sums `count` doubles in place over every process holding a part.
   using Reducer = std::function<void(double*, int)>;
 
@@ -134,14 +224,9 @@ class MetricCore {
   std::int64_t mask(const Vector& y, const Vector& valid, const Vector& y0) const {
     const bool mattes = m_settings.metric == Metric::mattes;
     const double lo = m_bins.moving_min, hi = m_bins.moving_max;
-    Kokkos::parallel_for(
-        "medimg::metric_mask", Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, y.extent(0)),
-        KOKKOS_LAMBDA(const std::size_t v) {
-          const float m = y(v);
-          const bool ok = !compat::isnan(m) && (!mattes || (m >= lo && m <= hi));
-          valid(v) = ok ? 1.0f : 0.0f;
-          y0(v) = ok ? m : 0.0f;
-        });
+    Kokkos::parallel_for("medimg::metric_mask",
+                         Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, y.extent(0)),
+                         MaskOverlap<Vector>{y, valid, y0, mattes, lo, hi});
     const double count = sum(static_cast<double>(KokkosBlas::nrm1(valid)));
     if (!(count > 0.0)) {
       throw Error(
@@ -165,9 +250,9 @@ class MetricCore {
       case Metric::mse: {
         // work = valid (y - F); L = |work|^2 / N; dL/dy = 2 work / N.
         Kokkos::deep_copy(m_exec, work, y0);
-        Kokkos::parallel_for(
-            "medimg::mse_difference", Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
-            KOKKOS_LAMBDA(const std::size_t v) { work(v) -= valid(v) * f(v); });
+        Kokkos::parallel_for("medimg::mse_difference",
+                             Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
+                             SubtractMaskedFixed<View, Vector>{work, valid, f});
         const double value = sum(static_cast<double>(KokkosBlas::dot(work, work))) / count;
         KokkosBlas::scal(g, static_cast<float>(2.0 / count), work);
         return value;
@@ -180,12 +265,9 @@ class MetricCore {
         const double mbar = means[1] / count;
         // work = valid (F - mean F); g = valid (y - mean y).
         const float fb = static_cast<float>(fbar), mb = static_cast<float>(mbar);
-        Kokkos::parallel_for(
-            "medimg::ncc_centre", Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
-            KOKKOS_LAMBDA(const std::size_t v) {
-              work(v) = valid(v) * (f(v) - fb);
-              g(v) = valid(v) * (y0(v) - mb);
-            });
+        Kokkos::parallel_for("medimg::ncc_centre",
+                             Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
+                             CentreOverlap<View, Vector>{work, g, valid, f, y0, fb, mb});
         double dots[3] = {static_cast<double>(KokkosBlas::dot(work, g)),
                           static_cast<double>(KokkosBlas::dot(work, work)),
                           static_cast<double>(KokkosBlas::dot(g, g))};
@@ -218,17 +300,7 @@ class MetricCore {
       const impl::ParzenBins b = m_bins;
       Kokkos::parallel_for(
           "medimg::mattes_histogram", Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
-          KOKKOS_LAMBDA(const std::size_t v) {
-            if (valid(v) == 0.0f) return;
-            auto access = scatter.access();
-            const std::int64_t fb = b.fixed_bin(static_cast<double>(f(v)));
-            const double term = b.moving_term(static_cast<double>(y0(v)));
-            const std::int64_t mb = b.clamp_bin(term);
-            for (std::int64_t p = mb - 1; p <= mb + 2; ++p) {
-              access(fb, p) += impl::cubic_bspline(static_cast<double>(p) - term);
-            }
-            access(fb, b.bins) += 1.0;
-          });
+          ParzenJointHistogram<decltype(scatter), View, Vector>{scatter, valid, f, y0, b});
       Kokkos::Experimental::contribute(joint, scatter);
     }
     const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), joint);
@@ -267,20 +339,7 @@ class MetricCore {
     const double factor = 1.0 / (total * b.moving_bin_size);
     Kokkos::parallel_for(
         "medimg::mattes_dy", Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
-        KOKKOS_LAMBDA(const std::size_t v) {
-          if (valid(v) == 0.0f) {
-            g(v) = 0.0f;
-            return;
-          }
-          const std::int64_t fb = b.fixed_bin(static_cast<double>(f(v)));
-          const double term = b.moving_term(static_cast<double>(y0(v)));
-          const std::int64_t mb = b.clamp_bin(term);
-          double d = 0.0;
-          for (std::int64_t p = mb - 1; p <= mb + 2; ++p) {
-            d += ratio(fb, p) * impl::cubic_bspline_derivative(static_cast<double>(p) - term);
-          }
-          g(v) = static_cast<float>(factor * d);
-        });
+        MattesGradient<decltype(ratio), View, Vector>{ratio, valid, f, y0, g, b, factor});
     return -sum;
   }
 

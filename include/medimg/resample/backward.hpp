@@ -224,28 +224,84 @@ struct FieldContributions {
   }
 };
 
+// The kernels below are named functors: nvcc 11.8 writes host stubs that do
+// not compile for extended lambdas in these templates.
+
+// One output row's contributions, added through a ScatterView.
+template <class Scatter, class Contributions, class Value>
+struct ScatterRows {
+  Scatter scatter;
+  Contributions contributions;
+  std::int64_t nx, ny;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
+    auto access = scatter.access();
+    auto emit = [&](std::int64_t a, std::int64_t b, std::int64_t d, int comp, Value v) {
+      access(a, b, d, comp) += v;
+    };
+    for (std::int64_t i = 0; i < nx; ++i) contributions(i, row % ny, row / ny, emit);
+  }
+};
+
 // Adds every contribution into `target` (n0, n1, n2, components) through a
 // ScatterView, one work item per output row.
 template <class ExecutionSpace, class Contributions, class Target>
 void accumulate_scatter(const ExecutionSpace& exec, const Size3& out_size,
                         const Contributions& contributions, const Target& target) {
   using Device = Kokkos::Device<ExecutionSpace, typename Target::memory_space>;
-  Kokkos::Experimental::ScatterView<typename Target::data_type, Kokkos::LayoutLeft, Device> scatter(
-      target);
-  const std::int64_t nx = out_size[0], ny = out_size[1];
-  Kokkos::parallel_for(
-      "medimg::resample_backward_scatter",
-      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0,
-                                                                           ny * out_size[2]),
-      KOKKOS_LAMBDA(const std::int64_t row) {
-        auto access = scatter.access();
-        auto emit = [&](std::int64_t a, std::int64_t b, std::int64_t d, int comp,
-                        typename Target::value_type v) { access(a, b, d, comp) += v; };
-        for (std::int64_t i = 0; i < nx; ++i) contributions(i, row % ny, row / ny, emit);
-      });
+  using Scatter =
+      Kokkos::Experimental::ScatterView<typename Target::data_type, Kokkos::LayoutLeft, Device>;
+  Scatter scatter(target);
+  Kokkos::parallel_for("medimg::resample_backward_scatter",
+                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+                           exec, 0, out_size[1] * out_size[2]),
+                       ScatterRows<Scatter, Contributions, typename Target::value_type>{
+                           scatter, contributions, out_size[0], out_size[1]});
   Target result = target;
   Kokkos::Experimental::contribute(result, scatter);
 }
+
+// The span [lo, hi] of target planes along `axis` that one output row reaches.
+template <class Contributions, class Span, class Value>
+struct RowSpans {
+  Contributions contributions;
+  Span span;
+  std::int64_t nx, ny;
+  int axis;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t row) const {
+    std::int64_t lo = INT64_MAX, hi = -1;
+    auto emit = [&](std::int64_t a, std::int64_t b, std::int64_t d, int, Value) {
+      const std::int64_t t = axis == 0 ? a : (axis == 1 ? b : d);
+      lo = t < lo ? t : lo;
+      hi = t > hi ? t : hi;
+    };
+    for (std::int64_t i = 0; i < nx; ++i) contributions(i, row % ny, row / ny, emit);
+    span(row, 0) = lo;
+    span(row, 1) = hi;
+  }
+};
+
+// One block of `thickness` target planes: the rows reaching it, in order.
+template <class Contributions, class Span, class Target>
+struct OwnedPlaneBlocks {
+  Contributions contributions;
+  Span span;
+  Target target;
+  std::int64_t nx, ny, rows, thickness;
+  int axis;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t block) const {
+    const std::int64_t first = block * thickness;
+    const std::int64_t last = first + thickness;
+    auto emit = [&](std::int64_t a, std::int64_t b, std::int64_t d, int comp,
+                    typename Target::value_type v) {
+      const std::int64_t t = axis == 0 ? a : (axis == 1 ? b : d);
+      if (t >= first && t < last) target(a, b, d, comp) += v;
+    };
+    for (std::int64_t row = 0; row < rows; ++row) {
+      if (span(row, 1) < first || span(row, 0) >= last) continue;
+      for (std::int64_t i = 0; i < nx; ++i) contributions(i, row % ny, row / ny, emit);
+    }
+  }
+};
 
 // The same sums, bit-identical run to run: blocks of target planes along
 // `axis`, each owned by one work item that visits the output rows reaching
@@ -255,45 +311,22 @@ void accumulate_deterministic(const ExecutionSpace& exec, const Size3& out_size,
                               const Contributions& contributions, const Target& target, int axis) {
   using MemorySpace = typename Target::memory_space;
   using Policy = Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>;
+  using Span = Kokkos::View<std::int64_t* [2], MemorySpace>;
   const std::int64_t nx = out_size[0], ny = out_size[1];
   const std::int64_t rows = ny * out_size[2];
   // 1. The span of target planes each output row reaches.
-  Kokkos::View<std::int64_t* [2], MemorySpace> span(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::backward_row_span"),
-      static_cast<std::size_t>(rows));
-  Kokkos::parallel_for(
-      "medimg::resample_backward_spans", Policy(exec, 0, rows),
-      KOKKOS_LAMBDA(const std::int64_t row) {
-        std::int64_t lo = INT64_MAX, hi = -1;
-        auto emit = [&](std::int64_t a, std::int64_t b, std::int64_t d, int,
-                        typename Target::value_type) {
-          const std::int64_t t = axis == 0 ? a : (axis == 1 ? b : d);
-          lo = t < lo ? t : lo;
-          hi = t > hi ? t : hi;
-        };
-        for (std::int64_t i = 0; i < nx; ++i) contributions(i, row % ny, row / ny, emit);
-        span(row, 0) = lo;
-        span(row, 1) = hi;
-      });
+  Span span(Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::backward_row_span"),
+            static_cast<std::size_t>(rows));
+  Kokkos::parallel_for("medimg::resample_backward_spans", Policy(exec, 0, rows),
+                       RowSpans<Contributions, Span, typename Target::value_type>{
+                           contributions, span, nx, ny, axis});
   // 2. One work item per block of planes, rows in output order.
   constexpr std::int64_t thickness = 8;
   const std::int64_t planes = static_cast<std::int64_t>(target.extent(static_cast<unsigned>(axis)));
   const std::int64_t blocks = (planes + thickness - 1) / thickness;
-  Kokkos::parallel_for(
-      "medimg::resample_backward_deterministic", Policy(exec, 0, blocks),
-      KOKKOS_LAMBDA(const std::int64_t block) {
-        const std::int64_t first = block * thickness;
-        const std::int64_t last = first + thickness;
-        auto emit = [&](std::int64_t a, std::int64_t b, std::int64_t d, int comp,
-                        typename Target::value_type v) {
-          const std::int64_t t = axis == 0 ? a : (axis == 1 ? b : d);
-          if (t >= first && t < last) target(a, b, d, comp) += v;
-        };
-        for (std::int64_t row = 0; row < rows; ++row) {
-          if (span(row, 1) < first || span(row, 0) >= last) continue;
-          for (std::int64_t i = 0; i < nx; ++i) contributions(i, row % ny, row / ny, emit);
-        }
-      });
+  Kokkos::parallel_for("medimg::resample_backward_deterministic", Policy(exec, 0, blocks),
+                       OwnedPlaneBlocks<Contributions, Span, Target>{
+                           contributions, span, target, nx, ny, rows, thickness, axis});
 }
 
 template <class ExecutionSpace, class Contributions, class Target>
@@ -510,20 +543,24 @@ ResampleGradient<interp_real_t<T>, MemorySpace, Transform> resample_backward(
   }
   if ((what & wrt::params) == 0) return result;
   const auto dy = dLdy.voxels();
-  input.visit([&](const auto& interp) {
-    using Interpolator = std::decay_t<decltype(interp)>;
-    if constexpr (std::is_same_v<Transform, AffineTransform>) {
+  // `if constexpr` stays outside the generic lambdas: nvcc 11.8 instantiates
+  // a discarded branch inside one.
+  if constexpr (std::is_same_v<Transform, AffineTransform>) {
+    input.visit([&](const auto& interp) {
       result.transform = impl::affine_parameter_gradient(exec, interp, output, in, transform, dy);
-    } else {
-      const Geometry& grid = transform.grid();
-      auto target = impl::gradient_target<double, MemorySpace>(grid.size(), 3, "medimg::dL/dd");
+    });
+  } else {
+    const Geometry& grid = transform.grid();
+    auto target = impl::gradient_target<double, MemorySpace>(grid.size(), 3, "medimg::dL/dd");
+    input.visit([&](const auto& interp) {
+      using Interpolator = std::decay_t<decltype(interp)>;
       impl::FieldContributions<Interpolator, MemorySpace, decltype(dy)> contributions{
           interp, transform, output, in, dy};
       impl::accumulate(exec, mode, output.size(), contributions, target, 2);
-      result.transform = DisplacementFieldGradient<MemorySpace>{
-          impl::component(target, 0), impl::component(target, 1), impl::component(target, 2)};
-    }
-  });
+    });
+    result.transform = DisplacementFieldGradient<MemorySpace>{
+        impl::component(target, 0), impl::component(target, 1), impl::component(target, 2)};
+  }
   exec.fence();
   return result;
 }

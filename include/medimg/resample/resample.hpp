@@ -407,15 +407,20 @@ Image<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const Geometry& 
   result.metadata() = input.image().metadata();
   using OutView = typename Image<Out, MemorySpace>::view_type;
   const Out fill_value = pixel_cast<Out>(fill);
-  input.visit([&](const auto& interp) {
-    using Interpolator = std::decay_t<decltype(interp)>;
-    if constexpr (std::is_same_v<Transform, AffineTransform>) {
-      const impl::IndexMap map = impl::index_map(output, input.geometry(), transform);
+  // `if constexpr` stays outside the generic lambdas: nvcc 11.8 instantiates
+  // a discarded branch inside one.
+  if constexpr (std::is_same_v<Transform, AffineTransform>) {
+    const impl::IndexMap map = impl::index_map(output, input.geometry(), transform);
+    input.visit([&](const auto& interp) {
+      using Interpolator = std::decay_t<decltype(interp)>;
       impl::ResampleAffineRows<ExecutionSpace, OutView, Interpolator> functor{
           result.voxels(),  interp,           map,       input.geometry().size(),
           output.size()[0], output.size()[1], fill_value};
       impl::run_affine_rows(exec, "medimg::resample_affine", functor, output.size()[2]);
-    } else {
+    });
+  } else {
+    input.visit([&](const auto& interp) {
+      using Interpolator = std::decay_t<decltype(interp)>;
       impl::ResamplePointwise<OutView, Interpolator, Transform> functor{
           result.voxels(), interp, transform, output, input.geometry(), fill_value};
       using Policy = Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<3, Kokkos::Iterate::Left>,
@@ -423,8 +428,8 @@ Image<Out, MemorySpace> resample_as(const ExecutionSpace& exec, const Geometry& 
       Kokkos::parallel_for(
           "medimg::resample_pointwise",
           Policy(exec, {0, 0, 0}, {output.size()[0], output.size()[1], output.size()[2]}), functor);
-    }
-  });
+    });
+  }
   return result;
 }
 
