@@ -299,9 +299,10 @@ Image<double, HostMemory> bump(const Geometry& g) {
         const std::int64_t idx[3] = {i, j, k};
         double r2 = 0.0;
         for (int a = 0; a < 3; ++a) {
-          const double half = 0.5 * static_cast<double>(g.size()[a] - 1) - 3.0;
+          const double half_extent = 0.5 * static_cast<double>(g.size()[a] - 1) - 3.0;
           const double u =
-              (static_cast<double>(idx[a]) - 0.5 * static_cast<double>(g.size()[a] - 1)) / half;
+              (static_cast<double>(idx[a]) - 0.5 * static_cast<double>(g.size()[a] - 1)) /
+              half_extent;
           r2 += u * u;
         }
         const double w = r2 < 1.0 ? (1.0 - r2) * (1.0 - r2) * (1.0 - r2) : 0.0;

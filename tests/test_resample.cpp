@@ -243,10 +243,12 @@ TYPED_TEST(ResampleKernels, AxisAlignedPlanesAreBitForBitTheRowKernel) {
                      Vec3{-d[2][0], d[2][1], -d[2][2]}};
   const Vec3 c = g.center();
   auto grid = [&](const Mat3& direction, const Size3& n, const Vec3& spacing) {
-    const Vec3 half =
+    const Vec3 half_extent =
         multiply(direction, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
                                  0.5 * (n[2] - 1) * spacing[2]});
-    return Geometry(n, Vec3{c[0] - half[0] + 0.31, c[1] - half[1] - 0.2, c[2] - half[2] + 0.45},
+    return Geometry(n,
+                    Vec3{c[0] - half_extent[0] + 0.31, c[1] - half_extent[1] - 0.2,
+                         c[2] - half_extent[2] + 0.45},
                     spacing, direction);
   };
   const std::vector<std::pair<std::string, Geometry>> grids{

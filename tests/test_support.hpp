@@ -82,9 +82,12 @@ inline Geometry other_grid(const Geometry& g) {
   const Size3 n{g.size()[0] + 7, g.size()[1] - 3, g.size()[2] + 5};
   const Vec3 spacing{g.spacing()[0] * 0.85, g.spacing()[1] * 1.1, g.spacing()[2] * 0.7};
   const Mat3 d = multiply(rotation(Vec3{1, 1, 0}, 12.0), g.direction());
-  const Vec3 half = multiply(d, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
-                                     0.5 * (n[2] - 1) * spacing[2]});
-  return Geometry(n, Vec3{c[0] - half[0] + 0.4, c[1] - half[1], c[2] - half[2] - 0.6}, spacing, d);
+  const Vec3 half_extent =
+      multiply(d, Vec3{0.5 * (n[0] - 1) * spacing[0], 0.5 * (n[1] - 1) * spacing[1],
+                       0.5 * (n[2] - 1) * spacing[2]});
+  return Geometry(
+      n, Vec3{c[0] - half_extent[0] + 0.4, c[1] - half_extent[1], c[2] - half_extent[2] - 0.6},
+      spacing, d);
 }
 
 // The 48 orientation codes: every permutation of {L/R, P/A, S/I} and sign.

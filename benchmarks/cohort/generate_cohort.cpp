@@ -120,9 +120,9 @@ int main(int argc, char** argv) {
       const Mat3 d = direction_of(s);
       // Origin: the grid centred on the physical origin.
       Vec3 origin{0, 0, 0};
-      const Vec3 half{0.5 * (nx - 1) * sxy, 0.5 * (ny - 1) * sxy, 0.5 * (nz - 1) * sz};
+      const Vec3 half_extent{0.5 * (nx - 1) * sxy, 0.5 * (ny - 1) * sxy, 0.5 * (nz - 1) * sz};
       for (int r = 0; r < 3; ++r) {
-        for (int c = 0; c < 3; ++c) origin[r] -= d[r][c] * half[c];
+        for (int c = 0; c < 3; ++c) origin[r] -= d[r][c] * half_extent[c];
       }
       Image<std::int16_t, HostMemory> scan(Geometry(size, origin, Vec3{sxy, sxy, sz}, d),
                                            "cohort_scan");

@@ -171,17 +171,17 @@ TEST(ParallelHdf5, BadInputFailsOnEveryRankWithoutHangingOrLeavingFiles) {
     expect_only(dir, {"a.h5", "text.h5"});
   }
   // Images on communicators of different sizes do not mix.
-  MPI_Comm half;
-  MPI_Comm_split(MPI_COMM_WORLD, world_rank() % 2, world_rank(), &half);
+  MPI_Comm half_world;
+  MPI_Comm_split(MPI_COMM_WORLD, world_rank() % 2, world_rank(), &half_world);
   {
-    const auto other = distribute<float>(half, numbered<float>(g), 0, 0);
+    const auto other = distribute<float>(half_world, numbered<float>(g), 0, 0);
     if (world_size() > 1) {
       expect_error_everywhere(
           [&] { resample_to_image(Kokkos::DefaultExecutionSpace(), other, d, Interp::linear); },
           "different communicators");
     }
   }
-  MPI_Comm_free(&half);
+  MPI_Comm_free(&half_world);
 }
 
 TEST(ParallelHdf5, AddingADatasetKeepsTheOthers) {

@@ -22,6 +22,7 @@
 
 #include "medimg/core/image.hpp"
 #include "medimg/core/kokkos_compat.hpp"
+#include "medimg/core/read_only.hpp"
 #include "medimg/interp/interpolator.hpp"
 #include "medimg/ops/cast.hpp"
 
@@ -128,7 +129,8 @@ struct BSplineInterpolator {
       real_type plane = 0;
       for (int b = 0; b < 4; ++b) {
         const real_type* q = p + d * sz + b * sy;
-        plane += w[1][b] * (w[0][0] * q[0] + w[0][1] * q[1] + w[0][2] * q[2] + w[0][3] * q[3]);
+        plane += w[1][b] * (w[0][0] * read_only(q) + w[0][1] * read_only(q + 1) +
+                            w[0][2] * read_only(q + 2) + w[0][3] * read_only(q + 3));
       }
       value += w[2][d] * plane;
     }
@@ -146,9 +148,10 @@ struct BSplineInterpolator {
       real_type p0 = 0, p1 = 0, p2 = 0;
       for (int b = 0; b < 4; ++b) {
         const real_type* q = p + d * sz + b * sy;
-        const real_type line = w[0][0] * q[0] + w[0][1] * q[1] + w[0][2] * q[2] + w[0][3] * q[3];
-        const real_type dline =
-            dw[0][0] * q[0] + dw[0][1] * q[1] + dw[0][2] * q[2] + dw[0][3] * q[3];
+        const real_type q0 = read_only(q), q1 = read_only(q + 1), q2 = read_only(q + 2),
+                        q3 = read_only(q + 3);
+        const real_type line = w[0][0] * q0 + w[0][1] * q1 + w[0][2] * q2 + w[0][3] * q3;
+        const real_type dline = dw[0][0] * q0 + dw[0][1] * q1 + dw[0][2] * q2 + dw[0][3] * q3;
         p0 += w[1][b] * dline;
         p1 += dw[1][b] * line;
         p2 += w[1][b] * line;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "medimg/core/kokkos_compat.hpp"
+#include "medimg/core/read_only.hpp"
 #include "medimg/interp/interpolator.hpp"
 
 namespace medimg {
@@ -66,13 +67,15 @@ struct LinearInterpolator {
     const auto sy = static_cast<std::int64_t>(data.extent(0));
     const std::int64_t sz = sy * static_cast<std::int64_t>(data.extent(1));
     const auto* p = data.data() + (i - offset[0]) + sy * (j - offset[1]) + sz * (k - offset[2]);
-    return Cell{{static_cast<real_type>(p[0]), static_cast<real_type>(p[1]),
-                 static_cast<real_type>(p[sy]), static_cast<real_type>(p[sy + 1]),
-                 static_cast<real_type>(p[sz]), static_cast<real_type>(p[sz + 1]),
-                 static_cast<real_type>(p[sz + sy]), static_cast<real_type>(p[sz + sy + 1])},
-                static_cast<real_type>(c[0] - static_cast<double>(i)),
-                static_cast<real_type>(c[1] - static_cast<double>(j)),
-                static_cast<real_type>(c[2] - static_cast<double>(k))};
+    return Cell{
+        {static_cast<real_type>(read_only(p)), static_cast<real_type>(read_only(p + 1)),
+         static_cast<real_type>(read_only(p + sy)), static_cast<real_type>(read_only(p + sy + 1)),
+         static_cast<real_type>(read_only(p + sz)), static_cast<real_type>(read_only(p + sz + 1)),
+         static_cast<real_type>(read_only(p + sz + sy)),
+         static_cast<real_type>(read_only(p + sz + sy + 1))},
+        static_cast<real_type>(c[0] - static_cast<double>(i)),
+        static_cast<real_type>(c[1] - static_cast<double>(j)),
+        static_cast<real_type>(c[2] - static_cast<double>(k))};
   }
 
   // interior() along output row voxels [a, b) whose index moves along i

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "medimg/core/kokkos_compat.hpp"
+#include "medimg/core/read_only.hpp"
 #include "medimg/interp/interpolator.hpp"
 
 namespace medimg {
@@ -47,7 +48,7 @@ struct NearestInterpolator {
     const std::int64_t k = static_cast<std::int64_t>(c[2] + 0.5) - offset[2];
     const auto nx = static_cast<std::int64_t>(data.extent(0));
     const auto ny = static_cast<std::int64_t>(data.extent(1));
-    return static_cast<real_type>(data.data()[i + nx * (j + ny * k)]);
+    return static_cast<real_type>(read_only(data.data() + i + nx * (j + ny * k)));
   }
 
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {

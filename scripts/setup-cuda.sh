@@ -1,0 +1,81 @@
+# Sourced by scripts/setup.sh --cuda, after the CPU build: uses its
+# functions (install_packages, build_kokkos, ...) and variables (root, deps,
+# jobs).
+
+# ------------------------------------------------------------ 4. CUDA build
+# Debian's nvidia-cuda-toolkit (11.8; Kokkos 3.4.1 does not build with CUDA
+# 12+) is in the non-free component: an entry derived from the machine's own
+# sources file adds it. CUDA 11.8 needs g++-11 as host compiler. A newer
+# toolkit elsewhere on the machine (PATH, CUDA_HOME) is not used: the
+# compiler wrapper below pins /usr/bin/nvcc.
+if ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q 'install ok installed'; then
+  sources=/etc/apt/sources.list.d/debian.sources
+  nonfree=/etc/apt/sources.list.d/medimg-non-free.sources
+  if ! grep -rqsE '^Components:.*non-free( |$)' /etc/apt/sources.list.d/ &&
+    ! grep -qsE '^deb .* non-free( |$)' /etc/apt/sources.list; then
+    [ -f "$sources" ] || die "no $sources to derive a non-free entry from"
+    log "adding the non-free component, derived from $sources"
+    sed -e 's/^Types: .*/Types: deb/' -e 's/^Components: .*/Components: non-free/' "$sources" |
+      as_root tee "$nonfree" >/dev/null
+    apt_updated=0
+  fi
+fi
+install_packages nvidia-cuda-toolkit g++-11
+nvcc_version=$(/usr/bin/nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+case "$nvcc_version" in
+11.*) ;;
+*) die "/usr/bin/nvcc is CUDA $nvcc_version; the CUDA build needs Debian's 11.x" ;;
+esac
+
+# Another toolkit on the machine (a CUDA 12/13 in CUDA_HOME or PATH) must not
+# be found by CMake's FindCUDAToolkit: the CUDA part runs with those removed
+# and the toolkit root fixed to Debian's.
+unset CUDA_HOME CUDA_PATH CUDA_ROOT LIBRARY_PATH
+PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -i cuda | paste -sd: -)
+export PATH
+
+kokkos_cuda="$deps/kokkos-cuda"
+# The compiler for Kokkos and medimg: Kokkos' nvcc_wrapper with Debian's
+# nvcc and g++-11, fixed in a script so that later rebuilds need no
+# environment. nvcc_wrapper takes a single -arch or -gencode, and Kokkos'
+# targets carry -arch=sm_80 (Kokkos_ARCH_AMPERE80): the script turns that
+# into one -gencode with sm_80 and sm_90 machine code plus compute_80 PTX.
+cuda_compiler="$deps/nvcc-medimg"
+wrapper_text="#!/usr/bin/env bash
+# medimg's CUDA compiler, written by scripts/setup.sh --cuda.
+args=()
+for a in \"\$@\"; do
+  case \"\$a\" in
+  -arch=sm_80) args+=('-gencode=arch=compute_80,code=[sm_80,sm_90,compute_80]') ;;
+  *) args+=(\"\$a\") ;;
+  esac
+done
+CUDA_ROOT=/usr NVCC_WRAPPER_DEFAULT_COMPILER=g++-11 exec $deps/src/kokkos/bin/nvcc_wrapper \"\${args[@]}\""
+if [ ! -f "$cuda_compiler" ] || [ "$(cat "$cuda_compiler")" != "$wrapper_text" ]; then
+  trilinos_source >/dev/null
+  printf '%s\n' "$wrapper_text" >"$cuda_compiler"
+  chmod +x "$cuda_compiler"
+fi
+cuda_arch="-arch=sm_80"
+# ITK's bundled Eigen includes CUDA's internal host_defines.h when compiled
+# by nvcc, whose #warning would fail -Werror: -Wno-cpp silences #warning
+# directives (only those) in the CUDA build.
+cuda_flags="$cuda_arch -Wno-cpp"
+kokkos_compiler=(-DCMAKE_CXX_COMPILER="$cuda_compiler" "-DCMAKE_CXX_FLAGS=$cuda_arch"
+  -DCUDAToolkit_ROOT=/usr)
+build_kokkos "$kokkos_cuda" -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON \
+  -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_CUDA_LAMBDA=ON -DKokkos_ARCH_AMPERE80=ON
+
+cuda_build_dir="${MEDIMG_CUDA_BUILD_DIR:-$root/build-cuda}"
+if [ ! -f "$cuda_build_dir/build.ninja" ]; then
+  log "configuring the CUDA build of medimg in $cuda_build_dir"
+  cmake -S "$root" -B "$cuda_build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER="$cuda_compiler" "-DCMAKE_CXX_FLAGS=$cuda_flags" \
+    -DCUDAToolkit_ROOT=/usr -DKokkos_ROOT="$kokkos_cuda" -DKokkosKernels_ROOT="$kokkos_cuda" \
+    -DMEDIMG_WERROR=ON ${MEDIMG_CUDA_CMAKE_ARGS:-}
+fi
+log "building the CUDA build of medimg"
+# MEDIMG_CUDA_TARGETS: build only these targets (scripts/gpu_bundle.sh).
+targets=()
+for target in ${MEDIMG_CUDA_TARGETS:-}; do targets+=(--target "$target"); done
+cmake --build "$cuda_build_dir" -j "$jobs" "${targets[@]}"

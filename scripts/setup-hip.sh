@@ -1,0 +1,27 @@
+# Sourced by scripts/setup.sh --hip, after the CPU build: uses its functions
+# (install_packages, build_kokkos, ...) and variables (root, deps, jobs).
+
+# ------------------------------------------------------------- 5. HIP build
+# A compile-only check (CI has no AMD GPU): Debian's hipcc 5.2 (clang 15 with
+# the AMDGPU back end) and Kokkos 3.4.1's HIP backend. Kokkos 3.4.1 knows AMD
+# GPUs up to MI100 (Kokkos_ARCH_VEGA908, gfx908). hipcc's clang does not find
+# GCC's omp.h: libomp-15-dev gives it LLVM's OpenMP for the host backend.
+install_packages hipcc libamdhip64-dev libomp-15-dev
+
+hip_arch="--offload-arch=gfx908"
+kokkos_hip="$deps/kokkos-hip"
+# An explicit target keeps hipcc from probing for a GPU (rocm_agent_enumerator).
+kokkos_compiler=(-DCMAKE_CXX_COMPILER=hipcc "-DCMAKE_CXX_FLAGS=$hip_arch")
+build_kokkos "$kokkos_hip" -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON \
+  -DKokkos_ENABLE_HIP=ON -DKokkos_ARCH_VEGA908=ON
+
+hip_build_dir="${MEDIMG_HIP_BUILD_DIR:-$root/build-hip}"
+if [ ! -f "$hip_build_dir/build.ninja" ]; then
+  log "configuring the HIP build of medimg in $hip_build_dir"
+  cmake -S "$root" -B "$hip_build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER=hipcc "-DCMAKE_CXX_FLAGS=$hip_arch" \
+    -DKokkos_ROOT="$kokkos_hip" -DKokkosKernels_ROOT="$kokkos_hip" \
+    -DMEDIMG_WERROR=ON ${MEDIMG_HIP_CMAKE_ARGS:-}
+fi
+log "building the HIP build of medimg"
+cmake --build "$hip_build_dir" -j "$jobs"
