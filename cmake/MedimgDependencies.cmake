@@ -28,6 +28,23 @@ if(MEDIMG_ENABLE_ITK)
   find_package(ITK 5 REQUIRED COMPONENTS ${MEDIMG_ITK_COMPONENTS}
                ${MEDIMG_ITK_TEST_COMPONENTS})
   message(STATUS "medimg: ITK ${ITK_VERSION} from ${ITK_DIR}")
+  # glibc 2.34+ has dlopen in libc and ships libdl.a as an empty stub, which
+  # nvlink reports at every CUDA link ("Skipping incompatible libdl.a when
+  # searching for -ldl"). ITK's targets still ask for -ldl: CUDA builds drop
+  # it where libc alone links dlopen.
+  if("CUDA" IN_LIST Kokkos_DEVICES)
+    include(CheckSymbolExists)
+    check_symbol_exists(dlopen "dlfcn.h" MEDIMG_DLOPEN_IN_LIBC)
+    if(MEDIMG_DLOPEN_IN_LIBC)
+      foreach(target itksys ITKCommon)
+        if(TARGET ${target})
+          get_target_property(libraries ${target} INTERFACE_LINK_LIBRARIES)
+          list(REMOVE_ITEM libraries dl)
+          set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES "${libraries}")
+        endif()
+      endforeach()
+    endif()
+  endif()
   # zlib checks gzip payloads that ITK's readers do not (src/io/payload_check.cpp).
   find_package(ZLIB REQUIRED)
 endif()

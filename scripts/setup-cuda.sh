@@ -63,8 +63,13 @@ cuda_arch="-arch=sm_80"
 cuda_flags="$cuda_arch -Wno-cpp"
 kokkos_compiler=(-DCMAKE_CXX_COMPILER="$cuda_compiler" "-DCMAKE_CXX_FLAGS=$cuda_arch"
   -DCUDAToolkit_ROOT=/usr)
+# glibc 2.34+ keeps dlopen in libc and ships libdl.a as an empty stub, which
+# nvlink reports at every CUDA link ("Skipping incompatible ... libdl.a"):
+# Kokkos (its tools loader) gets the shared libdl.so.2 instead.
+libdl=$(g++-11 -print-file-name=libdl.so.2)
 build_kokkos "$kokkos_cuda" -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON \
-  -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_CUDA_LAMBDA=ON -DKokkos_ARCH_AMPERE80=ON
+  -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_CUDA_LAMBDA=ON -DKokkos_ARCH_AMPERE80=ON \
+  -DLIBDL_LIBRARY="$libdl"
 
 cuda_build_dir="${MEDIMG_CUDA_BUILD_DIR:-$root/build-cuda}"
 if [ ! -f "$cuda_build_dir/build.ninja" ]; then

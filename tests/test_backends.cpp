@@ -43,27 +43,9 @@ namespace {
 
 using Reference = Kokkos::OpenMP;
 
-// Backends other than the reference.
-using Compared = ::testing::Types<
-#if defined(KOKKOS_ENABLE_CUDA)
-    Kokkos::Cuda,
-#endif
-#if defined(KOKKOS_ENABLE_HIP)
-    medimg::compat::HIP,
-#endif
-#if defined(KOKKOS_ENABLE_THREADS)
-    Kokkos::Threads,
-#endif
-    Kokkos::Serial>;
-
 template <class Exec>
 class BackendVsOpenMP : public ::testing::Test {};
-TYPED_TEST_SUITE(BackendVsOpenMP, Compared);
-
-template <class Exec, class T>
-Image<T, typename Exec::memory_space> on(const Image<T, HostMemory>& host) {
-  return to_memory_space<typename Exec::memory_space>(host);
-}
+TYPED_TEST_SUITE(BackendVsOpenMP, BackendsBesideOpenMP);
 
 // An oblique, anisotropic Shepp-Logan head in int16 Hounsfield-like units.
 Image<std::int16_t, HostMemory> phantom_int16() {
@@ -120,10 +102,10 @@ TYPED_TEST(BackendVsOpenMP, ResampleEveryInterpolatorOnObliqueGrids) {
   for (const Geometry& output : {smooth.geometry(), other_grid(smooth.geometry())}) {
     for (const auto& [what, transform] : transforms(smooth.geometry())) {
       for (Interp interp : {Interp::nearest, Interp::linear, Interp::bspline}) {
-        const auto ours =
-            to_host(resample(TypeParam(), output, on<TypeParam>(smooth), transform, interp, -7.0));
-        const auto theirs =
-            to_host(resample(Reference(), output, on<Reference>(smooth), transform, interp, -7.0));
+        const auto ours = to_host(
+            resample(TypeParam(), output, on_backend<TypeParam>(smooth), transform, interp, -7.0));
+        const auto theirs = to_host(
+            resample(Reference(), output, on_backend<Reference>(smooth), transform, interp, -7.0));
         const std::string label = what + ", " + std::string(to_string(interp));
         EXPECT_LE(max_difference(ours, theirs, label), resample_tolerance(interp, range)) << label;
       }
@@ -138,9 +120,9 @@ TYPED_TEST(BackendVsOpenMP, ResampleInt16AndResampleToSpacing) {
     const auto transform = transforms(head.geometry())[0].second;
     const Geometry output = other_grid(head.geometry());
     const auto ours =
-        to_host(resample(TypeParam(), output, on<TypeParam>(head), transform, interp, 0.0));
+        to_host(resample(TypeParam(), output, on_backend<TypeParam>(head), transform, interp, 0.0));
     const auto theirs =
-        to_host(resample(Reference(), output, on<Reference>(head), transform, interp, 0.0));
+        to_host(resample(Reference(), output, on_backend<Reference>(head), transform, interp, 0.0));
     // int16 output rounds: a value within the tolerance of a .5 may round
     // either way, so integers may differ by one more.
     const double rounding = interp == Interp::nearest ? 0.0 : 1.0;
@@ -149,9 +131,9 @@ TYPED_TEST(BackendVsOpenMP, ResampleInt16AndResampleToSpacing) {
 
     const Vec3 spacing{1.3, 0.7, 1.9};
     const auto ours_s =
-        to_host(resample_to_spacing(TypeParam(), on<TypeParam>(head), spacing, interp));
+        to_host(resample_to_spacing(TypeParam(), on_backend<TypeParam>(head), spacing, interp));
     const auto theirs_s =
-        to_host(resample_to_spacing(Reference(), on<Reference>(head), spacing, interp));
+        to_host(resample_to_spacing(Reference(), on_backend<Reference>(head), spacing, interp));
     EXPECT_LE(
         max_difference(ours_s, theirs_s, "resample_to_spacing " + std::string(to_string(interp))),
         resample_tolerance(interp, range) + rounding);
@@ -161,54 +143,58 @@ TYPED_TEST(BackendVsOpenMP, ResampleInt16AndResampleToSpacing) {
 TYPED_TEST(BackendVsOpenMP, IndexCopiesAreExact) {
   const auto head = phantom_int16();
   for (const char* code : {"RAS", "LPS", "SPL"}) {
-    EXPECT_EQ(max_difference(to_host(change_orientation(TypeParam(), on<TypeParam>(head), code)),
-                             to_host(change_orientation(Reference(), on<Reference>(head), code)),
-                             std::string("change_orientation ") + code),
-              0.0);
+    EXPECT_EQ(
+        max_difference(to_host(change_orientation(TypeParam(), on_backend<TypeParam>(head), code)),
+                       to_host(change_orientation(Reference(), on_backend<Reference>(head), code)),
+                       std::string("change_orientation ") + code),
+        0.0);
   }
   for (Axis axis : {Axis::i, Axis::j, Axis::k}) {
-    EXPECT_EQ(max_difference(to_host(flip(TypeParam(), on<TypeParam>(head), axis)),
-                             to_host(flip(Reference(), on<Reference>(head), axis)), "flip"),
+    EXPECT_EQ(max_difference(to_host(flip(TypeParam(), on_backend<TypeParam>(head), axis)),
+                             to_host(flip(Reference(), on_backend<Reference>(head), axis)), "flip"),
               0.0);
   }
   const Size3 size{60, 33, 31};  // padded along i and k, cropped along j
-  EXPECT_EQ(max_difference(to_host(crop_or_pad(TypeParam(), on<TypeParam>(head), size, -1024.0)),
-                           to_host(crop_or_pad(Reference(), on<Reference>(head), size, -1024.0)),
-                           "crop_or_pad"),
-            0.0);
+  EXPECT_EQ(
+      max_difference(to_host(crop_or_pad(TypeParam(), on_backend<TypeParam>(head), size, -1024.0)),
+                     to_host(crop_or_pad(Reference(), on_backend<Reference>(head), size, -1024.0)),
+                     "crop_or_pad"),
+      0.0);
 }
 
 TYPED_TEST(BackendVsOpenMP, IntensityOpsAndStatistics) {
   const auto head = phantom_int16();
-  const auto ours_stats = statistics(TypeParam(), on<TypeParam>(head));
-  const auto theirs_stats = statistics(Reference(), on<Reference>(head));
+  const auto ours_stats = statistics(TypeParam(), on_backend<TypeParam>(head));
+  const auto theirs_stats = statistics(Reference(), on_backend<Reference>(head));
   EXPECT_EQ(ours_stats.min, theirs_stats.min);
   EXPECT_EQ(ours_stats.max, theirs_stats.max);
   EXPECT_EQ(ours_stats.count, theirs_stats.count);
   EXPECT_NEAR(ours_stats.mean, theirs_stats.mean, 1e-12 * std::fabs(theirs_stats.mean));
 
   // z-scores are O(1): sums of 57k voxels in double, then a float result.
-  EXPECT_LE(max_difference(to_host(z_score(TypeParam(), on<TypeParam>(head))),
-                           to_host(z_score(Reference(), on<Reference>(head))), "z_score"),
+  EXPECT_LE(max_difference(to_host(z_score(TypeParam(), on_backend<TypeParam>(head))),
+                           to_host(z_score(Reference(), on_backend<Reference>(head))), "z_score"),
             1e-5);
-  EXPECT_LE(max_difference(to_host(z_score(TypeParam(), on<TypeParam>(head),
+  EXPECT_LE(max_difference(to_host(z_score(TypeParam(), on_backend<TypeParam>(head),
                                            Selection<typename TypeParam::memory_space>::nonzero())),
-                           to_host(z_score(Reference(), on<Reference>(head),
+                           to_host(z_score(Reference(), on_backend<Reference>(head),
                                            Selection<HostMemory>::nonzero())),
                            "z_score of non-zero voxels"),
             1e-5);
-  EXPECT_EQ(
-      max_difference(to_host(window(TypeParam(), on<TypeParam>(head), 40.0, 400.0)),
-                     to_host(window(Reference(), on<Reference>(head), 40.0, 400.0)), "window"),
-      0.0);
-  EXPECT_LE(max_difference(to_host(window(TypeParam(), on<TypeParam>(head), 40.0, 400.0, 0.0, 1.0)),
-                           to_host(window(Reference(), on<Reference>(head), 40.0, 400.0, 0.0, 1.0)),
-                           "window onto [0, 1]"),
-            1e-6);
-  EXPECT_EQ(max_difference(to_host(percentile_clip(TypeParam(), on<TypeParam>(head), 2.0, 98.0)),
-                           to_host(percentile_clip(Reference(), on<Reference>(head), 2.0, 98.0)),
-                           "percentile_clip 2-98"),
+  EXPECT_EQ(max_difference(to_host(window(TypeParam(), on_backend<TypeParam>(head), 40.0, 400.0)),
+                           to_host(window(Reference(), on_backend<Reference>(head), 40.0, 400.0)),
+                           "window"),
             0.0);
+  EXPECT_LE(max_difference(
+                to_host(window(TypeParam(), on_backend<TypeParam>(head), 40.0, 400.0, 0.0, 1.0)),
+                to_host(window(Reference(), on_backend<Reference>(head), 40.0, 400.0, 0.0, 1.0)),
+                "window onto [0, 1]"),
+            1e-6);
+  EXPECT_EQ(
+      max_difference(to_host(percentile_clip(TypeParam(), on_backend<TypeParam>(head), 2.0, 98.0)),
+                     to_host(percentile_clip(Reference(), on_backend<Reference>(head), 2.0, 98.0)),
+                     "percentile_clip 2-98"),
+      0.0);
 }
 
 TYPED_TEST(BackendVsOpenMP, ResampleBackwardBothAccumulations) {
@@ -218,18 +204,21 @@ TYPED_TEST(BackendVsOpenMP, ResampleBackwardBothAccumulations) {
   const auto transform = transforms(smooth.geometry())[1].second;
   for (Interp interp : {Interp::nearest, Interp::linear, Interp::bspline}) {
     for (Accumulation mode : {Accumulation::scatter, Accumulation::deterministic}) {
-      const auto ours = to_host(resample_backward_image(
-          TypeParam(), output, smooth.geometry(), interp, transform, on<TypeParam>(dLdy), mode));
-      const auto theirs = to_host(resample_backward_image(
-          Reference(), output, smooth.geometry(), interp, transform, on<Reference>(dLdy), mode));
+      const auto ours =
+          to_host(resample_backward_image(TypeParam(), output, smooth.geometry(), interp, transform,
+                                          on_backend<TypeParam>(dLdy), mode));
+      const auto theirs =
+          to_host(resample_backward_image(Reference(), output, smooth.geometry(), interp, transform,
+                                          on_backend<Reference>(dLdy), mode));
       // Sums of up to ~64 float contributions in another order.
       const double scale = value_range(theirs);
       const std::string label = std::string("backward ") + std::string(to_string(interp)) +
                                 (mode == Accumulation::scatter ? ", scatter" : ", deterministic");
       EXPECT_LE(max_difference(ours, theirs, label), 1e-5 * scale) << label;
       if (mode == Accumulation::deterministic) {
-        const auto again = to_host(resample_backward_image(
-            TypeParam(), output, smooth.geometry(), interp, transform, on<TypeParam>(dLdy), mode));
+        const auto again =
+            to_host(resample_backward_image(TypeParam(), output, smooth.geometry(), interp,
+                                            transform, on_backend<TypeParam>(dLdy), mode));
         EXPECT_EQ(max_difference(ours, again, label + ", run twice"), 0.0) << label;
       }
     }
@@ -244,7 +233,7 @@ TYPED_TEST(BackendVsOpenMP, HostDeviceCopiesAreExplicitAndCounted) {
       static_cast<std::uint64_t>(head.geometry().voxel_count()) * sizeof(std::int16_t);
 
   TransferCounter counter;
-  const auto on_device = on<TypeParam>(head);
+  const auto on_device = on_backend<TypeParam>(head);
   TransferCount c = counter.count();
   EXPECT_EQ(c.host_to_device_copies, device ? 1u : 0u);
   EXPECT_EQ(c.host_to_device_bytes, device ? voxel_bytes : 0u);

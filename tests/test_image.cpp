@@ -22,11 +22,6 @@ template <class ExecutionSpace>
 class ImageOnBackend : public ::testing::Test {};
 TYPED_TEST_SUITE(ImageOnBackend, Backends);
 
-template <class Exec, class T>
-Image<T, typename Exec::memory_space> on_backend(const Image<T, HostMemory>& host) {
-  return to_memory_space<typename Exec::memory_space>(host);
-}
-
 TYPED_TEST(ImageOnBackend, AllocatesZeroFilledWithGeometryExtents) {
   using Space = typename TypeParam::memory_space;
   const Geometry g = oblique_geometry();

@@ -98,7 +98,7 @@ std::string stem_of(const std::string& input) {
 class WorkCounter {
  public:
 #if MEDIMG_HAS_MPI
-  explicit WorkCounter(MPI_Comm comm) : m_comm(comm) {
+  explicit WorkCounter(MPI_Comm comm) {
     MPI_Comm_rank(comm, &m_rank);
     MPI_Comm_size(comm, &m_ranks);
     if (m_ranks > 1) {
@@ -147,7 +147,6 @@ class WorkCounter {
   }
 
 #if MEDIMG_HAS_MPI
-  MPI_Comm m_comm = MPI_COMM_NULL;
   int m_rank = 0, m_ranks = 1;
   std::int64_t* m_base = nullptr;
   MPI_Win m_window = MPI_WIN_NULL;

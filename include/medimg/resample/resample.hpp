@@ -76,6 +76,17 @@ struct has_stages : std::false_type {};
 template <class Interpolator>
 struct has_stages<Interpolator, std::enable_if_t<Interpolator::has_stages>> : std::true_type {};
 
+// pixel_cast<Out> as a function object the samplers' row loops take (a
+// functor, callable in kernels: a lambda's operator() would be host-only
+// under nvcc).
+template <class Out>
+struct PixelCastTo {
+  template <class V>
+  KOKKOS_INLINE_FUNCTION Out operator()(V v) const {
+    return pixel_cast<Out>(v);
+  }
+};
+
 template <class ExecutionSpace, class OutView, class Interpolator>
 struct ResampleAffineRows {
   using Out = typename OutView::non_const_value_type;
@@ -239,8 +250,7 @@ struct ResampleAffineRows {
     if constexpr (has_interior_line<Interpolator>::value) {
       // The row moves along the input's i only (axis-aligned resampling).
       if (step[1] == 0.0 && step[2] == 0.0) {
-        interp.interior_line(c0, step[0], i0, a, b, row_out,
-                             [](auto v) { return pixel_cast<Out>(v); });
+        interp.interior_line(c0, step[0], i0, a, b, row_out, PixelCastTo<Out>{});
         return;
       }
     }
@@ -317,7 +327,7 @@ struct ResampleAxisAlignedPlanes {
         const auto tz = static_cast<Real>(s.c0[2] - static_cast<double>(z));
         Interpolator::yz_stage_row(stage(y, z), stage(y + 1, z), stage(y, z + 1),
                                    stage(y + 1, z + 1), ty, tz, s.a, s.b, row_out,
-                                   [](Real v) { return pixel_cast<Out>(v); });
+                                   PixelCastTo<Out>{});
       }
     }
   }
