@@ -22,7 +22,6 @@
 #include "backends.hpp"
 #include "medimg/core/error.hpp"
 #include "medimg/core/transfer_counter.hpp"
-#include "medimg/ops/cast.hpp"
 #include "medimg/ops/change_orientation.hpp"
 #include "medimg/ops/crop_or_pad.hpp"
 #include "medimg/ops/flip.hpp"

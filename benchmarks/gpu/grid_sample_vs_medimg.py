@@ -109,12 +109,14 @@ def main():
               file=sys.stderr)
         return 1
 
+    # The input gradient alone, as medimg's backward: the forward runs once,
+    # outside the timing, and its graph is kept for the repeated backward.
     upstream = volume.clone()
     leaf = volume.clone().requires_grad_(True)
+    sampled = F.grid_sample(leaf, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
     def backward():
-        out = F.grid_sample(leaf, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-        (grad,) = torch.autograd.grad(out, leaf, upstream)
+        (grad,) = torch.autograd.grad(sampled, leaf, upstream, retain_graph=True)
         return grad
 
     with torch.no_grad():

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <Kokkos_Core.hpp>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -33,5 +34,21 @@ KOKKOS_INLINE_FUNCTION Out pixel_cast(In x) {
     return static_cast<Out>(v);
   }
 }
+
+namespace impl {
+
+// output[n] = pixel_cast<Out>(input[n]): the kernel of cast<Out>, of the
+// B-spline coefficient copies and of the distributed cast (a functor, as
+// nvcc needs; see docs/ARCHITECTURE.md).
+template <class Out, class In>
+struct CastVoxels {
+  const In* input;
+  Out* output;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t n) const {
+    output[n] = pixel_cast<Out>(input[n]);
+  }
+};
+
+}  // namespace impl
 
 }  // namespace medimg

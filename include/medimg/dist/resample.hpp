@@ -23,8 +23,8 @@
 #include <Kokkos_Core.hpp>
 #include <optional>
 
+#include "medimg/core/pixel_cast.hpp"
 #include "medimg/dist/exchange.hpp"
-#include "medimg/ops/cast.hpp"
 #include "medimg/ops/detail/index_copy.hpp"
 #include "medimg/resample/resample.hpp"
 #include "medimg/resample/sampler.hpp"

@@ -22,9 +22,9 @@
 
 #include "medimg/core/image.hpp"
 #include "medimg/core/kokkos_compat.hpp"
+#include "medimg/core/pixel_cast.hpp"
 #include "medimg/core/read_only.hpp"
 #include "medimg/interp/interpolator.hpp"
-#include "medimg/ops/cast.hpp"
 
 namespace medimg {
 

@@ -11,19 +11,6 @@
 
 namespace medimg {
 
-namespace impl {
-
-template <class Out, class In>
-struct CastVoxels {
-  const In* input;
-  Out* output;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t n) const {
-    output[n] = pixel_cast<Out>(input[n]);
-  }
-};
-
-}  // namespace impl
-
 template <class Out, class ExecutionSpace, class In, class MemorySpace>
 Image<Out, MemorySpace> cast(const ExecutionSpace& exec, const Image<In, MemorySpace>& image) {
   auto result = Image<Out, MemorySpace>::uninitialized(image.geometry(), "medimg::cast");
