@@ -219,7 +219,9 @@ TEST(Metric, ValuesMatchItkMetricsv4) {
     const double relative = std::fabs(value - c.itk) / std::fabs(c.itk);
     std::printf("[vs ITK] metric %-6s medimg %.9g  ITK %.9g  relative difference %.2e\n",
                 std::string(to_string(c.metric)).c_str(), value, c.itk, relative);
-    EXPECT_LE(relative, 1e-4) << to_string(c.metric);
+    // Every sum accumulates in double (core/sums.hpp), on every Kokkos
+    // Kernels version: 1e-9 here with Kernels 3.4.1 and 4.6-4.7.
+    EXPECT_LE(relative, 1e-6) << to_string(c.metric);
   }
 }
 

@@ -1,6 +1,16 @@
-// The only place where Kokkos 3.4 and Kokkos 4.x differ for medimg: math
-// functions callable in kernels (Kokkos::Experimental:: in 3.x, Kokkos:: in
-// 4.x) and initialisation settings. Everything else uses the common API.
+// The one place in medimg that knows how Kokkos versions differ (the range
+// CMake accepts: 3.4 up to, not including, 5). Four things differ between
+// Kokkos 3.4 and 4.x for medimg, each below:
+//   - math functions callable in kernels: Kokkos::Experimental:: in 3.x,
+//     Kokkos:: in 4.x;
+//   - the HIP execution space: Kokkos::Experimental::HIP in 3.x;
+//   - initialisation settings: InitArguments in 3.x, InitializationSettings
+//     in 4.x;
+//   - a custom reduction's join(): volatile arguments in 3.x.
+// Everything else uses the API common to both. Kokkos Kernels' accumulator
+// types also differ between versions (its float dot sums in float since
+// 4.3); medimg does not depend on them: its float sums are its own, in
+// double (core/sums.hpp), with no version test.
 #pragma once
 
 #include <Kokkos_Core.hpp>

@@ -18,15 +18,14 @@
 //
 // Gradients: the metric's dL/dy (an image on the fixed grid, 0 off the
 // valid set) goes through resample_backward(wrt::params), and
-// ParametricTransform::gradient turns dL/dA, dL/dt into dL/dtheta. Image
-// algebra (sums, norms, scaled differences) runs through Kokkos Kernels'
-// BLAS-1 (dot, nrm1, scal, axpby) on the voxel arrays; the histogram is a
-// ScatterView.
+// ParametricTransform::gradient turns dL/dA, dL/dt into dL/dtheta. Sums
+// over the voxel arrays (counts, means, dot products) accumulate in double
+// (core/sums.hpp: the same on every Kokkos Kernels version); scaled
+// differences run through Kokkos Kernels' BLAS-1 (scal, axpby); the
+// histogram is a ScatterView.
 #pragma once
 
 #include <KokkosBlas1_axpby.hpp>
-#include <KokkosBlas1_dot.hpp>
-#include <KokkosBlas1_nrm1.hpp>
 #include <KokkosBlas1_scal.hpp>
 #include <Kokkos_Core.hpp>
 #include <Kokkos_ScatterView.hpp>
@@ -39,6 +38,7 @@
 
 #include "medimg/core/error.hpp"
 #include "medimg/core/image.hpp"
+#include "medimg/core/sums.hpp"
 #include "medimg/ops/statistics.hpp"
 #include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
@@ -227,7 +227,7 @@ class MetricCore {
     Kokkos::parallel_for("medimg::metric_mask",
                          Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, y.extent(0)),
                          MaskOverlap<Vector>{y, valid, y0, mattes, lo, hi});
-    const double count = sum(static_cast<double>(KokkosBlas::nrm1(valid)));
+    const double count = sum(sum_of(m_exec, valid));
     if (!(count > 0.0)) {
       throw Error(
           "registration: no fixed voxel maps inside the moving image; the images do "
@@ -253,13 +253,12 @@ class MetricCore {
         Kokkos::parallel_for("medimg::mse_difference",
                              Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
                              SubtractMaskedFixed<View, Vector>{work, valid, f});
-        const double value = sum(static_cast<double>(KokkosBlas::dot(work, work))) / count;
+        const double value = sum(sum_of_products(m_exec, work, work)) / count;
         KokkosBlas::scal(g, static_cast<float>(2.0 / count), work);
         return value;
       }
       case Metric::ncc: {
-        double means[2] = {static_cast<double>(KokkosBlas::dot(f, valid)),
-                           static_cast<double>(KokkosBlas::dot(y0, valid))};
+        double means[2] = {sum_of_products(m_exec, f, valid), sum_of_products(m_exec, y0, valid)};
         m_reduce(means, 2);
         const double fbar = means[0] / count;
         const double mbar = means[1] / count;
@@ -268,9 +267,8 @@ class MetricCore {
         Kokkos::parallel_for("medimg::ncc_centre",
                              Kokkos::RangePolicy<ExecutionSpace>(m_exec, 0, n),
                              CentreOverlap<View, Vector>{work, g, valid, f, y0, fb, mb});
-        double dots[3] = {static_cast<double>(KokkosBlas::dot(work, g)),
-                          static_cast<double>(KokkosBlas::dot(work, work)),
-                          static_cast<double>(KokkosBlas::dot(g, g))};
+        double dots[3] = {sum_of_products(m_exec, work, g), sum_of_products(m_exec, work, work),
+                          sum_of_products(m_exec, g, g)};
         m_reduce(dots, 3);
         const double fm = dots[0], ff = dots[1], mm = dots[2];
         if (!(ff > 0.0) || !(mm > 0.0)) {
