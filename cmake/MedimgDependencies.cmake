@@ -2,9 +2,18 @@
 # vendored or mocked. Order matters: parallel HDF5 is found before ITK, whose
 # own search would otherwise fill the cache with its serial HDF5.
 
-find_package(Kokkos 3.4 REQUIRED CONFIG)
-find_package(KokkosKernels REQUIRED CONFIG)
-message(STATUS "medimg: Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR}")
+# Kokkos and Kokkos Kernels: the versions medimg is tested with, 3.4 up to
+# (not including) 5 (README's "Tested with" table; scripts/check-kokkos.sh
+# tests another install). Kokkos writes an AnyNewerVersion version file, so
+# a plain minimum would accept Kokkos 5 (C++20, mdspan-based View), which
+# medimg has never been built against. cmake/MedimgKokkosVersions.cmake
+# applies the range.
+set(MEDIMG_KOKKOS_VERSIONS 3.4...<5)
+include(MedimgKokkosVersions)
+medimg_find_kokkos_package(Kokkos)
+medimg_find_kokkos_package(KokkosKernels)
+message(STATUS "medimg: Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR}, Kokkos Kernels "
+               "${KokkosKernels_VERSION} from ${KokkosKernels_DIR}")
 
 find_package(CLI11 REQUIRED CONFIG)
 find_package(nlohmann_json 3 REQUIRED CONFIG)

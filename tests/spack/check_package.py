@@ -1,6 +1,8 @@
 """Checks spack/packages/medimg/package.py without Spack: the file compiles,
 and, run against a minimal stand-in for the `spack.package` API, its variants
-and cmake_args match the options CMakeLists.txt declares.
+and cmake_args match the options CMakeLists.txt declares, and its Kokkos and
+Kokkos Kernels bounds are CMake's (MEDIMG_KOKKOS_VERSIONS) and cover exactly
+the versions in README's "Tested with" table.
 
 Usage: check_package.py SOURCE_DIR
 """
@@ -135,12 +137,72 @@ class SpackRecipe(unittest.TestCase):
 
     def test_dependencies(self):
         specs = [spec for spec, _, _ in calls["depends_on"]]
-        for needed in ["kokkos@3.4:", "kokkos-kernels", "hdf5+mpi", "itk", "mpi", "cli11",
+        for needed in ["kokkos-kernels@3.4:4", "hdf5+mpi", "itk", "mpi", "cli11",
                        "nlohmann-json", "googletest", "benchmark"]:
             self.assertIn(needed, specs)
-        self.assertTrue(any(s.startswith("kokkos+cuda") for s in specs))
+        self.assertTrue(any(s.startswith("kokkos@:4+cuda") for s in specs))
         self.assertTrue(any(s.startswith("kokkos+rocm") for s in specs))
         self.assertIn(("+hdf5", "~mpi"), calls["conflicts"])
+
+
+def cmake_kokkos_range():
+    """(minimum, limit) of MEDIMG_KOKKOS_VERSIONS, a 'MIN...<LIMIT' range."""
+    text = open(os.path.join(SOURCE, "cmake", "MedimgDependencies.cmake")).read()
+    match = re.search(r"set\(MEDIMG_KOKKOS_VERSIONS\s+([0-9.]+)\.\.\.<([0-9.]+)\)", text)
+    assert match, "MedimgDependencies.cmake sets no MEDIMG_KOKKOS_VERSIONS MIN...<LIMIT"
+    return match.group(1), match.group(2)
+
+
+def version_tuple(text):
+    return tuple(int(part) for part in text.split("."))
+
+
+def tested_versions():
+    """(Kokkos, Kokkos Kernels) pairs of README's "Tested with" table."""
+    text = open(os.path.join(SOURCE, "README.md")).read()
+    section = text.split("## Tested with", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\|\s*([0-9][0-9.]*)\s*\|\s*([0-9][0-9.]*)\s*\|", section, re.M)
+
+
+class KokkosBounds(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not calls["depends_on"]:
+            load_recipe()
+
+    def test_spack_bounds_are_cmakes(self):
+        minimum, limit = cmake_kokkos_range()
+        self.assertEqual(len(version_tuple(limit)), 1, "the limit is a major version")
+        spack_range = f"@{minimum}:{int(limit) - 1}"
+        specs = [spec for spec, _, _ in calls["depends_on"]]
+        self.assertIn("kokkos" + spack_range, specs)
+        self.assertIn("kokkos-kernels" + spack_range, specs)
+        # cuda_lambda is a variant of kokkos@:4 only; every CUDA dependency says so.
+        for spec in specs:
+            if "cuda_lambda" in spec:
+                self.assertTrue(spec.startswith(f"kokkos@:{int(limit) - 1}+"), spec)
+
+    def test_installed_config_uses_the_same_range(self):
+        text = open(os.path.join(SOURCE, "cmake", "medimgConfig.cmake.in")).read()
+        self.assertIn("set(MEDIMG_KOKKOS_VERSIONS @MEDIMG_KOKKOS_VERSIONS@)", text)
+        self.assertIn("medimg_find_kokkos_package(Kokkos)", text)
+        self.assertIn("medimg_find_kokkos_package(KokkosKernels)", text)
+
+    def test_range_is_what_was_tested(self):
+        minimum, limit = cmake_kokkos_range()
+        pairs = tested_versions()
+        self.assertGreaterEqual(len(pairs), 2, "README's Tested with table lists no versions")
+        lowest = version_tuple(minimum)
+        for kokkos, kernels in pairs:
+            for name, version in (("Kokkos", kokkos), ("Kokkos Kernels", kernels)):
+                self.assertGreaterEqual(version_tuple(version)[:len(lowest)], lowest,
+                                        f"{name} {version} is below the range")
+                self.assertLess(version_tuple(version)[0], int(limit),
+                                f"{name} {version} is outside the range")
+        # Both ends were tested: the minimum's major.minor and the last major.
+        kokkos = [version_tuple(k) for k, _ in pairs]
+        self.assertTrue(any(v[:len(lowest)] == lowest for v in kokkos), "minimum untested")
+        self.assertTrue(any(v[0] == int(limit) - 1 for v in kokkos), "last major untested")
 
 
 if __name__ == "__main__":

@@ -27,12 +27,16 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
     conflicts("+hdf5", when="~mpi", msg="medimg's HDF5 is the parallel build")
     conflicts("+cuda", when="+rocm", msg="one GPU backend at a time")
 
-    depends_on("cmake@3.18:", type="build")
-    depends_on("kokkos@3.4:")
-    depends_on("kokkos-kernels")
+    depends_on("cmake@3.19:", type="build")
+    # The versions medimg is tested with (README's "Tested with" table), the
+    # same range as CMake's MEDIMG_KOKKOS_VERSIONS (3.4...<5). Kokkos 5
+    # (C++20, mdspan-based View) is not accepted: nothing was built against
+    # it. cuda_lambda, below, is a variant of kokkos@:4 only.
+    depends_on("kokkos@3.4:4")
+    depends_on("kokkos-kernels@3.4:4")
     depends_on("kokkos+openmp", when="+openmp")
     for _arch in CudaPackage.cuda_arch_values:
-        depends_on(f"kokkos+cuda+cuda_lambda cuda_arch={_arch}", when=f"+cuda cuda_arch={_arch}")
+        depends_on(f"kokkos@:4+cuda+cuda_lambda cuda_arch={_arch}", when=f"+cuda cuda_arch={_arch}")
     for _target in ROCmPackage.amdgpu_targets:
         depends_on(f"kokkos+rocm amdgpu_target={_target}", when=f"+rocm amdgpu_target={_target}")
     depends_on("mpi", when="+mpi")
