@@ -4,20 +4,20 @@
 
 # ------------------------------------------------------------ 4. CUDA build
 # Debian's nvidia-cuda-toolkit (11.8; Kokkos 3.4.1 does not build with CUDA
-# 12+) is in the non-free component: an entry derived from the machine's own
-# sources file adds it. CUDA 11.8 needs g++-11 as host compiler. A newer
-# toolkit elsewhere on the machine (PATH, CUDA_HOME) is not used: the
-# compiler wrapper below pins /usr/bin/nvcc.
+# 12+) is in the non-free component, and what it depends on needs contrib
+# too (libcuda1 and nvidia-cuda-dev need nvidia-support, which is in
+# contrib): an entry derived from the machine's own sources file adds
+# whichever of the two the machine lacks (add_apt_source in setup.sh). --no-install-recommends (in
+# install_packages) keeps kernel modules and DKMS out. CUDA 11.8 needs g++-11
+# as host compiler. A newer toolkit elsewhere on the machine (PATH,
+# CUDA_HOME) is not used: the compiler wrapper below pins /usr/bin/nvcc.
 if ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q 'install ok installed'; then
-  sources=/etc/apt/sources.list.d/debian.sources
-  nonfree=/etc/apt/sources.list.d/medimg-non-free.sources
-  if ! grep -rqsE '^Components:.*non-free( |$)' /etc/apt/sources.list.d/ &&
-    ! grep -qsE '^deb .* non-free( |$)' /etc/apt/sources.list; then
-    [ -f "$sources" ] || die "no $sources to derive a non-free entry from"
-    log "adding the non-free component, derived from $sources"
-    sed -e 's/^Types: .*/Types: deb/' -e 's/^Components: .*/Components: non-free/' "$sources" |
-      as_root tee "$nonfree" >/dev/null
-    apt_updated=0
+  missing_components=()
+  for component in contrib non-free; do
+    apt_source_has "$component" medimg-non-free || missing_components+=("$component")
+  done
+  if [ "${#missing_components[@]}" -gt 0 ]; then
+    add_apt_source medimg-non-free deb "${missing_components[@]}"
   fi
 fi
 install_packages nvidia-cuda-toolkit g++-11

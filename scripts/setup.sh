@@ -43,7 +43,7 @@ deps="$root/.deps"
 build_dir="${MEDIMG_BUILD_DIR:-$root/build}"
 jobs=$(nproc)
 
-log() { printf '[setup] %s\n' "$*" >&2; }
+log() { printf '[setup %ss] %s\n' "$SECONDS" "$*" >&2; }
 die() {
   printf '[setup] error: %s\n' "$*" >&2
   exit 1
@@ -70,6 +70,58 @@ apt_update_once() {
     log "apt-get update"
     as_root apt-get update -qq
     apt_updated=1
+  fi
+}
+
+# Apt entries medimg adds are derived from the machine's own Debian sources,
+# so no mirror name is written in this repository: the deb822
+# /etc/apt/sources.list.d/debian.sources of a Debian 12 install or image, or
+# the one-line /etc/apt/sources.list that debootstrap writes.
+apt_lists=/etc/apt/sources.list.d
+# apt_source_has WHAT [SKIP]: whether a source other than add_apt_source's
+# SKIP (a NAME) has component WHAT (contrib, non-free, ...) or, for
+# WHAT=deb-src, source entries.
+apt_source_has() {
+  local what=$1 skip=${2:-} f
+  for f in /etc/apt/sources.list "$apt_lists"/*.list "$apt_lists"/*.sources; do
+    [ -f "$f" ] || continue
+    [ -n "$skip" ] && case "$f" in "$apt_lists/$skip".*) continue ;; esac
+    if [ "$what" = deb-src ]; then
+      grep -qsE '^(Types:.*deb-src|deb-src )' "$f" && return 0
+    else
+      grep -qsE "^(Components:(.* )?|deb .* )$what( |\$)" "$f" && return 0
+    fi
+  done
+  return 1
+}
+# add_apt_source NAME TYPE [COMPONENTS...]: the machine's Debian entries with
+# their type set to TYPE (deb or deb-src) and, when given, their components
+# replaced, written to $apt_lists/NAME.sources (or NAME.list); prints the path.
+add_apt_source() {
+  local name=$1 type=$2
+  shift 2
+  local components="$*" entry target
+  if [ -f "$apt_lists/debian.sources" ]; then
+    target="$apt_lists/$name.sources"
+    entry=$(sed -e "s/^Types: .*/Types: $type/" "$apt_lists/debian.sources")
+    [ -z "$components" ] || entry=$(sed "s/^Components: .*/Components: $components/" <<<"$entry")
+  elif grep -qsE '^deb ' /etc/apt/sources.list; then
+    target="$apt_lists/$name.list"
+    # deb [options] URI SUITE COMPONENT...
+    entry=$(awk -v type="$type" -v components="$components" '$1 == "deb" {
+      first = ($2 ~ /^\[/) ? 3 : 2
+      line = type (first == 3 ? " " $2 : "") " " $first " " $(first + 1)
+      if (components != "") line = line " " components
+      else for (i = first + 2; i <= NF; i++) line = line " " $i
+      print line
+    }' /etc/apt/sources.list)
+  else
+    die "neither $apt_lists/debian.sources nor /etc/apt/sources.list has a Debian entry to derive one from"
+  fi
+  if [ "$(cat "$target" 2>/dev/null)" != "$entry" ]; then
+    log "adding apt entries ($type${components:+ $components}) derived from the machine's sources: $target"
+    printf '%s\n' "$entry" | as_root tee "$target" >/dev/null
+    apt_updated=0
   fi
 }
 
@@ -125,7 +177,7 @@ kernels_prefix=$(find_installed KokkosKernels)
 trilinos_source() {
   # Fetches Debian's trilinos source package and extracts only Kokkos and
   # Kokkos Kernels into $deps/src. The deb-src entry is derived from the
-  # machine's own sources file, so no mirror name is written here.
+  # machine's own sources (add_apt_source).
   local src="$deps/src"
   if [ -f "$src/.extracted" ]; then
     echo "$src"
@@ -133,14 +185,7 @@ trilinos_source() {
   fi
   mkdir -p "$src/download"
   if ! compgen -G "$src/download/trilinos_*.orig.tar.*" >/dev/null; then
-    local sources=/etc/apt/sources.list.d/debian.sources
-    local srcfile=/etc/apt/sources.list.d/medimg-deb-src.sources
-    if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-      [ -f "$sources" ] || die "no $sources to derive a deb-src entry from"
-      log "adding deb-src entries derived from $sources"
-      sed 's/^Types: deb$/Types: deb-src/' "$sources" | as_root tee "$srcfile" >/dev/null
-      apt_updated=0
-    fi
+    apt_source_has deb-src || add_apt_source medimg-deb-src deb-src
     apt_update_once
     log "downloading Debian's trilinos source package"
     (cd "$src/download" && apt-get source --download-only trilinos >/dev/null 2>&1) ||
