@@ -15,6 +15,23 @@ macro(medimg_find_kokkos_package name)
   if(NOT ${name}_FOUND)
     find_package(${name} CONFIG QUIET HINTS "${_medimg_given_dir}")
   endif()
+  # Kokkos Kernels 4.0.0x installs a version file whose version is ".."
+  # (its project() call clears the version variables set before it): the
+  # version then comes from the installed KokkosKernels_config.h.
+  if(${name}_FOUND AND NOT "${${name}_VERSION}" MATCHES "^[0-9]+\\.[0-9]+")
+    get_filename_component(_medimg_prefix "${${name}_DIR}/../../.." ABSOLUTE)
+    set(_medimg_header "${_medimg_prefix}/include/KokkosKernels_config.h")
+    if("${name}" STREQUAL "KokkosKernels" AND EXISTS "${_medimg_header}")
+      set(_medimg_parts "")
+      foreach(part MAJOR MINOR PATCH)
+        file(STRINGS "${_medimg_header}" _medimg_line
+             REGEX "^#define KOKKOSKERNELS_VERSION_${part} [0-9]+$")
+        string(REGEX REPLACE "^.* " "" _medimg_line "${_medimg_line}")
+        list(APPEND _medimg_parts "${_medimg_line}")
+      endforeach()
+      list(JOIN _medimg_parts "." ${name}_VERSION)
+    endif()
+  endif()
   string(REGEX REPLACE "\\.\\.\\.<.*$" "" _medimg_minimum "${MEDIMG_KOKKOS_VERSIONS}")
   string(REGEX REPLACE "^.*\\.\\.\\.<" "" _medimg_limit "${MEDIMG_KOKKOS_VERSIONS}")
   set(_medimg_range "${_medimg_minimum} up to (not including) ${_medimg_limit}")

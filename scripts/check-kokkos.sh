@@ -36,7 +36,14 @@ version_of() {
   local prefix=$1 name=$2 file
   file=$(compgen -G "$prefix/lib*/cmake/$name/${name}ConfigVersion.cmake" | head -n 1) ||
     die "$prefix holds no lib*/cmake/$name/${name}ConfigVersion.cmake"
-  sed -n 's/^set(PACKAGE_VERSION "\(.*\)")$/\1/p' "$file"
+  local version
+  version=$(sed -n 's/^set(PACKAGE_VERSION "\(.*\)")$/\1/p' "$file")
+  # Kokkos Kernels 4.0.0x writes ".." there; its config header has it.
+  if ! [[ "$version" =~ ^[0-9]+\.[0-9]+ ]] && [ -f "$prefix/include/KokkosKernels_config.h" ]; then
+    version=$(sed -n 's/^#define KOKKOSKERNELS_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' \
+      "$prefix/include/KokkosKernels_config.h" | paste -sd.)
+  fi
+  echo "$version"
 }
 kokkos_version=$(version_of "$kokkos" Kokkos)
 kernels_version=$(version_of "$kernels" KokkosKernels)
