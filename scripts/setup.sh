@@ -96,7 +96,9 @@ apt_source_has() {
 }
 # add_apt_source NAME TYPE [COMPONENTS...]: the machine's Debian entries with
 # their type set to TYPE (deb or deb-src) and, when given, their components
-# replaced, written to $apt_lists/NAME.sources (or NAME.list); prints the path.
+# replaced, written to $apt_lists/NAME.sources (or NAME.list, beside a
+# one-line sources.list); prints nothing on stdout (trilinos_source is
+# called inside $(...)).
 add_apt_source() {
   local name=$1 type=$2
   shift 2
