@@ -6,10 +6,10 @@
 # Debian's nvidia-cuda-toolkit (11.8; Kokkos 3.4.1 does not build with CUDA
 # 12+) is in the non-free component, and what it depends on needs contrib
 # too (libcuda1 and nvidia-cuda-dev need nvidia-support, which is in
-# contrib): an entry derived from the machine's own sources file adds
-# whichever of the two the machine lacks (add_apt_source in setup.sh). --no-install-recommends (in
-# install_packages) keeps kernel modules and DKMS out. CUDA 11.8 needs g++-11
-# as host compiler. A newer toolkit elsewhere on the machine (PATH,
+# contrib): an entry derived from the machine's own sources adds whichever
+# of the two the machine lacks (add_apt_source in setup.sh).
+# --no-install-recommends (in install_packages) keeps kernel modules and
+# DKMS out. CUDA 11.8 needs g++-11 as host compiler. A newer toolkit elsewhere on the machine (PATH,
 # CUDA_HOME) is not used: the compiler wrapper below pins /usr/bin/nvcc.
 if ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q 'install ok installed'; then
   missing_components=()
