@@ -34,6 +34,23 @@ unset CUDA_HOME CUDA_PATH CUDA_ROOT LIBRARY_PATH
 PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -i cuda | paste -sd: -)
 export PATH
 
+# Headers are the other way in: g++ searches /usr/local/include before
+# /usr/include, and a machine whose CUDA 13 is linked into /usr/local/include
+# (cuda_fp16.h, crt/, ...) would hand g++-11 those headers under nvcc 11.8
+# (Kokkos' half_t then fails to build). A folder of links to Debian's copy
+# of every name that /usr/local/include also has is searched first
+# (-isystem, through NVCC_PREPEND_FLAGS so that host and device passes both
+# see it); it is rebuilt on every run, so it follows the machine.
+debian_first="$deps/cuda-include-debian-first"
+rm -rf "$debian_first"
+mkdir -p "$debian_first"
+if [ -d /usr/local/include ]; then
+  for header in /usr/local/include/*; do
+    name=${header##*/}
+    if [ -e "/usr/include/$name" ]; then ln -s "/usr/include/$name" "$debian_first/$name"; fi
+  done
+fi
+
 kokkos_cuda="$deps/kokkos-cuda"
 # The compiler for Kokkos and medimg: Kokkos' nvcc_wrapper with Debian's
 # nvcc and g++-11, fixed in a script so that later rebuilds need no
@@ -50,7 +67,7 @@ for a in \"\$@\"; do
   *) args+=(\"\$a\") ;;
   esac
 done
-CUDA_ROOT=/usr NVCC_WRAPPER_DEFAULT_COMPILER=g++-11 exec $deps/src/kokkos/bin/nvcc_wrapper \"\${args[@]}\""
+NVCC_PREPEND_FLAGS='-isystem $debian_first' CUDA_ROOT=/usr NVCC_WRAPPER_DEFAULT_COMPILER=g++-11 exec $deps/src/kokkos/bin/nvcc_wrapper \"\${args[@]}\""
 if [ ! -f "$cuda_compiler" ] || [ "$(cat "$cuda_compiler")" != "$wrapper_text" ]; then
   trilinos_source >/dev/null
   printf '%s\n' "$wrapper_text" >"$cuda_compiler"
