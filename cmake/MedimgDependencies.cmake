@@ -33,7 +33,10 @@ if(MEDIMG_ENABLE_ITK)
   # the library.
   set(MEDIMG_ITK_TEST_COMPONENTS ITKImageGrid ITKImageIntensity ITKImageStatistics
       ITKImageFilterBase ITKImageFunction ITKDisplacementField ITKSmoothing
-      ITKMetricsv4 ITKOptimizersv4 ITKRegistrationMethodsv4)
+      ITKMetricsv4 ITKOptimizersv4 ITKRegistrationMethodsv4
+      # ITK's own NIfTI IO, for the ITK peer programs in benchmarks/ only:
+      # they never link medimg, whose nifti_clib clashes with it.
+      ITKIONIFTI)
   find_package(ITK 5 REQUIRED COMPONENTS ${MEDIMG_ITK_COMPONENTS}
                ${MEDIMG_ITK_TEST_COMPONENTS})
   message(STATUS "medimg: ITK ${ITK_VERSION} from ${ITK_DIR}")
@@ -54,8 +57,18 @@ if(MEDIMG_ENABLE_ITK)
       endforeach()
     endif()
   endif()
-  # zlib checks gzip payloads that ITK's readers do not (src/io/payload_check.cpp).
+  # zlib checks gzip payloads that ITK's readers do not (src/io/payload_check.cpp)
+  # and is the gzip fallback without ISA-L.
   find_package(ZLIB REQUIRED)
+  # nifti_clib checks NIfTI headers (src/io/nifti_header.cpp); cmake/FindNIFTI.cmake.
+  find_package(NIFTI REQUIRED)
+  if(MEDIMG_WITH_ISAL)
+    find_package(ISAL)
+    if(NOT ISAL_FOUND)
+      message(FATAL_ERROR "medimg: ISA-L (libisal) not found; install it (Debian: libisal-dev) "
+                          "or configure with -DMEDIMG_WITH_ISAL=OFF to use zlib for gzip")
+    endif()
+  endif()
 endif()
 
 if(MEDIMG_BUILD_TESTS)

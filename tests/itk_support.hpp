@@ -3,7 +3,6 @@
 
 #include <itkImage.h>
 #include <itkMetaImageIOFactory.h>
-#include <itkNiftiImageIOFactory.h>
 
 #include "medimg/core/image.hpp"
 #include "medimg/io/itk_bridge.hpp"
@@ -11,9 +10,9 @@
 namespace medimg::test {
 
 // For tests that write with ITK directly, before any medimg IO call
-// registered the factories in this process.
+// registered the factories in this process. (NIfTI is medimg's own reader;
+// ITK's NIfTI IO is never linked: its niftiio clashes with nifti_clib.)
 inline void register_itk_io() {
-  itk::NiftiImageIOFactory::RegisterOneFactory();
   itk::MetaImageIOFactory::RegisterOneFactory();
 }
 

@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "commands.hpp"
@@ -11,6 +12,7 @@
 #include <mpi.h>
 #endif
 #include "medimg/io/image_io.hpp"
+#include "medimg/io/nifti_io.hpp"
 #include "medimg/ops/statistics.hpp"
 
 namespace medimg::cli {
@@ -29,12 +31,41 @@ std::string direction_text(const Mat3& d) {
   return "[" + to_string(d[0]) + ", " + to_string(d[1]) + ", " + to_string(d[2]) + "]";
 }
 
+nlohmann::json matrix_json(const std::array<std::array<double, 4>, 3>& m) {
+  return {m[0], m[1], m[2]};
+}
+
+std::string matrix_text(const std::array<std::array<double, 4>, 3>& m) {
+  std::ostringstream text;
+  text << std::setprecision(6);
+  for (int r = 0; r < 3; ++r) {
+    text << (r ? "; " : "[");
+    for (int c = 0; c < 4; ++c) text << (c ? " " : "") << m[r][c];
+  }
+  return text.str() + "]";
+}
+
+// Both NIfTI transforms (RAS, mm), as the header holds them.
+nlohmann::json nifti_json(const NiftiTransforms& t) {
+  nlohmann::json out;
+  out["version"] = t.version;
+  out["sform_code"] = t.sform_code;
+  out["qform_code"] = t.qform_code;
+  if (t.sform_code > 0) out["sform_ras"] = matrix_json(t.sform);
+  if (t.qform_code > 0) out["qform_ras"] = matrix_json(t.qform);
+  out["used"] = t.used;
+  out["differ"] = t.differ;
+  return out;
+}
+
 }  // namespace
 
 void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json) {
   const Geometry& g = geometry(image);
   const Metadata& meta = metadata(image);
   const Statistics stats = device_statistics(image);
+  std::optional<NiftiTransforms> nifti;
+  if (is_nifti_path(source)) nifti = read_nifti_transforms(source);
   if (json) {
     nlohmann::json out;
     out["path"] = source;
@@ -54,7 +85,9 @@ void print_info(const AnyImage<HostMemory>& image, const std::string& source, bo
     out["study_uid"] = meta.study_uid;
     out["series_uid"] = meta.series_uid;
     out["tags"] = meta.tags;
-    std::cout << out.dump(2) << "\n";
+    if (nifti) out["nifti"] = nifti_json(*nifti);
+    // Replacement characters rather than an exception for text that is not UTF-8.
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   std::ostringstream text;
@@ -72,6 +105,14 @@ void print_info(const AnyImage<HostMemory>& image, const std::string& source, bo
   if (!meta.patient_id.empty()) text << "patient id:  " << meta.patient_id << "\n";
   if (!meta.study_uid.empty()) text << "study uid:   " << meta.study_uid << "\n";
   if (!meta.series_uid.empty()) text << "series uid:  " << meta.series_uid << "\n";
+  if (nifti) {
+    text << "nifti:       NIfTI-" << nifti->version << ", sform code " << nifti->sform_code
+         << ", qform code " << nifti->qform_code << ", placed by the " << nifti->used << "\n";
+    if (nifti->differ) {
+      text << "  sform RAS: " << matrix_text(nifti->sform) << "\n"
+           << "  qform RAS: " << matrix_text(nifti->qform) << "\n";
+    }
+  }
   std::cout << text.str();
 }
 

@@ -13,6 +13,8 @@
 #include "medimg/config.hpp"
 #include "medimg/core/error.hpp"
 #include "medimg/core/scope_guard.hpp"
+#include "medimg/core/warning.hpp"
+#include "medimg/io/image_io.hpp"
 #if MEDIMG_HAS_MPI
 #include <mpi.h>
 #endif
@@ -29,6 +31,16 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--backend", show_backend, "print the Kokkos execution space in use");
   app.add_flag("--quiet", global.quiet, "print only errors");
+  std::string nifti_xform = "auto";
+  app.add_option("--nifti-xform", nifti_xform,
+                 "NIfTI placement: auto (nibabel's rule: sform if set, else qform), sform or qform")
+      ->check(CLI::IsMember({"auto", "sform", "qform"}));
+  int compression_level = default_compression_level();
+  app.add_option("--compression-level", compression_level,
+                 "gzip level of .nii.gz outputs, 1 (fastest, default) .. 9 (smallest)")
+      ->check(CLI::Range(1, 9));
+  bool nifti2 = false;
+  app.add_flag("--nifti2", nifti2, "write .nii / .nii.gz outputs as NIfTI-2");
 
   cli::Action action;
   cli::add_info_command(app, global, action);
@@ -54,6 +66,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+
+  set_default_nifti_xform(nifti_xform == "sform"   ? NiftiXform::sform
+                          : nifti_xform == "qform" ? NiftiXform::qform
+                                                   : NiftiXform::automatic);
+  set_default_compression_level(compression_level);
+  set_default_nifti2(nifti2);
+  if (global.quiet) set_warning_handler([](const std::string&) {});
 
   // A batch runs OpenMP kernels while its reader and writer threads decode
   // and encode files: OpenMP threads spinning at barriers (libgomp's

@@ -9,7 +9,6 @@
 #include <itkImageSeriesReader.h>
 #include <itkMetaDataObject.h>
 #include <itkMetaImageIOFactory.h>
-#include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
 #include <itkPNGImageIOFactory.h>
 #include <itkRGBPixel.h>
@@ -28,6 +27,7 @@
 #include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/itk_bridge.hpp"
+#include "medimg/io/nifti_io.hpp"
 
 namespace medimg {
 
@@ -42,7 +42,6 @@ const char* const writable_extensions[] = {".nii", ".nii.gz", ".nrrd", ".mha"};
 void register_io_factories() {
   static std::once_flag once;
   std::call_once(once, [] {
-    itk::NiftiImageIOFactory::RegisterOneFactory();
     itk::NrrdImageIOFactory::RegisterOneFactory();
     itk::MetaImageIOFactory::RegisterOneFactory();
     itk::GDCMImageIOFactory::RegisterOneFactory();
@@ -213,15 +212,10 @@ FileHeader read_file_header(const std::string& path) {
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
   if (!io) {
-    if (detail::is_nifti2(path)) {
-      throw Error("cannot read '" + path +
-                  "': NIfTI-2 files are not read by ITK 5.2; save it as NIfTI-1 (e.g. nibabel)");
-    }
     throw Error("cannot read '" + path +
                 "': not an image in a format medimg reads (NIfTI, NRRD, MetaImage, DICOM, PNG)");
   }
   io->SetFileName(path);
-  detail::check_before_read(path, io->GetNameOfClass());
   itk_read(path, [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, path);
   const Geometry geometry = header_geometry(*io, path);
@@ -300,7 +294,7 @@ void write_file(const Image<T, HostMemory>& image, const std::string& path, bool
   auto writer = itk::ImageFileWriter<ItkImage>::New();
   writer->SetFileName(path);
   writer->SetInput(itk_image);
-  writer->SetUseCompression(compress || format_extension(path) == ".nii.gz");
+  writer->SetUseCompression(compress);
   writer->Update();
 }
 
@@ -334,6 +328,7 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
     case Source::dicom_folder: return read_dicom_series(path, options);
     case Source::file: break;
   }
+  if (is_nifti_path(path)) return load_nifti(path, options);
   return read_file(path);
 }
 
@@ -347,6 +342,7 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
     return header;
   }
 #endif
+  if (source == Source::file && is_nifti_path(path)) return read_nifti_header(path, options);
   if (source == Source::file) {
     const FileHeader header = read_file_header(path);
     return {header.geometry, header.type};
@@ -443,6 +439,10 @@ void save_image(const AnyImage<HostMemory>& image, const std::string& path,
     return;
   }
 #endif
+  if (is_nifti_path(path)) {
+    save_nifti(image, path, options);
+    return;
+  }
   register_io_factories();
   AtomicOutput output(path);
   try {

@@ -105,7 +105,7 @@ class Batch(unittest.TestCase):
             self.assertEqual(rows[name]["step"], step)
             self.assertIn(self.inputs[name], rows[name]["message"])
             self.assertFalse(os.path.exists(os.path.join(self.out, name + ".nii.gz")))
-        self.assertIn("corrupt or truncated", rows["truncated"]["message"])
+        self.assertIn("truncated", rows["truncated"]["message"])
         self.assertIn("no DICOM series", rows["empty_folder"]["message"])
         self.assertIn("not an image", rows["notes"]["message"])
         self.assertEqual(rows["ch2"]["fields"]["site"], "a, b")
@@ -158,7 +158,7 @@ class Batch(unittest.TestCase):
         self.assertIn("batch: 2 done, 3 failed, 3 skipped of 8", r.stdout)
         with open(os.path.join(out, "report.json")) as f:
             rows = {os.path.basename(x["output"]).split(".")[0]: x for x in json.load(f)["items"]}
-        self.assertIn("corrupt or truncated", rows["ch2bet"]["resume_note"])
+        self.assertIn("truncated", rows["ch2bet"]["resume_note"])
         self.assertIn("grid or pixel type", rows["ch2"]["resume_note"])
         for name in ("oblique", "ct_folder", "h5"):
             self.assertEqual(rows[name]["status"], "skipped")

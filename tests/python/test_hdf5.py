@@ -61,7 +61,7 @@ class H5pyReadsMedimg(unittest.TestCase):
             self.assertEqual(ds.attrs["image_type"], -1)
             meta = json.loads(ds.attrs["metadata"])
             self.assertEqual(meta["modality"], "Other")
-            self.assertEqual(meta["tags"]["qform_code"], "1")
+            self.assertEqual(meta["tags"]["nifti|qform_code"], "1")
 
     def test_h5_to_nifti_round_trip(self):
         d = fresh_dir("round_trip")

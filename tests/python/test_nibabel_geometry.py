@@ -1,22 +1,23 @@
-"""medimg's geometry of real NIfTI files against nibabel, an independent oracle.
+"""medimg's reading of real NIfTI files against nibabel, an independent oracle.
 
 nibabel gives the RAS affine A (voxel -> mm). medimg reports LPS: with
 F = diag(-1, -1, 1), medimg's origin must be F @ A[:3, 3], its spacing the
 column norms of A[:3, :3], its direction F @ A[:3, :3] / spacing, and its
-orientation code nibabel's aff2axcodes(A) (a code names physical directions,
-the same whatever frame the matrix is written in). Voxel statistics are
-checked against numpy (NaN voxels skipped, as medimg does).
+orientation code nibabel's aff2axcodes(A).
 
-Two ITK 5.2 rules (medimg's truth is ITK) differ from nibabel's defaults and
-are applied to nibabel's numbers here:
-- Which transform: ITK uses the sform when the qform code is unknown, when
-  the sform code is SCANNER_ANAT (1), or when both are set and agree;
-  otherwise the qform. nibabel's img.affine prefers any sform.
-- NIfTI float voxels that are NaN or infinite are read as 0 by ITK's NIfTI
-  library (nifti_read_buffer); nibabel keeps them.
+medimg follows nibabel's rule (the sform when its code > 0, else the qform
+when its code > 0), so A is nibabel's img.affine. Where both codes are 0
+(and for Analyze 7.5) nibabel departs from the NIfTI standard on purpose (x
+flipped, origin at the centre); medimg keeps the standard's method 1:
+A = diag(pixdim), origin 0, checked here as such. Voxels: nibabel's scaled
+data, NaN and Inf kept (medimg's statistics skip non-finite voxels).
 
-Usage: test_nibabel_geometry.py MEDIMG_BINARY SCRATCH_DIR
+Every NIfTI/Analyze file of nibabel's test data and every mricron template
+is read: a 3D one must match, one with several volumes must be refused with
+one line. Usage: test_nibabel_geometry.py MEDIMG_BINARY SCRATCH_DIR
 """
+import glob
+import gzip
 import json
 import os
 import subprocess
@@ -33,94 +34,170 @@ NIBABEL_DATA = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 
 
-def itk_affine(header):
-    qform, qcode = header.get_qform(coded=True)
-    sform, scode = header.get_sform(coded=True)
-    qcode, scode = int(qcode or 0), int(scode or 0)
-    if scode > 0 and (qcode == 0 or scode == 1 or np.allclose(qform, sform, atol=1e-5)):
-        return sform
-    return qform
+def run(*args):
+    return subprocess.run([MEDIMG, *args], capture_output=True, text=True)
 
 
-def medimg_info(path):
-    out = subprocess.run([MEDIMG, "info", "--json", path], check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)
+def codes(header):
+    try:
+        return int(header["sform_code"]), int(header["qform_code"])
+    except (KeyError, ValueError):
+        return 0, 0  # Analyze 7.5
+
+
+def expected_affine(img):
+    sform_code, qform_code = codes(img.header)
+    if sform_code > 0 or qform_code > 0:
+        return img.affine
+    affine = np.eye(4)  # NIfTI-1 method 1
+    zooms = list(img.header.get_zooms()[:3]) + [1.0] * 3
+    affine[:3, :3] = np.diag(zooms[:3])
+    return affine
+
+
+def volume_files():
+    names = sorted(glob.glob(os.path.join(NIBABEL_DATA, "*.nii")) +
+                   glob.glob(os.path.join(NIBABEL_DATA, "*.nii.gz")) +
+                   glob.glob(os.path.join(NIBABEL_DATA, "*.hdr")) +
+                   glob.glob(os.path.join(MRICRON, "*.nii.gz")))
+    volumes = []
+    for name in names:
+        try:
+            img = nib.load(name)
+        except Exception:
+            continue  # CIFTI and others nibabel itself does not open as a volume
+        if isinstance(img, (nib.Nifti1Image, nib.Nifti1Pair, nib.AnalyzeImage)):
+            volumes.append((name, img))
+    return volumes
 
 
 class NibabelOracle(unittest.TestCase):
-    def check_file(self, path, tolerance=1e-5):
-        img = nib.load(path)
-        affine = itk_affine(img.header)
-        info = medimg_info(path)
-        with self.subTest(path=path):
-            self.assertEqual(info["size"], list(img.shape[:3]) + [1] * (3 - len(img.shape[:3])))
-            linear = affine[:3, :3]
-            spacing = np.linalg.norm(linear, axis=0)
-            np.testing.assert_allclose(info["spacing"], spacing, rtol=tolerance, atol=tolerance)
-            np.testing.assert_allclose(info["origin"], RAS_TO_LPS @ affine[:3, 3],
-                                       rtol=tolerance, atol=tolerance)
-            np.testing.assert_allclose(np.array(info["direction_row_major"]),
-                                       RAS_TO_LPS @ linear / spacing, atol=tolerance)
-            self.assertEqual(info["orientation"], "".join(nib.aff2axcodes(affine)))
-            data = np.asanyarray(img.dataobj)
-            if np.issubdtype(data.dtype, np.floating):
-                data = np.where(np.isfinite(data), data, 0)
-            self.assertEqual(info["min"], float(data.min()))
-            self.assertEqual(info["max"], float(data.max()))
-            mean = float(data.astype(np.float64).mean())
-            self.assertAlmostEqual(info["mean"], mean, delta=1e-9 * max(1.0, abs(mean)))
-        return info
+    def check_geometry(self, info, img, tolerance=1e-4):
+        affine = expected_affine(img)
+        shape = list(img.shape[:3]) + [1] * (3 - len(img.shape[:3]))
+        self.assertEqual(info["size"], shape)
+        linear = affine[:3, :3]
+        spacing = np.linalg.norm(linear, axis=0)
+        np.testing.assert_allclose(info["spacing"], spacing, rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(info["origin"], RAS_TO_LPS @ affine[:3, 3], atol=tolerance)
+        np.testing.assert_allclose(np.array(info["direction_row_major"]),
+                                   RAS_TO_LPS @ linear / spacing, atol=tolerance)
+        self.assertEqual(info["orientation"], "".join(nib.aff2axcodes(affine)))
 
-    def test_mricron_templates(self):
-        for name in ["ch2better.nii.gz", "aal.nii.gz", "ch2.nii.gz", "brodmann.nii.gz",
-                     "JHU-WhiteMatter-labels-2mm.nii.gz"]:
-            self.check_file(os.path.join(MRICRON, name))
+    def check_voxels(self, info, img):
+        data = np.asanyarray(img.dataobj)
+        finite = data[np.isfinite(data)]
+        self.assertEqual(info["min"], float(finite.min()))
+        self.assertEqual(info["max"], float(finite.max()))
+        mean = float(finite.astype(np.float64).mean())
+        self.assertAlmostEqual(info["mean"], mean, delta=1e-9 * max(1.0, abs(mean)))
+
+    def test_every_volume_matches_nibabel_or_is_refused(self):
+        checked = refused = 0
+        for path, img in volume_files():
+            with self.subTest(path=os.path.basename(path)):
+                result = run("info", "--json", path)
+                if path.endswith(".hdr") and not os.path.exists(path[:-4] + ".img"):
+                    # Debian ships some pairs' headers only: a one-line refusal,
+                    # then the header is checked beside a made-up .img.
+                    self.assertEqual(result.returncode, 1)
+                    self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                    self.assertIn("voxel file", result.stderr)
+                    path = os.path.join(SCRATCH, os.path.basename(path))
+                    with open(path, "wb") as f:
+                        f.write(img.header.binaryblock)
+                    offset = int(img.header.get_data_offset()) if hasattr(
+                        img.header, "get_data_offset") else 0
+                    nbytes = int(np.prod(img.shape)) * img.get_data_dtype().itemsize
+                    with open(path[:-4] + ".img", "wb") as f:
+                        f.write(bytes(offset + nbytes))
+                    img = nib.load(path)
+                    result = run("info", "--json", path)
+                volumes = int(np.prod(img.shape[3:])) if len(img.shape) > 3 else 1
+                if volumes > 1:
+                    self.assertEqual(result.returncode, 1)
+                    self.assertEqual(result.stdout, "")
+                    self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                    self.assertIn("4D image", result.stderr)
+                    refused += 1
+                    continue
+                self.assertEqual(result.returncode, 0, result.stderr)
+                info = json.loads(result.stdout)
+                self.check_geometry(info, img)
+                self.check_voxels(info, img)
+                # Nothing on stderr but one warning when the two transforms differ.
+                lines = result.stderr.splitlines()
+                if info.get("nifti", {}).get("differ"):
+                    self.assertEqual(len(lines), 1, result.stderr)
+                    self.assertTrue(lines[0].startswith("warning: "), lines[0])
+                else:
+                    self.assertEqual(lines, [])
+                checked += 1
+        print(f"\n{checked} volumes equal nibabel's, {refused} with several volumes refused")
+        self.assertGreaterEqual(checked, 20)
+        self.assertGreaterEqual(refused, 3)
+
+    def test_atlases_ITK_5_2_placed_elsewhere(self):
+        # The six mricron templates ITK 5.2's rule (qform unless sform code 1)
+        # put elsewhere: flipped, or shifted by 112-126 mm.
+        for name in ["jhu189.nii.gz", "JHU-WhiteMatter-labels-1mm.nii.gz",
+                     "JHU-WhiteMatter-labels-2mm.nii.gz", "AICHAmc.nii.gz",
+                     "HarvardOxford-cort-maxprob-thr0-1mm.nii.gz", "natbrainlab.nii.gz"]:
+            path = os.path.join(MRICRON, name)
+            with self.subTest(name=name):
+                img = nib.load(path)
+                info = json.loads(run("info", "--json", path).stdout)
+                self.assertEqual(info["nifti"]["used"], "sform")
+                self.assertTrue(info["nifti"]["differ"])
+                np.testing.assert_allclose(info["nifti"]["qform_ras"], img.get_qform()[:3],
+                                           atol=1e-4)
+                np.testing.assert_allclose(info["nifti"]["sform_ras"], img.get_sform()[:3],
+                                           atol=1e-4)
+                self.check_geometry(info, img)
+                # --nifti-xform qform places it by the qform instead.
+                qinfo = json.loads(run("--nifti-xform", "qform", "info", "--json", path).stdout)
+                np.testing.assert_allclose(qinfo["origin"],
+                                           RAS_TO_LPS @ img.get_qform()[:3, 3], atol=1e-4)
 
     def test_ch2better_values(self):
-        info = self.check_file(os.path.join(MRICRON, "ch2better.nii.gz"))
+        info = json.loads(run("info", "--json", os.path.join(MRICRON, "ch2better.nii.gz")).stdout)
         self.assertEqual(info["size"], [301, 370, 316])
         self.assertEqual(info["origin"], [75.0, 107.0, -69.5])
         self.assertEqual(info["orientation"], "RAS")
         self.assertEqual(info["pixel_type"], "uint8")
 
-    def test_nibabel_test_files(self):
-        for name in ["anatomical.nii", "standard.nii.gz", "reoriented_anat_moved.nii",
-                     "resampled_anat_moved.nii"]:
-            self.check_file(os.path.join(NIBABEL_DATA, name))
+    def test_nan_voxels_are_kept(self):
+        src = os.path.join(NIBABEL_DATA, "resampled_anat_moved.nii")
+        self.assertEqual(int(np.isnan(np.asanyarray(nib.load(src).dataobj)).sum()), 153)
+        out = os.path.join(SCRATCH, "nan_kept.nii")
+        self.assertEqual(run("convert", src, out).returncode, 0)
+        self.assertEqual(int(np.isnan(np.asanyarray(nib.load(out).dataobj)).sum()), 153)
 
-    def test_qform_sform_disagreement_follows_itk(self):
-        path = os.path.join(MRICRON, "JHU-WhiteMatter-labels-2mm.nii.gz")
-        img = nib.load(path)
-        self.assertFalse(np.allclose(img.get_qform(), img.get_sform()))
-        info = self.check_file(path)
-        self.assertEqual(info["orientation"], "RAI")  # the qform's; nibabel's affine says RAS
-        self.assertEqual("".join(nib.aff2axcodes(img.affine)), "RAS")
-
-    def test_nan_voxels_read_as_zero_like_itk(self):
-        path = os.path.join(NIBABEL_DATA, "resampled_anat_moved.nii")
-        self.assertEqual(int(np.isnan(np.asanyarray(nib.load(path).dataobj)).sum()), 153)
-        self.assertEqual(self.check_file(path)["min"], 0.0)
-
-    def test_oblique_real_volume(self):
-        # example_nifti2.nii.gz is an oblique, anisotropic NIfTI-2 with two
-        # volumes (ITK 5.2 reads NIfTI-1 only); its first volume is saved as
-        # NIfTI-1 and must be read as a 3D oblique image.
-        src = nib.load(os.path.join(NIBABEL_DATA, "example_nifti2.nii.gz"))
-        first = np.asanyarray(src.dataobj)[..., 0]
-        for suffix in ["nii.gz", "nii"]:
-            path = os.path.join(SCRATCH, "oblique." + suffix)
-            out = nib.Nifti1Image(first, src.affine)
-            out.set_qform(src.affine, code=1)
-            out.set_sform(src.affine, code=1)
-            nib.save(out, path)
-            info = self.check_file(path)
-            direction = np.array(info["direction_row_major"])
-            self.assertGreater(np.abs(direction - np.round(direction)).max(), 0.1,
-                               "the test volume must be oblique")
+    def test_round_trips_keep_voxels_geometry_and_codes(self):
+        for src in [os.path.join(MRICRON, "JHU-WhiteMatter-labels-2mm.nii.gz"),
+                    os.path.join(NIBABEL_DATA, "anatomical.nii"),
+                    os.path.join(MRICRON, "inia19-t1-brain.nii.gz")]:
+            img = nib.load(src)
+            for args, suffix in [([], "nii"), (["--compression-level", "1"], "nii.gz"),
+                                 (["--compression-level", "6"], "nii.gz"),
+                                 (["--compression-level", "9"], "nii.gz"),
+                                 (["--nifti2"], "nii"), (["--nifti2"], "nii.gz")]:
+                out = os.path.join(SCRATCH, f"rt_{len(args)}_{''.join(args)}."
+                                   + os.path.basename(src).split(".")[0] + "." + suffix)
+                with self.subTest(src=os.path.basename(src), args=args, suffix=suffix):
+                    result = run(*args, "convert", src, out)
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                    if suffix == "nii.gz":
+                        self.assertEqual(subprocess.run(["gzip", "-t", out]).returncode, 0)
+                    back = nib.load(out)
+                    self.assertIsInstance(back, nib.Nifti2Image if "--nifti2" in args
+                                          else nib.Nifti1Image)
+                    np.testing.assert_array_equal(np.asanyarray(back.dataobj),
+                                                  np.asanyarray(img.dataobj))
+                    np.testing.assert_allclose(back.affine, img.affine, atol=1e-4)
+                    self.assertEqual(codes(back.header)[0], codes(img.header)[0] or 1)
 
     def test_rotated_anisotropic_synthetic(self):
-        # An arbitrary rotation and anisotropic spacing, written by nibabel.
         angle = np.deg2rad(23.0)
         rot = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0],
                         [0, 0, 1]]) @ np.array([[1, 0, 0], [0, np.cos(0.3), -np.sin(0.3)],
@@ -129,10 +206,57 @@ class NibabelOracle(unittest.TestCase):
         affine[:3, :3] = rot @ np.diag([0.9, 1.7, 3.0])
         affine[:3, 3] = [-40.25, 12.5, 7.75]
         data = np.arange(7 * 6 * 5, dtype=np.int16).reshape(7, 6, 5) - 50
-        path = os.path.join(SCRATCH, "rotated.nii.gz")
-        nib.save(nib.Nifti1Image(data, affine), path)
-        info = self.check_file(path)
+        for cls, suffix in [(nib.Nifti1Image, "nii.gz"), (nib.Nifti2Image, "nii"),
+                            (nib.Nifti1Pair, "hdr")]:
+            path = os.path.join(SCRATCH, "rotated." + suffix)
+            nib.save(cls(data, affine), path)
+            info = json.loads(run("info", "--json", path).stdout)
+            img = nib.load(path)
+            self.check_geometry(info, img)
+            self.check_voxels(info, img)
+
+    def test_units_scaling_and_one_line_refusals(self):
+        data = (np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6) - 30)
+        affine = np.diag([0.5, 0.75, 2.0, 1.0])
+        affine[:3, 3] = [3.0, -4.0, 5.0]
+        img = nib.Nifti1Image(data, affine)
+        img.header.set_xyzt_units("micron")
+        path = os.path.join(SCRATCH, "micron.nii")
+        nib.save(img, path)
+        with open(path, "r+b") as f:  # scl_slope 0 (no scaling), scl_inter 7
+            f.seek(112)
+            f.write(np.array([0.0, 7.0], dtype=np.float32).tobytes())
+        info = json.loads(run("info", "--json", path).stdout)
+        np.testing.assert_allclose(info["spacing"], [0.0005, 0.00075, 0.002])
+        np.testing.assert_allclose(info["origin"], [-0.003, 0.004, 0.005])
         self.assertEqual(info["pixel_type"], "int16")
+        self.assertEqual(info["min"], -30.0)
+        img.header.set_xyzt_units("mm")
+        img.header.set_slope_inter(2.0, 7.0)
+        scaled = os.path.join(SCRATCH, "scaled.nii")
+        nib.save(img, scaled)
+        info = json.loads(run("info", "--json", scaled).stdout)
+        self.assertEqual(info["pixel_type"], "float32")
+        self.assertEqual(info["min"], float(np.asanyarray(nib.load(scaled).dataobj).min()))
+
+        good = open(path, "rb").read()
+        bad_magic = good[:344] + b"xx1\0" + good[348:]
+        negative = bytearray(good)
+        negative[44:46] = np.int16(-1).tobytes()  # dim[2]
+        cases = {"magic.nii": (bad_magic, "no NIfTI magic"),
+                 "negative.nii": (bytes(negative), "dim[2] is -1"),
+                 "short.nii": (good[:-10], "the voxels need"),
+                 "short.nii.gz": (gzip.compress(good)[:-30], "truncated")}
+        for name, (content, reason) in cases.items():
+            with self.subTest(case=name):
+                bad = os.path.join(SCRATCH, name)
+                with open(bad, "wb") as f:
+                    f.write(content)
+                result = run("convert", bad, os.path.join(SCRATCH, "never.nii"))
+                self.assertEqual(result.returncode, 1)
+                self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                self.assertIn(reason, result.stderr)
+                self.assertFalse(os.path.exists(os.path.join(SCRATCH, "never.nii")))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
-// Reading and writing images through ITK's IO. Formats: NIfTI (.nii,
-// .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd) and, for reading, a
-// DICOM series folder or a single DICOM file (and PNG).
+// Reading and writing images. NIfTI-1/2 (.nii, .nii.gz, .hdr/.img) is
+// medimg's own reader and writer (io/nifti_io.hpp: nifti_clib checks the
+// header, the voxels stream once into the image, ISA-L gzip); NRRD (.nrrd,
+// .nhdr), MetaImage (.mha, .mhd), a DICOM series folder or a single DICOM
+// file, and PNG go through ITK.
 //
 // Rules:
 // - The file's pixel type is kept (load_image); load_image_as<T> converts.
-// - Physical space is LPS; ITK converts NIfTI's RAS on load and save.
+//   NIfTI int8 is widened to int16, and scaled NIfTI voxels read as float
+//   (nifti_io.hpp).
+// - Physical space is LPS; NIfTI's RAS is converted on load and save.
 // - 2D files load as one slice (nz = 1). 4D files are refused with an error,
 //   except when the 4th dimension has a single time point.
 // - The header's geometry is validated before any voxel is read: zero,
@@ -14,10 +18,6 @@
 //   in a folder, `series_uid` selects one, else the series with most files is
 //   read. Rescale slope/intercept are applied; the first file's tags go to
 //   Metadata::tags ("0008|0060" -> "CT"), with modality and UIDs filled in.
-// - NIfTI specifics, as ITK 5.2 does them: the sform is used when the qform
-//   code is unknown, the sform code is SCANNER_ANAT or the two agree, else the
-//   qform; float voxels that are NaN or infinite read as 0; NIfTI-2 files are
-//   not readable (a clear error says so). Geometry is stored in float32.
 // - save_image writes to a temporary file in the destination folder and
 //   renames it into place: a failed write leaves no file behind.
 #pragma once
@@ -32,12 +32,35 @@
 
 namespace medimg {
 
+// Which NIfTI transform places the voxels: `automatic` is nibabel's rule
+// (the sform when sform_code > 0, else the qform when qform_code > 0, else
+// pixdim alone); `sform` / `qform` insist on that one (an error when its code
+// is 0).
+enum class NiftiXform { automatic, sform, qform };
+
+// Process-wide defaults the options below start from; the CLI's global
+// flags (--nifti-xform, --compression-level, --nifti2) set them, so that every image
+// the process reads or writes follows them.
+NiftiXform default_nifti_xform();
+void set_default_nifti_xform(NiftiXform choice);
+int default_compression_level();
+void set_default_compression_level(int level);
+bool default_nifti2();
+void set_default_nifti2(bool nifti2);
+
 struct LoadOptions {
   std::string series_uid;  // DICOM folder: which series (empty: the largest)
+  NiftiXform nifti_xform = default_nifti_xform();
 };
 
 struct SaveOptions {
-  bool compress = false;  // NRRD gzip / MetaImage zlib; .nii.gz is always gzip
+  bool compress = false;  // NRRD gzip / MetaImage zlib / HDF5 deflate; .nii.gz is always gzip
+  // gzip level of .nii.gz, 1 (fastest, the default) .. 9 (smallest); with
+  // ISA-L, 1-2, 3-5 and 6-9 are igzip's levels 1, 2 and 3.
+  int compression_level = default_compression_level();
+  bool nifti2 = default_nifti2();  // write NIfTI-2 (.nii / .nii.gz); also chosen when a size
+                                   // exceeds NIfTI-1's
+  int threads = 0;                 // gzip compression threads (0: the host execution space's)
 };
 
 AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options = {});

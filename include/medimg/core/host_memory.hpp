@@ -1,0 +1,21 @@
+// A check made before a reader allocates what a file's header promises, so a
+// corrupt or hostile size ("8 PB") is one clear error instead of a failed
+// allocation deep inside Kokkos.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace medimg {
+
+// Physical memory of this node, in bytes.
+std::uint64_t physical_memory_bytes();
+
+// Throws medimg::Error "cannot read 'WHAT': the voxels need 8.0 PB; this
+// node has 23 GiB" when `bytes` exceeds the node's physical memory.
+void check_host_allocation(std::uint64_t bytes, const std::string& what);
+
+// "8.0 PB", "23 GiB", "512 B": a size for messages.
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace medimg

@@ -1,0 +1,64 @@
+// NIfTI-1 and NIfTI-2, read and written by medimg: .nii, .nii.gz and the
+// .hdr/.img pair (either part may be gzip-compressed). nifti_clib
+// (libnifti2) recognises, byte-swaps and checks the header; the voxels are
+// then streamed once, straight into the image's voxels, inflating on the fly.
+//
+// What a file means (nibabel's reading, which FSL, SPM and dcm2niix share):
+// - Geometry: the sform when sform_code > 0, else the qform when
+//   qform_code > 0, else NIfTI-1's "method 1" (spacing from pixdim, no
+//   rotation, origin 0). LoadOptions::nifti_xform insists on one. When both
+//   codes are set and the two transforms differ (origin or spacing by more
+//   than 1e-4 mm, a direction by more than 1e-6), one warning names the one
+//   used. An sform with shear (axes further than 1e-4 from orthogonal) is
+//   refused: a medimg Geometry has none. Units: micron and metre scale
+//   spacing and origin to mm. Negative codes count as 0 (as nifti_clib and
+//   ITK; nibabel would use them). Analyze 7.5 (.hdr/.img without the NIfTI
+//   magic) has no orientation: method 1, as a code-0 NIfTI.
+// - pixdim of an axis the geometry comes from (qform or method 1) must be
+//   finite and > 0.
+// - Voxels: scl_slope 0, NaN or infinite means no scaling; otherwise
+//   value * slope + inter, computed in double, and the image is float32
+//   (float64 when the stored type is int32 or float64), as nibabel. NaN and
+//   infinite float voxels are kept as stored. int8 is widened to int16.
+// - Refused, with one line naming the file and the problem: a .nii without
+//   the NIfTI magic, a dimension <= 0, more than one volume along dims 4-7,
+//   datatypes medimg does not hold (named), a non-finite intercept, a payload
+//   shorter than the header promises, a corrupt or truncated gzip stream,
+//   more voxel bytes than this node's memory.
+// - Writing: sform and qform both set from the geometry, with the codes the
+//   image was read with (Metadata tags "nifti|sform_code", "nifti|qform_code";
+//   an MNI atlas stays 4) and 1 (scanner) for an image from elsewhere;
+//   xyzt_units mm and s; scl_slope 1, scl_inter 0. NIfTI-2 when asked
+//   (SaveOptions::nifti2) or when a size exceeds 32767.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "medimg/io/image_io.hpp"
+
+namespace medimg {
+
+// True for .nii, .nii.gz, .hdr, .hdr.gz, .img, .img.gz.
+bool is_nifti_path(const std::string& path);
+
+AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options = {});
+ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options = {});
+void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
+                const SaveOptions& options = {});
+
+// Both transforms of a NIfTI header, as `medimg info` shows them: 3x4
+// voxel-to-world matrices in the file's RAS frame, in mm.
+struct NiftiTransforms {
+  int version = 1;  // 0 (Analyze 7.5), 1 or 2
+  int sform_code = 0;
+  int qform_code = 0;
+  std::array<std::array<double, 4>, 3> sform{};  // valid when sform_code > 0
+  std::array<std::array<double, 4>, 3> qform{};  // valid when qform_code > 0
+  std::string used;                              // "sform", "qform" or "pixdim"
+  bool differ = false;                           // both set and not the same placement
+};
+NiftiTransforms read_nifti_transforms(const std::string& path, const LoadOptions& options = {});
+
+}  // namespace medimg

@@ -1,0 +1,44 @@
+// include/medimg/core/host_memory.hpp.
+#include "medimg/core/host_memory.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "medimg/core/error.hpp"
+
+namespace medimg {
+
+std::uint64_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return UINT64_MAX;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  static const char* const binary[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  char text[32];
+  if (bytes >= (std::uint64_t(1) << 50)) {
+    std::snprintf(text, sizeof(text), "%.1f PB", static_cast<double>(bytes) / 1e15);
+    return text;
+  }
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, binary[unit]);
+  return text;
+}
+
+void check_host_allocation(std::uint64_t bytes, const std::string& what) {
+  const std::uint64_t available = physical_memory_bytes();
+  if (bytes > available) {
+    throw Error("cannot read '" + what + "': the voxels need " + format_bytes(bytes) +
+                "; this node has " + format_bytes(available));
+  }
+}
+
+}  // namespace medimg

@@ -1,0 +1,294 @@
+// NIfTI-1/2 reading and writing (include/medimg/io/nifti_io.hpp): the
+// header through nifti_header.cpp, the voxels streamed once between the file
+// (gzip.cpp) and the image's View.
+#include "medimg/io/nifti_io.hpp"
+
+#include <nifti2_io.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <type_traits>
+
+#include "medimg/config.hpp"
+#include "medimg/core/error.hpp"
+#include "medimg/core/host_memory.hpp"
+#include "medimg/core/warning.hpp"
+#include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/gzip.hpp"
+#include "medimg/io/detail/nifti_header.hpp"
+
+namespace medimg {
+
+namespace {
+
+using detail::InputFile;
+using detail::NiftiHeader;
+
+template <class T>
+void swap_bytes(T* values, std::size_t count) {
+  if constexpr (sizeof(T) > 1) {
+    for (std::size_t i = 0; i < count; ++i) {
+      auto* b = reinterpret_cast<unsigned char*>(values + i);
+      std::reverse(b, b + sizeof(T));
+    }
+  }
+}
+
+// Streams `count` stored voxels of type Stored from `in` into `out` (type
+// Out): straight into `out` when nothing changes, else through a bounce
+// buffer with byte swap, widening and scaling.
+template <class Stored, class Out>
+void read_voxels(InputFile& in, Out* out, std::size_t count, const NiftiHeader& h) {
+  if constexpr (std::is_same<Stored, Out>::value) {
+    if (!h.scaled) {
+      in.read_exactly(out, count * sizeof(Out), "the voxels");
+      if (h.swapped) swap_bytes(out, count);
+      return;
+    }
+  }
+  constexpr std::size_t chunk = std::size_t(1) << 20;
+  std::vector<Stored> buffer(std::min(count, chunk));
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t now = std::min(chunk, count - done);
+    in.read_exactly(buffer.data(), now * sizeof(Stored), "the voxels");
+    if (h.swapped) swap_bytes(buffer.data(), now);
+    Out* target = out + done;
+    if (h.scaled) {
+      for (std::size_t i = 0; i < now; ++i) {
+        target[i] = static_cast<Out>(static_cast<double>(buffer[i]) * h.slope + h.inter);
+      }
+    } else {
+      for (std::size_t i = 0; i < now; ++i) target[i] = static_cast<Out>(buffer[i]);
+    }
+    done += now;
+  }
+}
+
+template <class Out>
+void read_stored(InputFile& in, Out* out, std::size_t count, const NiftiHeader& h) {
+  switch (h.datatype) {
+    case DT_UINT8: return read_voxels<std::uint8_t>(in, out, count, h);
+    case DT_INT8: return read_voxels<std::int8_t>(in, out, count, h);
+    case DT_INT16: return read_voxels<std::int16_t>(in, out, count, h);
+    case DT_UINT16: return read_voxels<std::uint16_t>(in, out, count, h);
+    case DT_INT32: return read_voxels<std::int32_t>(in, out, count, h);
+    case DT_FLOAT32: return read_voxels<float>(in, out, count, h);
+    case DT_FLOAT64: return read_voxels<double>(in, out, count, h);
+    default: throw Error("cannot read '" + in.path() + "': unexpected NIfTI datatype");
+  }
+}
+
+Metadata nifti_metadata(const NiftiHeader& h) {
+  Metadata metadata;
+  metadata.tags["nifti|version"] = std::to_string(h.version);
+  metadata.tags["nifti|sform_code"] = std::to_string(h.sform_code);
+  metadata.tags["nifti|qform_code"] = std::to_string(h.qform_code);
+  metadata.tags["nifti|xform"] = h.used;
+  if (h.scaled) {
+    char text[64];
+    std::snprintf(text, sizeof(text), "%.9g %.9g", h.slope, h.inter);
+    metadata.tags["nifti|scl_slope_inter"] = text;
+  }
+  return metadata;
+}
+
+struct OpenedNifti {
+  std::unique_ptr<InputFile> header_file;
+  std::unique_ptr<InputFile> data_file;  // the .img of a pair
+  NiftiHeader header;
+  InputFile& voxels() { return data_file ? *data_file : *header_file; }
+};
+
+OpenedNifti open_nifti(const std::string& path, const LoadOptions& options) {
+  const detail::NiftiPaths paths = detail::nifti_paths(path);
+  OpenedNifti opened;
+  opened.header_file = std::make_unique<InputFile>(paths.header);
+  opened.header = detail::parse_nifti_header(*opened.header_file, paths.single_file,
+                                             options.nifti_xform, paths.data);
+  return opened;
+}
+
+}  // namespace
+
+bool is_nifti_path(const std::string& path) {
+  const std::string extension = format_extension(path);
+  for (const char* known : {".nii", ".nii.gz", ".hdr", ".hdr.gz", ".img", ".img.gz"}) {
+    if (extension == known) return true;
+  }
+  return false;
+}
+
+AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options) {
+  OpenedNifti opened = open_nifti(path, options);
+  NiftiHeader& h = opened.header;
+  if (!h.warning.empty()) warn(h.warning);
+  const auto count = static_cast<std::size_t>(h.geometry.voxel_count());
+  check_host_allocation(static_cast<std::uint64_t>(count) * pixel_size(h.type), path);
+  if (h.data_path == opened.header_file->path()) {
+    opened.header_file->skip(h.voxel_offset - h.header_bytes, "the extensions before the voxels");
+  } else {
+    if (!std::filesystem::exists(h.data_path)) {
+      throw Error("cannot read '" + path + "': its voxel file '" + h.data_path + "' is missing");
+    }
+    opened.data_file = std::make_unique<InputFile>(h.data_path);
+    opened.data_file->skip(h.voxel_offset, "vox_offset");
+  }
+  return visit_pixel_type(h.type, [&](auto zero) -> AnyImage<HostMemory> {
+    using T = decltype(zero);
+    auto image = Image<T, HostMemory>::uninitialized(h.geometry);
+    read_stored(opened.voxels(), image.voxels().data(), count, h);
+    image.metadata() = nifti_metadata(h);
+    return image;
+  });
+}
+
+ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options) {
+  const OpenedNifti opened = open_nifti(path, options);
+  return {opened.header.geometry, opened.header.type};
+}
+
+NiftiTransforms read_nifti_transforms(const std::string& path, const LoadOptions& options) {
+  const OpenedNifti opened = open_nifti(path, options);
+  const NiftiHeader& h = opened.header;
+  NiftiTransforms t;
+  t.version = h.version;
+  t.sform_code = h.sform_code;
+  t.qform_code = h.qform_code;
+  t.sform = h.sform;
+  t.qform = h.qform;
+  t.used = h.used;
+  t.differ = h.differ;
+  return t;
+}
+
+// ------------------------------------------------------------------ writing
+
+namespace {
+
+int datatype_of(PixelType type) {
+  switch (type) {
+    case PixelType::uint8: return DT_UINT8;
+    case PixelType::int16: return DT_INT16;
+    case PixelType::uint16: return DT_UINT16;
+    case PixelType::int32: return DT_INT32;
+    case PixelType::float32: return DT_FLOAT32;
+    case PixelType::float64: return DT_FLOAT64;
+  }
+  return DT_FLOAT32;
+}
+
+int code_tag(const Metadata& metadata, const char* key) {
+  const auto found = metadata.tags.find(key);
+  if (found == metadata.tags.end()) return 0;
+  try {
+    const int code = std::stoi(found->second);
+    return code >= 1 && code <= 4 ? code : 0;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+struct NimDeleter {
+  void operator()(nifti_image* nim) const { nifti_image_free(nim); }
+};
+
+// The header bytes (with the 4-byte empty extension flag) of `image`.
+std::vector<unsigned char> header_bytes(const Geometry& g, PixelType type, const Metadata& metadata,
+                                        bool nifti2, const std::string& path) {
+  const int sform_in = code_tag(metadata, "nifti|sform_code");
+  const int qform_in = code_tag(metadata, "nifti|qform_code");
+  const int sform_code =
+      sform_in > 0 ? sform_in : (qform_in > 0 ? qform_in : NIFTI_XFORM_SCANNER_ANAT);
+  const int qform_code = qform_in > 0 ? qform_in : sform_code;
+
+  const std::int64_t dims[8] = {3, g.size()[0], g.size()[1], g.size()[2], 1, 1, 1, 1};
+  std::unique_ptr<nifti_image, NimDeleter> nim(nifti_make_new_nim(dims, datatype_of(type), 0));
+  if (!nim) throw Error("cannot write '" + path + "': nifti_clib could not make a header");
+  // The RAS voxel-to-mm affine: LPS rows 0 and 1 negated.
+  nifti_dmat44 ras{};
+  for (int r = 0; r < 3; ++r) {
+    const double flip = r < 2 ? -1.0 : 1.0;
+    for (int c = 0; c < 3; ++c) ras.m[r][c] = flip * g.direction()[r][c] * g.spacing()[c];
+    ras.m[r][3] = flip * g.origin()[r];
+  }
+  ras.m[3][3] = 1.0;
+  nim->sform_code = sform_code;
+  nim->sto_xyz = ras;
+  nim->sto_ijk = nifti_dmat44_inverse(ras);
+  nim->qform_code = qform_code;
+  double dx, dy, dz;
+  nifti_dmat44_to_quatern(ras, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
+                          &nim->qoffset_y, &nim->qoffset_z, &dx, &dy, &dz, &nim->qfac);
+  nim->qto_xyz = nifti_quatern_to_dmat44(nim->quatern_b, nim->quatern_c, nim->quatern_d,
+                                         nim->qoffset_x, nim->qoffset_y, nim->qoffset_z,
+                                         g.spacing()[0], g.spacing()[1], g.spacing()[2], nim->qfac);
+  nim->dx = nim->pixdim[1] = g.spacing()[0];
+  nim->dy = nim->pixdim[2] = g.spacing()[1];
+  nim->dz = nim->pixdim[3] = g.spacing()[2];
+  nim->xyz_units = NIFTI_UNITS_MM;
+  nim->time_units = NIFTI_UNITS_SEC;
+  nim->scl_slope = 1.0;
+  nim->scl_inter = 0.0;
+  std::snprintf(nim->descrip, sizeof(nim->descrip), "medimg %s", MEDIMG_VERSION_STRING);
+
+  std::vector<unsigned char> bytes;
+  if (nifti2) {
+    nim->nifti_type = NIFTI_FTYPE_NIFTI2_1;
+    nim->iname_offset = 544;
+    nifti_2_header hdr{};
+    if (nifti_convert_nim2n2hdr(nim.get(), &hdr) != 0) {
+      throw Error("cannot write '" + path + "': nifti_clib could not make a NIfTI-2 header");
+    }
+    hdr.vox_offset = 544;
+    // nifti_clib 3.0.1 writes only "n+2\0" and leaves the rest of the
+    // 8-byte magic zero, which its own nifti_hdr2_looks_good then rejects.
+    std::memcpy(hdr.magic, "n+2\0\r\n\032\n", 8);
+    bytes.resize(544, 0);
+    std::memcpy(bytes.data(), &hdr, sizeof(hdr));
+  } else {
+    nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+    nim->iname_offset = 352;
+    nifti_1_header hdr{};
+    if (nifti_convert_nim2n1hdr(nim.get(), &hdr) != 0) {
+      throw Error("cannot write '" + path + "': nifti_clib could not make a NIfTI-1 header");
+    }
+    hdr.vox_offset = 352;
+    bytes.resize(352, 0);
+    std::memcpy(bytes.data(), &hdr, sizeof(hdr));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
+                const SaveOptions& options) {
+  const std::string extension = format_extension(path);
+  if (extension != ".nii" && extension != ".nii.gz") {
+    throw Error("cannot write '" + path + "': medimg writes NIfTI as .nii or .nii.gz");
+  }
+  std::visit(
+      [&](const auto& typed) {
+        const Geometry& g = typed.geometry();
+        const bool nifti2 =
+            options.nifti2 || g.size()[0] > 32767 || g.size()[1] > 32767 || g.size()[2] > 32767;
+        const std::vector<unsigned char> header =
+            header_bytes(g, typed.pixel_type(), typed.metadata(), nifti2, path);
+        const std::size_t voxel_bytes = static_cast<std::size_t>(g.voxel_count()) *
+                                        sizeof(typename std::decay_t<decltype(typed)>::value_type);
+        AtomicOutput output(path);
+        detail::GzipWriteOptions gzip;
+        gzip.level = options.compression_level;
+        gzip.threads = options.threads;
+        detail::write_file(output.temporary_path(),
+                           {{header.data(), header.size()}, {typed.voxels().data(), voxel_bytes}},
+                           extension == ".nii.gz", gzip, path);
+        output.commit();
+      },
+      image);
+}
+
+}  // namespace medimg

@@ -1,0 +1,329 @@
+// medimg's own NIfTI reader and writer (io/nifti_io.hpp) and its gzip layer
+// (io/detail/gzip.hpp): round trips of every pixel type in NIfTI-1 and -2,
+// plain and gzip; the header rules (which transform, units, scaling, NaN,
+// refusals) on headers patched byte by byte. tests/python/test_nibabel_geometry.py
+// compares real files with nibabel.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <vector>
+
+#include "medimg/core/error.hpp"
+#include "medimg/core/warning.hpp"
+#include "medimg/io/detail/gzip.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/io/nifti_io.hpp"
+#include "test_support.hpp"
+
+namespace medimg::test {
+namespace {
+
+namespace fs = std::filesystem;
+using HostInt16 = Image<std::int16_t, HostMemory>;
+using HostFloat = Image<float, HostMemory>;
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+template <class V>
+void put(std::string& bytes, std::size_t offset, V value) {
+  std::memcpy(&bytes[offset], &value, sizeof(V));
+}
+
+template <class T>
+Image<T, HostMemory> ramp(const Geometry& g) {
+  Image<T, HostMemory> image(g);
+  for (std::int64_t n = 0; n < g.voxel_count(); ++n) {
+    image.voxels().data()[n] =
+        static_cast<T>((n * 37) % 201 - (std::is_signed<T>::value ? 100 : 0));
+  }
+  return image;
+}
+
+// Loads `path`, collecting the warnings it raises.
+AnyImage<HostMemory> load_collecting(const std::string& path, std::vector<std::string>& warnings,
+                                     const LoadOptions& options = {}) {
+  WarningHandler previous =
+      set_warning_handler([&warnings](const std::string& m) { warnings.push_back(m); });
+  try {
+    AnyImage<HostMemory> image = load_image(path, options);
+    set_warning_handler(previous);
+    return image;
+  } catch (...) {
+    set_warning_handler(previous);
+    throw;
+  }
+}
+
+void expect_error(const std::string& path, const std::string& reason,
+                  const LoadOptions& options = {}) {
+  try {
+    load_image(path, options);
+    ADD_FAILURE() << path << ": no error, expected '" << reason << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+  }
+}
+
+TEST(Nifti, EveryPixelTypeRoundTripsInNifti1And2PlainAndGzip) {
+  const fs::path dir = scratch_dir();
+  const Geometry g = oblique_geometry();
+  for (const PixelType type : {PixelType::uint8, PixelType::int16, PixelType::uint16,
+                               PixelType::int32, PixelType::float32, PixelType::float64}) {
+    visit_pixel_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      const auto image = ramp<T>(g);
+      for (const bool nifti2 : {false, true}) {
+        for (const char* ext : {".nii", ".nii.gz"}) {
+          const fs::path path = dir / (std::string(to_string(type)) + (nifti2 ? "_2" : "_1") + ext);
+          SaveOptions options;
+          options.nifti2 = nifti2;
+          save_image(image, path.string(), options);
+          const std::string bytes = read_bytes(path);
+          const auto back = std::get<Image<T, HostMemory>>(load_image(path.string()));
+          EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(),
+                                sizeof(T) * static_cast<std::size_t>(g.voxel_count())),
+                    0)
+              << path;
+          // NIfTI-2 stores the affine in double, NIfTI-1 in float.
+          const double tolerance = nifti2 ? 1e-12 : 1e-5;
+          for (int a = 0; a < 3; ++a) {
+            EXPECT_NEAR(back.geometry().origin()[a], g.origin()[a], tolerance * 100) << path;
+            EXPECT_NEAR(back.geometry().spacing()[a], g.spacing()[a], tolerance) << path;
+            for (int b = 0; b < 3; ++b) {
+              EXPECT_NEAR(back.geometry().direction()[a][b], g.direction()[a][b], tolerance);
+            }
+          }
+          EXPECT_EQ(back.metadata().tags.at("nifti|version"), nifti2 ? "2" : "1");
+          EXPECT_EQ(back.metadata().tags.at("nifti|sform_code"), "1");
+        }
+      }
+    });
+  }
+}
+
+TEST(Nifti, WritingKeepsTheCodesTheImageWasReadWith) {
+  const fs::path dir = scratch_dir();
+  auto image = ramp<std::uint8_t>(oblique_geometry());
+  image.metadata().tags["nifti|sform_code"] = "4";
+  image.metadata().tags["nifti|qform_code"] = "0";
+  save_image(image, (dir / "mni.nii").string());
+  const std::string bytes = read_bytes(dir / "mni.nii");
+  std::int16_t qform_code, sform_code;
+  std::memcpy(&qform_code, &bytes[252], 2);
+  std::memcpy(&sform_code, &bytes[254], 2);
+  EXPECT_EQ(sform_code, 4);
+  EXPECT_EQ(qform_code, 4);  // both set: the qform takes the sform's code
+  EXPECT_EQ(bytes.substr(344, 4), std::string("n+1\0", 4));
+}
+
+// A medimg-written NIfTI-1 file (sform and qform code 1, identical) to patch.
+std::string base_file(const fs::path& dir, PixelType type = PixelType::int16) {
+  const fs::path path = dir / "base.nii";
+  const Geometry g(Size3{4, 5, 6}, Vec3{10, -20, 30}, Vec3{0.5, 0.75, 2.0}, identity_matrix());
+  visit_pixel_type(type, [&](auto zero) { save_image(ramp<decltype(zero)>(g), path.string()); });
+  return read_bytes(path);
+}
+
+TEST(Nifti, SformWinsWhenSetAndADifferingQformIsOneWarning) {
+  const fs::path dir = scratch_dir();
+  std::string bytes = base_file(dir);
+  put(bytes, 268, 100.0f);  // qoffset_x: the qform now starts 100 mm further right... in RAS x
+  write_bytes(dir / "differ.nii", bytes);
+  const std::string path = (dir / "differ.nii").string();
+  std::vector<std::string> warnings;
+  const Geometry sform = geometry(load_collecting(path, warnings));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("using the sform"), std::string::npos) << warnings[0];
+  EXPECT_NEAR(sform.origin()[0], 10.0, 1e-5);
+  LoadOptions qform;
+  qform.nifti_xform = NiftiXform::qform;
+  EXPECT_NEAR(geometry(load_collecting(path, warnings, qform)).origin()[0], -100.0, 1e-4);
+  const NiftiTransforms t = read_nifti_transforms(path);
+  EXPECT_TRUE(t.differ);
+  EXPECT_EQ(t.used, "sform");
+  EXPECT_NEAR(t.qform[0][3], 100.0, 1e-5);
+  EXPECT_NEAR(t.sform[0][3], -10.0, 1e-5);
+
+  // Without an sform the qform places it; asking for the sform is an error.
+  put(bytes, 254, std::int16_t{0});
+  write_bytes(dir / "qonly.nii", bytes);
+  EXPECT_NEAR(geometry(load_image((dir / "qonly.nii").string())).origin()[0], -100.0, 1e-4);
+  LoadOptions sform_only;
+  sform_only.nifti_xform = NiftiXform::sform;
+  expect_error((dir / "qonly.nii").string(), "has no sform", sform_only);
+  // Neither code: method 1, pixdim alone, origin 0.
+  put(bytes, 252, std::int16_t{0});
+  write_bytes(dir / "nocode.nii", bytes);
+  const Geometry method1 = geometry(load_image((dir / "nocode.nii").string()));
+  EXPECT_EQ(method1.origin()[0], 0.0);
+  EXPECT_EQ(method1.spacing()[2], 2.0);
+  EXPECT_EQ(method1.orientation_code(), "RAS");
+}
+
+TEST(Nifti, UnitsScaleSpacingAndOrigin) {
+  const fs::path dir = scratch_dir();
+  std::string bytes = base_file(dir);
+  for (const auto& [units, factor] : {std::pair<char, double>{1, 1000.0}, {3, 0.001}}) {
+    put(bytes, 123, units);  // xyzt_units: metre, micron
+    write_bytes(dir / "units.nii", bytes);
+    const Geometry g = geometry(load_image((dir / "units.nii").string()));
+    EXPECT_NEAR(g.spacing()[2], 2.0 * factor, 1e-9 * factor);
+    EXPECT_NEAR(g.origin()[0], 10.0 * factor, 1e-5 * factor);
+  }
+}
+
+TEST(Nifti, ScalingFollowsTheStandardAndNanIsKept) {
+  const fs::path dir = scratch_dir();
+  std::string bytes = base_file(dir);
+  const auto plain = std::get<HostInt16>(load_image((dir / "base.nii").string()));
+  // slope 0 (and NaN) means no scaling, whatever the intercept.
+  for (const float slope : {0.0f, std::numeric_limits<float>::quiet_NaN()}) {
+    put(bytes, 112, slope);
+    put(bytes, 116, 7.0f);
+    write_bytes(dir / "noscale.nii", bytes);
+    const auto same = load_image((dir / "noscale.nii").string());
+    ASSERT_EQ(pixel_type(same), PixelType::int16);
+    EXPECT_EQ(std::get<HostInt16>(same).voxels().data()[5], plain.voxels().data()[5]);
+  }
+  put(bytes, 112, 2.0f);
+  write_bytes(dir / "scaled.nii", bytes);
+  const auto scaled = load_image((dir / "scaled.nii").string());
+  ASSERT_EQ(pixel_type(scaled), PixelType::float32);
+  for (std::size_t n = 0; n < 20; ++n) {
+    EXPECT_EQ(std::get<HostFloat>(scaled).voxels().data()[n],
+              2.0f * plain.voxels().data()[n] + 7.0f);
+  }
+  put(bytes, 116, std::numeric_limits<float>::infinity());
+  write_bytes(dir / "badinter.nii", bytes);
+  expect_error((dir / "badinter.nii").string(), "scl_inter is not finite");
+
+  auto with_nan = ramp<float>(oblique_geometry());
+  with_nan.voxels().data()[3] = std::numeric_limits<float>::quiet_NaN();
+  with_nan.voxels().data()[4] = -std::numeric_limits<float>::infinity();
+  save_image(with_nan, (dir / "nan.nii.gz").string());
+  const auto back = std::get<HostFloat>(load_image((dir / "nan.nii.gz").string()));
+  EXPECT_TRUE(std::isnan(back.voxels().data()[3]));
+  EXPECT_EQ(back.voxels().data()[4], -std::numeric_limits<float>::infinity());
+}
+
+TEST(Nifti, Int8IsWidenedToInt16) {
+  const fs::path dir = scratch_dir();
+  std::string bytes = base_file(dir, PixelType::uint8);
+  put(bytes, 70, std::int16_t{256});  // DT_INT8
+  bytes[352] = static_cast<char>(-100);
+  write_bytes(dir / "int8.nii", bytes);
+  const auto image = load_image((dir / "int8.nii").string());
+  ASSERT_EQ(pixel_type(image), PixelType::int16);
+  EXPECT_EQ(std::get<HostInt16>(image).voxels().data()[0], -100);
+}
+
+TEST(Nifti, BadHeadersAreOneClearError) {
+  const fs::path dir = scratch_dir();
+  const std::string good = base_file(dir);
+  auto patched = [&](const char* name, auto&& change) {
+    std::string bytes = good;
+    change(bytes);
+    write_bytes(dir / name, bytes);
+    return (dir / name).string();
+  };
+  expect_error(patched("magic.nii", [](std::string& b) { b.replace(344, 4, "abc\0", 4); }),
+               "no NIfTI magic");
+  expect_error(patched("pair.nii", [](std::string& b) { b.replace(344, 4, "ni1\0", 4); }),
+               "does not match a single .nii file");
+  expect_error(patched("negative.nii", [](std::string& b) { put(b, 44, std::int16_t{-1}); }),
+               "dim[2] is -1");
+  expect_error(patched("zero.nii", [](std::string& b) { put(b, 46, std::int16_t{0}); }),
+               "dim[3] is 0");
+  expect_error(patched("rank.nii", [](std::string& b) { put(b, 40, std::int16_t{9}); }),
+               "dim[0] is 9");
+  expect_error(patched("4d.nii",
+                       [](std::string& b) {
+                         put(b, 40, std::int16_t{4});
+                         put(b, 48, std::int16_t{3});
+                       }),
+               "4D image with 3 points along dim[4]");
+  expect_error(patched("rgb.nii", [](std::string& b) { put(b, 70, std::int16_t{128}); }),
+               "voxels of type RGB24");
+  expect_error(patched("short.nii", [](std::string& b) { b.resize(b.size() - 1); }),
+               "the voxels need");
+  // A shear the sform holds and a Geometry cannot: refused, qform usable.
+  const std::string shear =
+      patched("shear.nii", [](std::string& b) { put(b, 284, 0.3f); });  // srow_x[1]
+  expect_error(shear, "sform has shear");
+  LoadOptions qform;
+  qform.nifti_xform = NiftiXform::qform;
+  EXPECT_NO_THROW(load_image(shear, qform));
+}
+
+TEST(Nifti, HeaderPromisingMoreThanTheNodeHoldsIsRefusedBeforeAllocating) {
+  const fs::path dir = scratch_dir();
+  auto image =
+      ramp<std::uint8_t>(Geometry(Size3{2, 2, 2}, Vec3{0, 0, 0}, Vec3{1, 1, 1}, identity_matrix()));
+  SaveOptions options;
+  options.nifti2 = true;
+  save_image(image, (dir / "huge.nii").string(), options);
+  std::string bytes = read_bytes(dir / "huge.nii");
+  for (std::size_t d = 1; d <= 3; ++d) put(bytes, 16 + 8 * d, std::int64_t{200000});
+  write_bytes(dir / "huge.nii", bytes);
+  expect_error((dir / "huge.nii").string(), "the voxels need 8.0 PB; this node has");
+}
+
+TEST(Gzip, MultiMemberOutputReadsBackAndDamageIsNamed) {
+  const fs::path dir = scratch_dir();
+  std::vector<unsigned char> data(3'000'000);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>((i * i) >> 7);
+  const std::string header = "header bytes";
+  detail::GzipWriteOptions options;
+  options.block_bytes = 64 * 1024;  // 47 members
+  options.threads = 2;
+  const std::string path = (dir / "multi.gz").string();
+  detail::write_file(path, {{header.data(), header.size()}, {data.data(), data.size()}}, true,
+                     options, path);
+  {
+    detail::InputFile in(path);
+    EXPECT_TRUE(in.compressed());
+    std::string h(header.size(), '\0');
+    in.read_exactly(h.data(), h.size(), "header");
+    EXPECT_EQ(h, header);
+    std::vector<unsigned char> back(data.size());
+    in.read_exactly(back.data(), back.size(), "data");
+    EXPECT_EQ(back, data);
+    unsigned char extra;
+    EXPECT_EQ(in.read(&extra, 1), 0u);
+  }
+  const std::string compressed = read_bytes(path);
+  EXPECT_LT(compressed.size(), data.size());
+  // Zero padding after the last member is accepted; other bytes are not.
+  write_bytes(dir / "padded.gz", compressed + std::string(16, '\0'));
+  write_bytes(dir / "garbage.gz", compressed + "trailing");
+  std::vector<unsigned char> all(header.size() + data.size() + 1);
+  EXPECT_EQ(detail::InputFile((dir / "padded.gz").string()).read(all.data(), all.size()),
+            header.size() + data.size());
+  EXPECT_THROW(detail::InputFile((dir / "garbage.gz").string()).read(all.data(), all.size()),
+               Error);
+  // A damaged byte inside a member: corrupt data or a failed CRC, named.
+  std::string damaged = compressed;
+  damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x55);
+  write_bytes(dir / "damaged.gz", damaged);
+  try {
+    detail::InputFile((dir / "damaged.gz").string()).read(all.data(), all.size());
+    ADD_FAILURE() << "damaged gzip read without error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace medimg::test
