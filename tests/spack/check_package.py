@@ -112,6 +112,7 @@ class SpackRecipe(unittest.TestCase):
     def test_variants_mirror_cmake_options(self):
         for option, variant_name in [("MEDIMG_ENABLE_MPI", "mpi"), ("MEDIMG_ENABLE_HDF5", "hdf5"),
                                      ("MEDIMG_ENABLE_ITK", "itk"),
+                                     ("MEDIMG_WITH_ISAL", "isal"),
                                      ("MEDIMG_GPU_AWARE_MPI", "gpu_aware_mpi")]:
             self.assertIn(variant_name, calls["variant"])
             self.assertEqual(calls["variant"][variant_name], self.options[option] == "ON")
@@ -127,7 +128,7 @@ class SpackRecipe(unittest.TestCase):
             self.assertIn(name, self.options, f"{name} is not an option of CMakeLists.txt")
             seen[name] = value
         for name in self.options:
-            if name.startswith(("MEDIMG_ENABLE", "MEDIMG_BUILD", "MEDIMG_GPU")):
+            if name.startswith(("MEDIMG_ENABLE", "MEDIMG_BUILD", "MEDIMG_GPU", "MEDIMG_WITH")):
                 self.assertIn(name, seen, f"package.py does not set {name}")
         self.assertEqual(seen["MEDIMG_ENABLE_MPI"], "ON")
         package.spec = FakeSpec(dict(calls["variant"], mpi=False, hdf5=False, cuda=False))
@@ -138,7 +139,7 @@ class SpackRecipe(unittest.TestCase):
     def test_dependencies(self):
         specs = [spec for spec, _, _ in calls["depends_on"]]
         for needed in ["kokkos-kernels@3.4:4", "hdf5+mpi", "itk", "mpi", "cli11",
-                       "nlohmann-json", "googletest", "benchmark"]:
+                       "nlohmann-json", "googletest", "benchmark", "nifti-clib", "isa-l"]:
             self.assertIn(needed, specs)
         self.assertTrue(any(s.startswith("kokkos@:4+cuda") for s in specs))
         self.assertTrue(any(s.startswith("kokkos+rocm") for s in specs))

@@ -18,7 +18,9 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
 
     variant("mpi", default=True, description="MPI: slab-distributed images")
     variant("hdf5", default=True, description="Parallel HDF5 storage (needs +mpi)")
-    variant("itk", default=True, description="ITK image IO: NIfTI, NRRD, MetaImage, DICOM")
+    variant("itk", default=True,
+            description="Image IO: NIfTI (nifti_clib), NRRD, MetaImage, DICOM (ITK)")
+    variant("isal", default=True, description="gzip through ISA-L igzip (else zlib)")
     variant("openmp", default=True, description="Kokkos OpenMP host backend")
     variant("benchmarks", default=False, description="Build the benchmarks (medimg beside ITK)")
     variant("gpu_aware_mpi", default=False,
@@ -43,6 +45,8 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("hdf5+mpi", when="+hdf5")
     depends_on("itk", when="+itk")
     depends_on("zlib-api", when="+itk")
+    depends_on("nifti-clib", when="+itk")
+    depends_on("isa-l", when="+itk+isal")
     depends_on("cli11")
     depends_on("nlohmann-json")
     depends_on("googletest", type="test")
@@ -58,6 +62,7 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
             self.define_from_variant("MEDIMG_ENABLE_MPI", "mpi"),
             self.define_from_variant("MEDIMG_ENABLE_HDF5", "hdf5"),
             self.define_from_variant("MEDIMG_ENABLE_ITK", "itk"),
+            self.define_from_variant("MEDIMG_WITH_ISAL", "isal"),
             self.define_from_variant("MEDIMG_BUILD_BENCHMARKS", "benchmarks"),
             self.define_from_variant("MEDIMG_GPU_AWARE_MPI", "gpu_aware_mpi"),
             self.define("MEDIMG_BUILD_TESTS", self.run_tests),
