@@ -45,7 +45,7 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("hdf5+mpi", when="+hdf5")
     depends_on("itk", when="+itk")
     depends_on("zlib-api", when="+itk")
-    depends_on("nifti-clib", when="+itk")
+    depends_on("nifti-clib@3:", when="+itk")  # spack/packages/nifti-clib (NIfTI-2)
     depends_on("isa-l", when="+itk+isal")
     depends_on("cli11")
     depends_on("nlohmann-json")
