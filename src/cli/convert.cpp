@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "medimg/config.hpp"
+#include "medimg/core/scope_guard.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/cast.hpp"
 #if MEDIMG_HAS_MPI
@@ -70,8 +71,8 @@ void add_convert_command(CLI::App& app, const GlobalOptions& global, Action& act
       check_output_path(options->output);
 #if MEDIMG_HAS_MPI
       int rank = 0, ranks = 1;
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-      MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+      rank = world_rank();
+      ranks = world_size();
       if (ranks > 1) {
         auto image = load_distributed(MPI_COMM_WORLD, options->input, LoadOptions{options->series});
         const PixelType from = std::visit(

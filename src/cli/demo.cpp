@@ -103,8 +103,8 @@ Img pipeline(const Img& phantom, bool quiet) {
 void distributed_pipeline(const Image<float>& phantom, const Image<float>& expected,
                           const std::string& out_dir, bool quiet) {
   int rank = 0, ranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  rank = world_rank();
+  ranks = world_size();
   const bool talk = !quiet && rank == 0;
   if (talk) {
     std::cout << "\n6. the same pipeline distributed: k-slabs over " << ranks
@@ -176,7 +176,7 @@ int small_batch(const std::string& out_dir, int rank, bool quiet) {
 )";
   };
 #if MEDIMG_HAS_MPI
-  impl::collectively(MPI_COMM_WORLD, prepare);
+  impl::collectively(impl::world_comm(), prepare);
 #else
   prepare();
 #endif
@@ -216,7 +216,7 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, Action& action
     action = [&global, out_dir, distributed] {
       int rank = 0;
 #if MEDIMG_HAS_MPI
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      rank = world_rank();
 #else
       if (*distributed) throw Error("demo --distributed: medimg was built without MPI");
 #endif
@@ -264,7 +264,7 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, Action& action
       Image<float> expected;
       const bool quiet = global.quiet;
 #if MEDIMG_HAS_MPI
-      impl::collectively(MPI_COMM_WORLD, [&] {
+      impl::collectively(impl::world_comm(), [&] {
         if (rank == 0) expected = single();
       });
       if (*distributed) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "medimg/core/scope_guard.hpp"
 #include "medimg/io/image_io.hpp"
 #if MEDIMG_HAS_MPI
 #include <mpi.h>
@@ -36,8 +37,8 @@ int run_distributed(const ImageOperation& operation, const Paths& paths, const s
   const Geometry& out =
       std::visit([](const auto& d) -> const Geometry& { return d.geometry(); }, result);
   int rank = 0, ranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  rank = world_rank();
+  ranks = world_size();
   if (!quiet && rank == 0) {
     std::cout << name << ": " << paths.input << " " << to_string(in.size()) << " -> "
               << paths.output << " " << to_string(out.size()) << ", " << out.orientation_code()
@@ -65,7 +66,7 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
       check_output_path(paths->output);
 #if MEDIMG_HAS_MPI
       int ranks = 1;
-      MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+      ranks = world_size();
       if (ranks > 1) return run_distributed(operation, *paths, name, global.quiet);
 #endif
       const auto input =
@@ -91,11 +92,11 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
 int on_rank_zero(const std::function<int()>& command) {
 #if MEDIMG_HAS_MPI
   int rank = 0, ranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  rank = world_rank();
+  ranks = world_size();
   if (ranks > 1) {
     int code = 0;
-    impl::collectively(MPI_COMM_WORLD, [&] {
+    impl::collectively(impl::world_comm(), [&] {
       if (rank == 0) code = command();
     });
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);

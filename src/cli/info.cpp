@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "medimg/config.hpp"
+#include "medimg/core/scope_guard.hpp"
 #if MEDIMG_HAS_MPI
 #include <mpi.h>
 #endif
@@ -128,7 +129,7 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
     action = [input, json, series] {
 #if MEDIMG_HAS_MPI
       int rank = 0;
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+      rank = world_rank();
       if (rank != 0) return 0;  // under mpiexec, rank 0 reports
 #endif
       print_info(load_image(*input, LoadOptions{*series}), *input, *json);

@@ -93,10 +93,15 @@ int main(int argc, char** argv) {
   // exits non-zero, so rank 0 must have printed by then.
   bool report = true;
   try {
-    ScopeGuard guard(argc, argv, RuntimeOptions{global.threads, -1});
+    // MPI only under a launcher (or MEDIMG_MPI=1), and for demo --distributed.
+    const bool needs_mpi = app.got_subcommand("demo") &&
+                           app.get_subcommand("demo")->get_option("--distributed")->as<bool>();
+    ScopeGuard guard(argc, argv,
+                     RuntimeOptions{global.threads, -1,
+                                    needs_mpi ? MpiStartup::always : MpiStartup::when_launched});
 #if MEDIMG_HAS_MPI
     int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    rank = world_rank();
     report = rank == 0;
 #endif
     if (show_backend && !global.quiet && report) {

@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "image_command.hpp"
+#include "medimg/core/scope_guard.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/transform_io.hpp"
 #include "medimg/ops/cast.hpp"
@@ -118,8 +119,8 @@ void add_register_command(CLI::App& app, const GlobalOptions& global, Action& ac
     action = [&global, o] {
 #if MEDIMG_HAS_MPI
       int rank = 0, ranks = 1;
-      MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-      MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+      rank = world_rank();
+      ranks = world_size();
       if (ranks > 1 && rank == 0 && !global.quiet) {
         std::printf("register: runs on rank 0 of %d (single-process registration)\n", ranks);
       }

@@ -1,6 +1,7 @@
 // include/medimg/core/host_memory.hpp.
 #include "medimg/core/host_memory.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,6 +32,16 @@ std::string format_bytes(std::uint64_t bytes) {
   }
   std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, binary[unit]);
   return text;
+}
+
+void advise_huge_pages(void* data, std::uint64_t bytes) {
+  constexpr std::uintptr_t huge = std::uintptr_t(2) << 20;
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t first = (begin + huge - 1) & ~(huge - 1);
+  const std::uintptr_t last = (begin + bytes) & ~(huge - 1);
+  if (last > first) {
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  }
 }
 
 void check_host_allocation(std::uint64_t bytes, const std::string& what) {

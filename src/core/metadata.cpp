@@ -84,7 +84,8 @@ std::string to_json(const Metadata& metadata) {
   out["study_uid"] = metadata.study_uid;
   out["series_uid"] = metadata.series_uid;
   out["tags"] = metadata.tags;
-  return out.dump();
+  // Text that is not UTF-8 becomes U+FFFD rather than an exception.
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Metadata metadata_from_json(std::string_view text) {

@@ -1,6 +1,8 @@
 #include "medimg/core/scope_guard.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "medimg/config.hpp"
@@ -16,7 +18,52 @@ namespace medimg {
 namespace {
 int no_argc = 0;
 char** no_argv = nullptr;
+
+bool wants_mpi(MpiStartup startup) {
+  if (startup == MpiStartup::always) return true;
+  const char* forced = std::getenv("MEDIMG_MPI");
+  if (forced != nullptr && std::strcmp(forced, "1") == 0) return true;
+  if (forced != nullptr && std::strcmp(forced, "0") == 0) return false;
+  return launched_by_mpi();
+}
 }  // namespace
+
+bool launched_by_mpi() {
+  // Open MPI's mpiexec, PMI-1/2 (MPICH's Hydra, Slurm's srun --mpi=pmi2),
+  // PMIx (srun --mpi=pmix, Open MPI 5), MVAPICH2, Cray PALS.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK",
+                           "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE", "PALS_RANKID"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
+
+bool mpi_in_use() {
+#if MEDIMG_HAS_MPI
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+#else
+  return false;
+#endif
+}
+
+int world_rank() {
+  int rank = 0;
+#if MEDIMG_HAS_MPI
+  if (mpi_in_use()) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+#endif
+  return rank;
+}
+
+int world_size() {
+  int size = 1;
+#if MEDIMG_HAS_MPI
+  if (mpi_in_use()) MPI_Comm_size(MPI_COMM_WORLD, &size);
+#endif
+  return size;
+}
 
 ScopeGuard::ScopeGuard(const RuntimeOptions& options) : ScopeGuard(no_argc, no_argv, options) {}
 
@@ -25,7 +72,7 @@ ScopeGuard::ScopeGuard([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv
 #if MEDIMG_HAS_MPI
   int mpi_initialized = 0;
   MPI_Initialized(&mpi_initialized);
-  if (!mpi_initialized) {
+  if (!mpi_initialized && wants_mpi(options.mpi)) {
     // Serialized: the batch runner's reader thread may call MPI, one thread at a time.
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
@@ -37,7 +84,7 @@ ScopeGuard::ScopeGuard([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv
 #if MEDIMG_HAS_MPI
     // Several GPUs on a node: rank -> GPU by local rank (ranks on the node).
     const int gpus = visible_gpu_count();
-    if (device_id < 0 && gpus > 1) {
+    if (device_id < 0 && gpus > 1 && mpi_in_use()) {
       MPI_Comm node;
       MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
       int local_rank = 0;

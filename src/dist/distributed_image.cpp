@@ -1,5 +1,7 @@
 #include "medimg/dist/distributed_image.hpp"
 
+#include "medimg/core/scope_guard.hpp"
+
 #include "medimg/dist/exchange.hpp"
 
 #include <cstdlib>
@@ -75,6 +77,10 @@ void check_mpi(int code, const char* what) {
   int length = 0;
   MPI_Error_string(code, text, &length);
   throw Error(std::string("MPI error in ") + what + ": " + std::string(text, length));
+}
+
+MPI_Comm world_comm() {
+  return mpi_in_use() ? MPI_COMM_WORLD : MPI_COMM_NULL;
 }
 
 void agree_on_failure(MPI_Comm comm, const std::string& failure) {

@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "medimg/core/error.hpp"
+#include "medimg/core/host_memory.hpp"
 #include "medimg/dist/hdf5.hpp"
 #include "medimg/io/atomic_output.hpp"
 
@@ -508,7 +509,10 @@ AnyImage<HostMemory> load_hdf5(const std::string& file, const std::string& datas
   const impl::Hdf5Header header = impl::read_hdf5_header(MPI_COMM_NULL, file, dataset);
   return visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
+    const auto bytes = static_cast<std::uint64_t>(header.geometry.voxel_count()) * sizeof(T);
+    check_host_allocation(bytes, file + ":" + dataset);
     auto image = Image<T, HostMemory>::uninitialized(header.geometry, "medimg::load_hdf5");
+    advise_huge_pages(image.voxels().data(), bytes);
     image.metadata() = header.metadata;
     impl::read_hdf5_planes(MPI_COMM_NULL, file, header, 0, header.geometry.size()[2],
                            image.voxels().data());

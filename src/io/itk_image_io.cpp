@@ -9,6 +9,7 @@
 #include <itkImageSeriesReader.h>
 #include <itkMetaDataObject.h>
 #include <itkMetaImageIOFactory.h>
+#include <itkMultiThreaderBase.h>
 #include <itkNrrdImageIOFactory.h>
 #include <itkPNGImageIOFactory.h>
 #include <itkRGBPixel.h>
@@ -18,11 +19,13 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
 
 #include "medimg/config.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/isolated.hpp"
 #include "medimg/io/detail/payload_check.hpp"
 #include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
@@ -58,7 +61,12 @@ void register_io_factories() {
 // process-wide, so captures (and the ITK reads inside them) take turns.
 class CapturedStderr {
  public:
-  CapturedStderr() : m_lock(mutex()), m_previous(std::cerr.rdbuf(m_buffer.rdbuf())) {}
+  // In an isolated child no other thread exists, and one of the parent's
+  // may have held the lock when it forked: the child does not take it.
+  CapturedStderr()
+      : m_lock(mutex(), std::defer_lock), m_previous(std::cerr.rdbuf(m_buffer.rdbuf())) {
+    if (!detail::in_isolated_child()) m_lock.lock();
+  }
   ~CapturedStderr() { std::cerr.rdbuf(m_previous); }
   CapturedStderr(const CapturedStderr&) = delete;
   CapturedStderr& operator=(const CapturedStderr&) = delete;
@@ -76,7 +84,7 @@ class CapturedStderr {
     static std::mutex m;
     return m;
   }
-  std::lock_guard<std::mutex> m_lock;
+  std::unique_lock<std::mutex> m_lock;
   std::ostringstream m_buffer;
   std::streambuf* m_previous;
 };
@@ -155,6 +163,43 @@ Geometry header_geometry(const itk::ImageIOBase& io, const std::string& path) {
   }
 }
 
+bool is_utf8(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t extra = c < 0x80           ? 0
+                              : (c >> 5) == 0x6  ? 1
+                              : (c >> 4) == 0xe  ? 2
+                              : (c >> 3) == 0x1e ? 3
+                                                 : 9;
+    if (extra == 9 || i + extra >= text.size() + (extra == 0 ? 1 : 0)) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) >> 6) != 0x2)
+        return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// DICOM text is UTF-8 already (ISO_IR 192, or plain ASCII) or, in the
+// character sets medimg meets (ISO_IR 100, Latin-1, the default repertoire's
+// common extension), one byte per character: those bytes are re-encoded.
+std::string as_utf8(const std::string& text) {
+  if (is_utf8(text)) return text;
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out += ch;
+    } else {
+      out += static_cast<char>(0xc0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
 // String-valued entries of an ITK dictionary (DICOM tags, NIfTI descrip ...).
 Metadata metadata_from(const itk::MetaDataDictionary& dictionary) {
   Metadata metadata;
@@ -162,7 +207,7 @@ Metadata metadata_from(const itk::MetaDataDictionary& dictionary) {
     std::string value;
     if (itk::ExposeMetaData<std::string>(dictionary, key, value)) {
       while (!value.empty() && (value.back() == ' ' || value.back() == '\0')) value.pop_back();
-      metadata.tags[key] = value;
+      metadata.tags[key] = as_utf8(value);
     }
   }
   auto tag = [&metadata](const char* key) {
@@ -298,6 +343,104 @@ void write_file(const Image<T, HostMemory>& image, const std::string& path, bool
   writer->Update();
 }
 
+// --- DICOM reads in a child process (io/detail/isolated.hpp) -----------------
+
+// What the child sends: the image's grid, type and metadata, then its voxels.
+void send_header(detail::PipeWriter& out, const Geometry& g, PixelType type,
+                 const Metadata& metadata) {
+  nlohmann::json header;
+  header["size"] = {g.size()[0], g.size()[1], g.size()[2]};
+  header["origin"] = {g.origin()[0], g.origin()[1], g.origin()[2]};
+  header["spacing"] = {g.spacing()[0], g.spacing()[1], g.spacing()[2]};
+  nlohmann::json direction = nlohmann::json::array();
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) direction.push_back(g.direction()[r][c]);
+  }
+  header["direction"] = direction;
+  header["type"] = std::string(to_string(type));
+  header["metadata"] = to_json(metadata);
+  out.write_string(header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata) {
+  const nlohmann::json header = nlohmann::json::parse(in.read_string());
+  Size3 size;
+  Vec3 origin, spacing;
+  Mat3 direction;
+  for (int a = 0; a < 3; ++a) {
+    size[a] = header["size"][a].get<std::int64_t>();
+    origin[a] = header["origin"][a].get<double>();
+    spacing[a] = header["spacing"][a].get<double>();
+    for (int c = 0; c < 3; ++c) direction[a][c] = header["direction"][3 * a + c].get<double>();
+  }
+  if (metadata) *metadata = metadata_from_json(header["metadata"].get<std::string>());
+  return {Geometry(size, origin, spacing, direction),
+          parse_pixel_type(header["type"].get<std::string>())};
+}
+
+// The child keeps ITK on its own thread: a thread pool the parent created
+// before fork has no threads in the child.
+void prepare_isolated_child() {
+  itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(1);
+}
+
+template <class Read>
+AnyImage<HostMemory> load_isolated(const std::string& path, Read&& read) {
+  AnyImage<HostMemory> result;
+  detail::run_isolated(
+      path,
+      [&](detail::PipeWriter& out) {
+        prepare_isolated_child();
+        const AnyImage<HostMemory> image = read();
+        send_header(out, geometry(image), pixel_type(image), metadata(image));
+        std::visit(
+            [&](const auto& typed) {
+              out.write(typed.voxels().data(),
+                        static_cast<std::size_t>(typed.geometry().voxel_count()) *
+                            sizeof(typename std::decay_t<decltype(typed)>::value_type));
+            },
+            image);
+      },
+      [&](detail::PipeReader& in) {
+        Metadata metadata;
+        const ImageHeader header = receive_header(in, &metadata);
+        result = visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
+          using T = decltype(zero);
+          auto image = Image<T, HostMemory>::uninitialized(header.geometry);
+          if (!in.read(image.voxels().data(),
+                       static_cast<std::size_t>(header.geometry.voxel_count()) * sizeof(T))) {
+            throw Error("cannot read '" + path + "': the reading process ended early");
+          }
+          image.metadata() = std::move(metadata);
+          return image;
+        });
+      });
+  return result;
+}
+
+template <class Read>
+ImageHeader header_isolated(const std::string& path, Read&& read) {
+  ImageHeader result;
+  detail::run_isolated(
+      path,
+      [&](detail::PipeWriter& out) {
+        prepare_isolated_child();
+        const ImageHeader header = read();
+        send_header(out, header.geometry, header.type, Metadata{});
+      },
+      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); });
+  return result;
+}
+
+// Formats ITK reads without GDCM; any other single file may be DICOM.
+bool may_be_dicom_file(const std::string& path) {
+  const std::string extension = format_extension(path);
+  for (const char* known : {".nrrd", ".nhdr", ".mha", ".mhd", ".png"}) {
+    if (extension == known) return false;
+  }
+  return true;
+}
+
 enum class Source { hdf5, dicom_folder, file };
 
 // What `path` names; throws when it names nothing medimg can read.
@@ -325,12 +468,18 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
       break;
 #endif
     }
-    case Source::dicom_folder: return read_dicom_series(path, options);
+    case Source::dicom_folder:
+      return load_isolated(path, [&] { return read_dicom_series(path, options); });
     case Source::file: break;
   }
   if (is_nifti_path(path)) return load_nifti(path, options);
+  if (may_be_dicom_file(path)) return load_isolated(path, [&] { return read_file(path); });
   return read_file(path);
 }
+
+namespace {
+ImageHeader dicom_series_header(const std::string& path, const LoadOptions& options);
+}  // namespace
 
 ImageHeader read_image_header(const std::string& path, const LoadOptions& options) {
   const Source source = source_of(path);
@@ -344,9 +493,18 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
 #endif
   if (source == Source::file && is_nifti_path(path)) return read_nifti_header(path, options);
   if (source == Source::file) {
-    const FileHeader header = read_file_header(path);
-    return {header.geometry, header.type};
+    auto read = [&path]() -> ImageHeader {
+      const FileHeader header = read_file_header(path);
+      return {header.geometry, header.type};
+    };
+    return may_be_dicom_file(path) ? header_isolated(path, read) : read();
   }
+  return header_isolated(path, [&] { return dicom_series_header(path, options); });
+}
+
+namespace {
+// The grid of the series `options` selects in a DICOM folder (GDCM; run isolated).
+ImageHeader dicom_series_header(const std::string& path, const LoadOptions& options) {
   const std::vector<std::string> files = dicom_series_files(path, options);
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
@@ -373,6 +531,7 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
     throw Error("cannot read '" + path + "': " + e.what());
   }
 }
+}  // namespace
 
 void save_png(const RgbPicture& picture, const std::string& path) {
   if (format_extension(path) != ".png") {
@@ -408,10 +567,23 @@ void save_png(const RgbPicture& picture, const std::string& path) {
 
 std::vector<std::string> dicom_series_uids(const std::string& folder) {
   register_io_factories();
-  auto names = itk::GDCMSeriesFileNames::New();
-  names->SetUseSeriesDetails(false);
-  names->SetDirectory(folder);
-  return names->GetSeriesUIDs();
+  std::vector<std::string> uids;
+  detail::run_isolated(
+      folder,
+      [&](detail::PipeWriter& out) {
+        prepare_isolated_child();
+        auto names = itk::GDCMSeriesFileNames::New();
+        names->SetUseSeriesDetails(false);
+        names->SetDirectory(folder);
+        const std::vector<std::string> found = names->GetSeriesUIDs();
+        out.write_u64(found.size());
+        for (const std::string& uid : found) out.write_string(uid);
+      },
+      [&](detail::PipeReader& in) {
+        const std::uint64_t count = in.read_u64();
+        for (std::uint64_t i = 0; i < count; ++i) uids.push_back(in.read_string());
+      });
+  return uids;
 }
 
 bool is_writable_format(const std::string& path) {

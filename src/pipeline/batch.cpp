@@ -99,6 +99,7 @@ class WorkCounter {
  public:
 #if MEDIMG_HAS_MPI
   explicit WorkCounter(MPI_Comm comm) {
+    if (comm == MPI_COMM_NULL) return;  // one process without MPI
     MPI_Comm_rank(comm, &m_rank);
     MPI_Comm_size(comm, &m_ranks);
     if (m_ranks > 1) {
@@ -463,10 +464,11 @@ std::string gib(double bytes) {
 struct Team {
   int rank = 0, ranks = 1, node_ranks = 1;
 #if MEDIMG_HAS_MPI
-  MPI_Comm comm = MPI_COMM_WORLD;
+  MPI_Comm comm = impl::world_comm();  // MPI_COMM_NULL: one process without MPI
 #endif
   Team() {
 #if MEDIMG_HAS_MPI
+    if (comm == MPI_COMM_NULL) return;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &ranks);
     MPI_Comm node;
@@ -486,6 +488,7 @@ struct Team {
   }
   std::uint64_t max(std::uint64_t v) const {
 #if MEDIMG_HAS_MPI
+    if (comm == MPI_COMM_NULL) return v;
     std::uint64_t out = 0;
     MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, MPI_MAX, comm);
     return out;
@@ -496,7 +499,7 @@ struct Team {
   // Rank 0's counts on every rank.
   void broadcast(std::int64_t* values, int count) const {
 #if MEDIMG_HAS_MPI
-    MPI_Bcast(values, count, MPI_INT64_T, 0, comm);
+    if (comm != MPI_COMM_NULL) MPI_Bcast(values, count, MPI_INT64_T, 0, comm);
 #else
     (void)values;
     (void)count;
@@ -504,12 +507,13 @@ struct Team {
   }
   void barrier() const {
 #if MEDIMG_HAS_MPI
-    MPI_Barrier(comm);
+    if (comm != MPI_COMM_NULL) MPI_Barrier(comm);
 #endif
   }
   // Every rank's rows, on rank 0.
   json gather(const json& rows) const {
 #if MEDIMG_HAS_MPI
+    if (comm == MPI_COMM_NULL) return rows;
     const std::string text = rows.dump();
     int length = static_cast<int>(text.size());
     std::vector<int> lengths(static_cast<std::size_t>(ranks)), offsets(lengths.size());

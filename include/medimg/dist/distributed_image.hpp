@@ -148,6 +148,10 @@ class PlaneType {
 
 void check_mpi(int code, const char* what);
 
+// MPI_COMM_WORLD when MPI is in use, else MPI_COMM_NULL (one process
+// without MPI: collectively() and agree_on_failure() take it).
+MPI_Comm world_comm();
+
 // Collective: when `failure` is non-empty on any rank, every rank throws
 // medimg::Error with the message of the lowest such rank; otherwise returns.
 // comm == MPI_COMM_NULL: throws `failure` if non-empty (one process).

@@ -1,0 +1,56 @@
+// Reads that a library can abort, run in a child process. Debian 12's GDCM
+// 3.0 keeps its assert()s live (a DICOMDIR, an RTDOSE without
+// NumberOfFrames, ... end the process with SIGABRT), and no runtime switch
+// turns them off; so every DICOM read (folder scan, header, voxels) runs in
+// a forked child, and an abort there becomes one medimg::Error for that
+// item, naming the file, the signal and the library's last message. The
+// child's stderr (GDCM, OpenJPEG chatter) is captured, never shown.
+//
+// Protocol: 'O' then the caller's payload on one pipe, an error message on
+// a second. The child runs only the read: it neither returns to the
+// caller nor runs exit handlers (_exit).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace medimg::detail {
+
+// The child's end: what it writes reaches the parent's PipeReader.
+class PipeWriter {
+ public:
+  explicit PipeWriter(int fd) : m_fd(fd) {}
+  void write(const void* data, std::size_t bytes);
+  void write_u64(std::uint64_t value) { write(&value, sizeof(value)); }
+  void write_string(const std::string& text);
+
+ private:
+  int m_fd;
+};
+
+class PipeReader {
+ public:
+  explicit PipeReader(int fd) : m_fd(fd) {}
+  // False when the pipe ended before `bytes` arrived (the child died).
+  bool read(void* data, std::size_t bytes);
+  std::uint64_t read_u64();
+  std::string read_string();
+
+ private:
+  int m_fd;
+};
+
+// Runs `child` in a forked child process (it writes its result with the
+// PipeWriter) and `parent` here (it reads that result). Throws medimg::Error
+// "cannot read 'PATH': ..." with the child's error message, or, when the
+// child died, with the signal and the last line it printed on stderr.
+void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
+                  const std::function<void(PipeReader&)>& parent);
+
+// True in a child started by run_isolated (no other thread exists there:
+// process-wide locks that another thread of the parent held are not taken).
+bool in_isolated_child();
+
+}  // namespace medimg::detail

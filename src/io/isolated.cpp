@@ -1,0 +1,199 @@
+// Child-process isolation of reads a library can abort
+// (include/medimg/io/detail/isolated.hpp).
+#include "medimg/io/detail/isolated.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+
+#include "medimg/core/error.hpp"
+
+namespace medimg::detail {
+
+namespace {
+
+bool child_flag = false;
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw Error("cannot read '" + path + "': " + why);
+}
+
+// The last non-empty line of the file at `fd` (the child's stderr), at most
+// 300 characters, newlines removed.
+std::string last_line(int fd) {
+  std::string text;
+  char buffer[4096];
+  lseek(fd, 0, SEEK_SET);
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+    if (got <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(got));
+    if (text.size() > (1 << 20)) text.erase(0, text.size() - 4096);
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const auto start = text.find_last_of('\n');
+  std::string line = start == std::string::npos ? text : text.substr(start + 1);
+  if (line.size() > 300) line = line.substr(0, 300) + "...";
+  return line;
+}
+
+}  // namespace
+
+void PipeWriter::write(const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t put = ::write(m_fd, p, bytes);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      _exit(3);  // the parent went away: nothing to tell
+    }
+    p += put;
+    bytes -= static_cast<std::size_t>(put);
+  }
+}
+
+void PipeWriter::write_string(const std::string& text) {
+  write_u64(text.size());
+  write(text.data(), text.size());
+}
+
+bool PipeReader::read(void* data, std::size_t bytes) {
+  auto* p = static_cast<char*>(data);
+  while (bytes > 0) {
+    const ssize_t got = ::read(m_fd, p, bytes);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got;
+    bytes -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+struct ChildDied {};
+
+std::uint64_t PipeReader::read_u64() {
+  std::uint64_t value = 0;
+  if (!read(&value, sizeof(value))) throw ChildDied{};
+  return value;
+}
+
+std::string PipeReader::read_string() {
+  const std::uint64_t length = read_u64();
+  if (length > (std::uint64_t(1) << 30)) throw ChildDied{};
+  std::string text(static_cast<std::size_t>(length), '\0');
+  if (!read(text.data(), text.size())) throw ChildDied{};
+  return text;
+}
+
+bool in_isolated_child() {
+  return child_flag;
+}
+
+void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
+                  const std::function<void(PipeReader&)>& parent) {
+  int pipe_fds[2], error_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) fail(path, std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(error_fds, O_CLOEXEC) != 0) {
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    fail(path, std::string("pipe: ") + std::strerror(errno));
+  }
+  std::FILE* errors = std::tmpfile();
+  const int errors_fd = errors ? fileno(errors) : -1;
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    for (int fd : {pipe_fds[0], pipe_fds[1], error_fds[0], error_fds[1]}) close(fd);
+    if (errors) std::fclose(errors);
+    fail(path, std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    child_flag = true;
+    close(pipe_fds[0]);
+    close(error_fds[0]);
+    if (errors_fd >= 0) {
+      dup2(errors_fd, STDERR_FILENO);
+      dup2(errors_fd, STDOUT_FILENO);
+    }
+    signal(SIGPIPE, SIG_DFL);
+    PipeWriter out(pipe_fds[1]);
+    try {
+      const char ok = 'O';
+      // The status byte comes first so that a payload and an error are
+      // never mixed: the child buffers nothing, the parent reads as it goes.
+      out.write(&ok, 1);
+      child(out);
+      std::fflush(nullptr);
+      _exit(0);
+    } catch (const std::exception& e) {
+      // The message goes on its own pipe (at most 4000 bytes: it fits the
+      // pipe's buffer, so the child never waits for the parent here).
+      close(pipe_fds[1]);
+      PipeWriter error(error_fds[1]);
+      error.write(e.what(), std::min<std::size_t>(std::strlen(e.what()), 4000));
+      _exit(1);
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  close(pipe_fds[1]);
+  close(error_fds[1]);
+  PipeReader in(pipe_fds[0]);
+  std::string failure;
+  bool died = false;
+  try {
+    char status = 0;
+    if (!in.read(&status, 1) || status != 'O') throw ChildDied{};
+    parent(in);
+  } catch (const ChildDied&) {
+    died = true;
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  // After a failed read the child may still be writing: drain the pipe so
+  // it can finish, then take its error message, if any.
+  char buffer[65536];
+  for (;;) {
+    const ssize_t got = ::read(pipe_fds[0], buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+  }
+  close(pipe_fds[0]);
+  std::string child_error;
+  for (;;) {
+    const ssize_t got = ::read(error_fds[0], buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    child_error.append(buffer, static_cast<std::size_t>(got));
+  }
+  close(error_fds[0]);
+  int wait_status = 0;
+  while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  const std::string said = errors_fd >= 0 ? last_line(errors_fd) : std::string();
+  if (errors) std::fclose(errors);
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1 && !child_error.empty()) {
+    throw Error(child_error);
+  }
+  if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    fail(path, std::string("the DICOM library aborted while reading it (signal ") +
+                   std::to_string(sig) + ", " + strsignal(sig) + ")" +
+                   (said.empty() ? std::string() : ": " + said));
+  }
+  if (!(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0)) {
+    fail(path, "the reading process failed" + (said.empty() ? std::string() : ": " + said));
+  }
+  if (died) fail(path, "the reading process ended early");
+  if (!failure.empty()) throw Error(failure);
+}
+
+}  // namespace medimg::detail
