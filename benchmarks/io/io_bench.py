@@ -68,16 +68,19 @@ def make_inputs(scratch, smoke):
     return inputs
 
 
-def run_once(command, env):
+def run_once(command, env, scratch):
+    """Wall seconds and peak RSS (MiB) of one process. The peak comes from
+    /usr/bin/time: a child forked from this (large) Python process would
+    report Python's RSS as its own peak, one forked from `time` does not."""
+    report = os.path.join(scratch, "rss.txt")
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report, *command], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
-    stderr = proc.stderr.read().decode()
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{stderr}")
-    return wall, usage.ru_maxrss / 1024.0  # MiB
+    if result.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{result.stderr}")
+    with open(report) as f:
+        return wall, int(f.read().split()[-1]) / 1024.0
 
 
 def voxel_mib(path):
@@ -116,7 +119,7 @@ def main():
                                               "convert", src]),
                                  ("itk", [itk, src])]:
                 out = os.path.join(args.scratch, f"out_{who}{ext}")
-                wall, rss = run_once(command + [out], env)
+                wall, rss = run_once(command + [out], env, args.scratch)
                 if wall < best[who][0]:
                     best[who] = (wall, rss)
                 outputs[(name, who)] = out

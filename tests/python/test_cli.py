@@ -250,6 +250,29 @@ class BadInput(unittest.TestCase):
         np.testing.assert_array_equal(np.asanyarray(back.dataobj), data)
         np.testing.assert_allclose(back.affine, np.diag([2.0, 3.0, 4.0, 1.0]), atol=1e-6)
 
+    def test_no_dicom_input_ends_the_process(self):
+        # Every file of pydicom's test data, its whole folder and every folder
+        # under dicomdirtests: a result or exactly one error line, never a
+        # signal (GDCM's live asserts run in medimg's child process).
+        import pydicom
+        root = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+        paths = [root] + [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
+        paths += [d for d, _, _ in os.walk(os.path.join(root, "dicomdirtests"))]
+        aborted_in_child = 0
+        for path in paths:
+            with self.subTest(path=os.path.relpath(path, root)):
+                result = run("--quiet", "info", "--json", path)
+                self.assertIn(result.returncode, (0, 1), result.stderr)
+                if result.returncode == 0:
+                    json.loads(result.stdout)  # valid JSON, UTF-8 throughout
+                    self.assertEqual(result.stderr, "")
+                else:
+                    lines = result.stderr.strip().splitlines()
+                    self.assertEqual(len(lines), 1, result.stderr)
+                    self.assertTrue(lines[0].startswith("medimg: error: "), lines[0])
+                    aborted_in_child += "aborted while reading" in lines[0]
+        self.assertGreaterEqual(aborted_in_child, 5)
+
     def test_four_dimensional(self):
         self.expect_failure(["convert", os.path.join(NIBABEL_DATA, "example4d.nii.gz"), self.out],
                             self.out, "4D image")
