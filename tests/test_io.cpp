@@ -156,6 +156,9 @@ TEST(ImageIO, SingleDicomFilesWithRescaleAndTags) {
   EXPECT_EQ(g.size()[0], 128);
   EXPECT_EQ(g.size()[2], 1);
   EXPECT_NEAR(g.spacing()[0], 0.661468, 1e-9);
+  // One slice: z spacing is SliceThickness (5 mm), as dcm2niix writes it.
+  EXPECT_EQ(g.spacing()[2], 5.0);
+  EXPECT_EQ(read_image_header(pydicom_data_dir + "/CT_small.dcm").geometry.spacing()[2], 5.0);
   EXPECT_NEAR(g.origin()[0], -158.135803, 1e-9);
   // Stored values 128..2191 with RescaleIntercept -1024 (pydicom reads the same).
   std::visit(

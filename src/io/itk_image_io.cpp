@@ -15,6 +15,7 @@
 #include <itkRGBPixel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -253,6 +254,30 @@ struct FileHeader {
   Geometry geometry;
 };
 
+// The z spacing of a single DICOM slice, as dcm2niix writes it:
+// SpacingBetweenSlices when > 0, else SliceThickness; 0 when neither is set
+// (ITK 5.2 gives 1).
+double single_slice_spacing(const itk::MetaDataDictionary& dictionary) {
+  auto tag = [&dictionary](const char* key) {
+    std::string value;
+    if (!itk::ExposeMetaData<std::string>(dictionary, key, value)) return 0.0;
+    try {
+      const double number = std::stod(value);
+      return std::isfinite(number) && number > 0.0 ? number : 0.0;
+    } catch (const std::exception&) {
+      return 0.0;
+    }
+  };
+  const double between = tag("0018|0088");
+  return between > 0.0 ? between : tag("0018|0050");
+}
+
+// The geometry with its k spacing replaced (a single slice's thickness).
+Geometry with_k_spacing(const Geometry& g, double spacing) {
+  return Geometry(g.size(), g.origin(), Vec3{g.spacing()[0], g.spacing()[1], spacing},
+                  g.direction());
+}
+
 FileHeader read_file_header(const std::string& path) {
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
@@ -263,7 +288,11 @@ FileHeader read_file_header(const std::string& path) {
   io->SetFileName(path);
   itk_read(path, [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, path);
-  const Geometry geometry = header_geometry(*io, path);
+  Geometry geometry = header_geometry(*io, path);
+  if (std::string(io->GetNameOfClass()) == "GDCMImageIO" && geometry.size()[2] == 1) {
+    const double thickness = single_slice_spacing(io->GetMetaDataDictionary());
+    if (thickness > 0.0) geometry = with_k_spacing(geometry, thickness);
+  }
   return {io, type, geometry};
 }
 
@@ -281,8 +310,12 @@ AnyImage<HostMemory> read_file(const std::string& path) {
     reader->SetFileName(path);
     reader->SetImageIO(io);
     itk_read(path, [&reader] { reader->Update(); });
-    return image_from_itk<T>(*reader->GetOutput(), path,
-                             metadata_from(io->GetMetaDataDictionary()));
+    auto image =
+        image_from_itk<T>(*reader->GetOutput(), path, metadata_from(io->GetMetaDataDictionary()));
+    if (image.geometry().spacing()[2] != geometry.spacing()[2]) {
+      image.set_geometry(with_k_spacing(image.geometry(), geometry.spacing()[2]));
+    }
+    return image;
   });
 }
 
