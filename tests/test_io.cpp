@@ -460,6 +460,20 @@ TEST(BadInput, DicomThatAbortsGdcmIsOneErrorAndTheProcessLivesOn) {
   EXPECT_EQ(geometry(load_image(pydicom_data_dir + "/CT_small.dcm")).size()[0], 128);
 }
 
+// GDCM stacks whatever shares a Series Instance UID; medimg refuses what
+// is not one volume, naming the positions or orientations (pydicom's data).
+TEST(BadInput, DicomSeriesThatAreNotOneVolumeAreRefused) {
+  const std::string dirs = pydicom_data_dir + "/dicomdirtests";
+  expect_read_error(dirs + "/77654033/CT2",
+                    "slice spacing varies by more than 1% (positions along the normal -99.48, "
+                    "103.02, 104.27, 105.52 mm; gaps 202.5, 1.25, 1.25 mm)");
+  for (const char* mixed : {"/98892001/CT2N", "/98892003/MR700", "/98892003/MR2"}) {
+    expect_read_error(dirs + mixed, "the series mixes slice orientations");
+  }
+  // An evenly spaced series still loads.
+  EXPECT_EQ(geometry(load_image(dirs + "/98892001/CT5N")).size()[2], 5);
+}
+
 TEST(BadInput, FourDimensionalImageIsRefused) {
   expect_read_error(nibabel_data_dir + "/example4d.nii.gz", "4D image with 2 points along dim[4]");
 }

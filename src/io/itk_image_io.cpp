@@ -347,8 +347,106 @@ std::vector<std::string> dicom_series_files(const std::string& folder, const Loa
   return names->GetFileNames(uid);
 }
 
+// One slice's placement, read from its header.
+struct SlicePlacement {
+  std::string file;
+  Vec3 position{};       // ImagePositionPatient (LPS, mm)
+  Vec3 row{}, column{};  // ImageOrientationPatient
+  std::int64_t rows = 0, columns = 0;
+  double row_spacing = 0, column_spacing = 0;
+};
+
+std::string format_values(const std::vector<double>& values, std::size_t shown = 6) {
+  std::ostringstream text;
+  text.precision(6);
+  for (std::size_t i = 0; i < values.size() && i < shown; ++i) text << (i ? ", " : "") << values[i];
+  if (values.size() > shown) text << ", ... (" << values.size() << " in all)";
+  return text.str();
+}
+
+std::string short_text(const Vec3& v) {
+  char text[96];
+  std::snprintf(text, sizeof(text), "[%.4g, %.4g, %.4g]", v[0], v[1], v[2]);
+  return text;
+}
+
+// A series is one volume only when its slices are parallel, of one size and
+// pixel spacing, and evenly spaced along their normal (1 %; DESIGN 2b). GDCM
+// stacks whatever shares a Series Instance UID, with the mean spacing;
+// medimg refuses instead, naming the positions.
+void check_series_is_a_volume(const std::string& folder, const std::vector<std::string>& files) {
+  if (files.size() < 2) return;
+  std::vector<SlicePlacement> slices;
+  for (const std::string& file : files) {
+    auto io = itk::GDCMImageIO::New();
+    io->SetFileName(file);
+    itk_read(file, [&io] { io->ReadImageInformation(); });
+    SlicePlacement p;
+    p.file = fs::path(file).filename().string();
+    for (unsigned a = 0; a < 3; ++a) p.position[a] = io->GetOrigin(a);
+    const std::vector<double> row = io->GetDirection(0), column = io->GetDirection(1);
+    for (unsigned a = 0; a < 3; ++a) {
+      p.row[a] = a < row.size() ? row[a] : 0.0;
+      p.column[a] = a < column.size() ? column[a] : 0.0;
+    }
+    p.rows = static_cast<std::int64_t>(io->GetDimensions(1));
+    p.columns = static_cast<std::int64_t>(io->GetDimensions(0));
+    p.row_spacing = io->GetSpacing(1);
+    p.column_spacing = io->GetSpacing(0);
+    slices.push_back(p);
+  }
+  const SlicePlacement& first = slices.front();
+  auto fail = [&folder](const std::string& why) {
+    throw Error("cannot read '" + folder + "': " + why);
+  };
+  for (const SlicePlacement& s : slices) {
+    double worst = 0.0;
+    for (unsigned a = 0; a < 3; ++a) {
+      worst = std::max(
+          {worst, std::abs(s.row[a] - first.row[a]), std::abs(s.column[a] - first.column[a])});
+    }
+    if (worst > 1e-4) {
+      fail("the series mixes slice orientations (" + first.file + ": row " + short_text(first.row) +
+           ", column " + short_text(first.column) + "; " + s.file + ": row " + short_text(s.row) +
+           ", column " + short_text(s.column) + "); medimg stacks only parallel slices");
+    }
+    if (s.rows != first.rows || s.columns != first.columns) {
+      fail("the series mixes slice sizes (" + first.file + ": " + std::to_string(first.columns) +
+           " x " + std::to_string(first.rows) + "; " + s.file + ": " + std::to_string(s.columns) +
+           " x " + std::to_string(s.rows) + ")");
+    }
+    if (std::abs(s.row_spacing - first.row_spacing) > 1e-4 * first.row_spacing ||
+        std::abs(s.column_spacing - first.column_spacing) > 1e-4 * first.column_spacing) {
+      fail("the series mixes pixel spacings (" + first.file + " and " + s.file + ")");
+    }
+  }
+  const Vec3 normal{first.row[1] * first.column[2] - first.row[2] * first.column[1],
+                    first.row[2] * first.column[0] - first.row[0] * first.column[2],
+                    first.row[0] * first.column[1] - first.row[1] * first.column[0]};
+  std::vector<double> positions;
+  for (const SlicePlacement& s : slices) {
+    positions.push_back(s.position[0] * normal[0] + s.position[1] * normal[1] +
+                        s.position[2] * normal[2]);
+  }
+  std::sort(positions.begin(), positions.end());
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < positions.size(); ++i)
+    gaps.push_back(positions[i] - positions[i - 1]);
+  const auto [smallest, largest] = std::minmax_element(gaps.begin(), gaps.end());
+  if (*smallest <= 1e-6 * std::max(1.0, std::abs(*largest))) {
+    fail("two slices of the series lie at the same position along the normal (positions " +
+         format_values(positions) + " mm)");
+  }
+  if (*largest - *smallest > 0.01 * *largest) {
+    fail("slice spacing varies by more than 1% (positions along the normal " +
+         format_values(positions) + " mm; gaps " + format_values(gaps) +
+         " mm); medimg stacks only evenly spaced slices");
+  }
+}
+
 AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOptions& options) {
   const std::vector<std::string> files = dicom_series_files(folder, options);
+  check_series_is_a_volume(folder, files);
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
   itk_read(files.front(), [&io] { io->ReadImageInformation(); });
@@ -539,6 +637,7 @@ namespace {
 // The grid of the series `options` selects in a DICOM folder (GDCM; run isolated).
 ImageHeader dicom_series_header(const std::string& path, const LoadOptions& options) {
   const std::vector<std::string> files = dicom_series_files(path, options);
+  check_series_is_a_volume(path, files);
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
   itk_read(files.front(), [&io] { io->ReadImageInformation(); });
