@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
+#include <shared_mutex>
 
 #include "medimg/core/error.hpp"
 
@@ -21,6 +23,11 @@ namespace medimg::detail {
 namespace {
 
 bool child_flag = false;
+
+std::shared_mutex& library_activity() {
+  static std::shared_mutex m;
+  return m;
+}
 
 [[noreturn]] void fail(const std::string& path, const std::string& why) {
   throw Error("cannot read '" + path + "': " + why);
@@ -97,6 +104,16 @@ bool in_isolated_child() {
   return child_flag;
 }
 
+LibraryCall::LibraryCall() {
+  if (child_flag) return;
+  library_activity().lock_shared();
+  m_held = true;
+}
+
+LibraryCall::~LibraryCall() {
+  if (m_held) library_activity().unlock_shared();
+}
+
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
                   const std::function<void(PipeReader&)>& parent) {
   int pipe_fds[2], error_fds[2];
@@ -109,7 +126,10 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   std::FILE* errors = std::tmpfile();
   const int errors_fd = errors ? fileno(errors) : -1;
   std::fflush(nullptr);
+  // No thread is inside ITK or GDCM while this one forks (LibraryCall).
+  std::unique_lock<std::shared_mutex> quiet(library_activity());
   const pid_t pid = fork();
+  if (pid != 0) quiet.unlock();
   if (pid < 0) {
     for (int fd : {pipe_fds[0], pipe_fds[1], error_fds[0], error_fds[1]}) close(fd);
     if (errors) std::fclose(errors);

@@ -580,7 +580,10 @@ Source source_of(const std::string& path) {
     if (!MEDIMG_HAS_HDF5) throw Error("cannot read '" + path + "': medimg was built without HDF5");
     return Source::hdf5;
   }
-  register_io_factories();
+  {
+    const detail::LibraryCall call;
+    register_io_factories();
+  }
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
@@ -605,6 +608,7 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
   }
   if (is_nifti_path(path)) return load_nifti(path, options);
   if (may_be_dicom_file(path)) return load_isolated(path, [&] { return read_file(path); });
+  const detail::LibraryCall call;
   return read_file(path);
 }
 
@@ -628,7 +632,9 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
       const FileHeader header = read_file_header(path);
       return {header.geometry, header.type};
     };
-    return may_be_dicom_file(path) ? header_isolated(path, read) : read();
+    if (may_be_dicom_file(path)) return header_isolated(path, read);
+    const detail::LibraryCall call;
+    return read();
   }
   return header_isolated(path, [&] { return dicom_series_header(path, options); });
 }
@@ -674,6 +680,7 @@ void save_png(const RgbPicture& picture, const std::string& path) {
     throw Error("cannot write '" + path + "': empty or inconsistent picture");
   }
   check_output_folder(path);
+  const detail::LibraryCall call;
   register_io_factories();
   using Rgb = itk::RGBPixel<unsigned char>;
   using Picture = itk::Image<Rgb, 2>;
@@ -698,7 +705,10 @@ void save_png(const RgbPicture& picture, const std::string& path) {
 }
 
 std::vector<std::string> dicom_series_uids(const std::string& folder) {
-  register_io_factories();
+  {
+    const detail::LibraryCall call;
+    register_io_factories();
+  }
   std::vector<std::string> uids;
   detail::run_isolated(
       folder,
@@ -747,6 +757,7 @@ void save_image(const AnyImage<HostMemory>& image, const std::string& path,
     save_nifti(image, path, options);
     return;
   }
+  const detail::LibraryCall call;
   register_io_factories();
   AtomicOutput output(path);
   try {

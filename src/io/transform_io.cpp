@@ -1,5 +1,7 @@
 #include "medimg/io/transform_io.hpp"
 
+#include "medimg/io/detail/isolated.hpp"
+
 #include <itkAffineTransform.h>
 #include <itkEuler3DTransform.h>
 #include <itkScaleTransform.h>
@@ -47,6 +49,7 @@ void check_transform_path(const std::string& path) {
 
 void save_transform(const ParametricTransform& transform, const std::string& path) {
   check_transform_path(path);
+  const detail::LibraryCall call;  // no fork of a DICOM reader meanwhile
   register_factories();
   auto itk_transform = make_itk_transform(transform.kind());
   const std::vector<double> fixed = transform.itk_fixed_parameters();
@@ -70,6 +73,7 @@ void save_transform(const ParametricTransform& transform, const std::string& pat
 }
 
 ParametricTransform load_transform(const std::string& path) {
+  const detail::LibraryCall call;  // no fork of a DICOM reader meanwhile
   register_factories();
   itk::TransformFactoryBase::RegisterDefaultTransforms();
   auto reader = itk::TransformFileReaderTemplate<double>::New();

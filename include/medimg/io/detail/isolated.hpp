@@ -49,6 +49,22 @@ class PipeReader {
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
                   const std::function<void(PipeReader&)>& parent);
 
+// Held while a thread calls into ITK or GDCM outside an isolated child:
+// run_isolated forks only when no thread holds one, so the child never
+// inherits a lock those libraries hold (an ITK factory mutex taken by a batch
+// writer thread saving a PNG preview, say), which would hang it. Free in
+// the child itself.
+class LibraryCall {
+ public:
+  LibraryCall();
+  ~LibraryCall();
+  LibraryCall(const LibraryCall&) = delete;
+  LibraryCall& operator=(const LibraryCall&) = delete;
+
+ private:
+  bool m_held = false;
+};
+
 // True in a child started by run_isolated (no other thread exists there:
 // process-wide locks that another thread of the parent held are not taken).
 bool in_isolated_child();
