@@ -113,14 +113,6 @@ OpenedNifti open_nifti(const std::string& path, const LoadOptions& options) {
 
 }  // namespace
 
-bool is_nifti_path(const std::string& path) {
-  const std::string extension = format_extension(path);
-  for (const char* known : {".nii", ".nii.gz", ".hdr", ".hdr.gz", ".img", ".img.gz"}) {
-    if (extension == known) return true;
-  }
-  return false;
-}
-
 AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options) {
   OpenedNifti opened = open_nifti(path, options);
   NiftiHeader& h = opened.header;

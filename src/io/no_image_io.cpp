@@ -1,6 +1,7 @@
 // image_io.hpp for builds without ITK (MEDIMG_ENABLE_ITK=OFF, e.g. the GPU
 // bundle): every call explains why it cannot work.
 #include "medimg/io/image_io.hpp"
+#include "medimg/io/nifti_io.hpp"
 #include "medimg/io/transform_io.hpp"
 
 namespace medimg {
@@ -30,6 +31,22 @@ void save_png(const RgbPicture&, const std::string& path) {
 
 std::vector<std::string> dicom_series_uids(const std::string& folder) {
   no_itk("read", folder);
+}
+
+AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions&) {
+  no_itk("read", path);
+}
+
+ImageHeader read_nifti_header(const std::string& path, const LoadOptions&) {
+  no_itk("read", path);
+}
+
+void save_nifti(const AnyImage<HostMemory>&, const std::string& path, const SaveOptions&) {
+  no_itk("write", path);
+}
+
+NiftiTransforms read_nifti_transforms(const std::string& path, const LoadOptions&) {
+  no_itk("read", path);
 }
 
 bool is_writable_format(const std::string&) {
