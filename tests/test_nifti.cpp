@@ -175,7 +175,11 @@ TEST(Nifti, SformWinsWhenSetAndADifferingQformIsOneWarning) {
 TEST(Nifti, UnitsScaleSpacingAndOrigin) {
   const fs::path dir = scratch_dir();
   std::string bytes = base_file(dir);
-  for (const auto& [units, factor] : {std::pair<char, double>{1, 1000.0}, {3, 0.001}}) {
+  // (an array, not a braced list: nvcc 11.8 cannot deduce the range of one)
+  const std::pair<char, double> unit_cases[] = {{1, 1000.0}, {3, 0.001}};
+  for (const std::pair<char, double>& unit_case : unit_cases) {
+    const char units = unit_case.first;
+    const double factor = unit_case.second;
     put(bytes, 123, units);  // xyzt_units: metre, micron
     write_bytes(dir / "units.nii", bytes);
     const Geometry g = geometry(load_image((dir / "units.nii").string()));
