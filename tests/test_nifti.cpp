@@ -26,16 +26,6 @@ namespace fs = std::filesystem;
 using HostInt16 = Image<std::int16_t, HostMemory>;
 using HostFloat = Image<float, HostMemory>;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 template <class V>
 void put(std::string& bytes, std::size_t offset, V value) {
   std::memcpy(&bytes[offset], &value, sizeof(V));
@@ -90,7 +80,7 @@ TEST(Nifti, EveryPixelTypeRoundTripsInNifti1And2PlainAndGzip) {
           SaveOptions options;
           options.nifti2 = nifti2;
           save_image(image, path.string(), options);
-          const std::string bytes = read_bytes(path);
+          const std::string bytes = read_file_bytes(path);
           const auto back = std::get<Image<T, HostMemory>>(load_image(path.string()));
           EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(),
                                 sizeof(T) * static_cast<std::size_t>(g.voxel_count())),
@@ -119,7 +109,7 @@ TEST(Nifti, WritingKeepsTheCodesTheImageWasReadWith) {
   image.metadata().tags["nifti|sform_code"] = "4";
   image.metadata().tags["nifti|qform_code"] = "0";
   save_image(image, (dir / "mni.nii").string());
-  const std::string bytes = read_bytes(dir / "mni.nii");
+  const std::string bytes = read_file_bytes(dir / "mni.nii");
   std::int16_t qform_code, sform_code;
   std::memcpy(&qform_code, &bytes[252], 2);
   std::memcpy(&sform_code, &bytes[254], 2);
@@ -133,14 +123,14 @@ std::string base_file(const fs::path& dir, PixelType type = PixelType::int16) {
   const fs::path path = dir / "base.nii";
   const Geometry g(Size3{4, 5, 6}, Vec3{10, -20, 30}, Vec3{0.5, 0.75, 2.0}, identity_matrix());
   visit_pixel_type(type, [&](auto zero) { save_image(ramp<decltype(zero)>(g), path.string()); });
-  return read_bytes(path);
+  return read_file_bytes(path);
 }
 
 TEST(Nifti, SformWinsWhenSetAndADifferingQformIsOneWarning) {
   const fs::path dir = scratch_dir();
   std::string bytes = base_file(dir);
   put(bytes, 268, 100.0f);  // qoffset_x: the qform now starts 100 mm further right... in RAS x
-  write_bytes(dir / "differ.nii", bytes);
+  write_file_bytes(dir / "differ.nii", bytes);
   const std::string path = (dir / "differ.nii").string();
   std::vector<std::string> warnings;
   const Geometry sform = geometry(load_collecting(path, warnings));
@@ -158,14 +148,14 @@ TEST(Nifti, SformWinsWhenSetAndADifferingQformIsOneWarning) {
 
   // Without an sform the qform places it; asking for the sform is an error.
   put(bytes, 254, std::int16_t{0});
-  write_bytes(dir / "qonly.nii", bytes);
+  write_file_bytes(dir / "qonly.nii", bytes);
   EXPECT_NEAR(geometry(load_image((dir / "qonly.nii").string())).origin()[0], -100.0, 1e-4);
   LoadOptions sform_only;
   sform_only.nifti_xform = NiftiXform::sform;
   expect_error((dir / "qonly.nii").string(), "has no sform", sform_only);
   // Neither code: method 1, pixdim alone, origin 0.
   put(bytes, 252, std::int16_t{0});
-  write_bytes(dir / "nocode.nii", bytes);
+  write_file_bytes(dir / "nocode.nii", bytes);
   const Geometry method1 = geometry(load_image((dir / "nocode.nii").string()));
   EXPECT_EQ(method1.origin()[0], 0.0);
   EXPECT_EQ(method1.spacing()[2], 2.0);
@@ -181,7 +171,7 @@ TEST(Nifti, UnitsScaleSpacingAndOrigin) {
     const char units = unit_case.first;
     const double factor = unit_case.second;
     put(bytes, 123, units);  // xyzt_units: metre, micron
-    write_bytes(dir / "units.nii", bytes);
+    write_file_bytes(dir / "units.nii", bytes);
     const Geometry g = geometry(load_image((dir / "units.nii").string()));
     EXPECT_NEAR(g.spacing()[2], 2.0 * factor, 1e-9 * factor);
     EXPECT_NEAR(g.origin()[0], 10.0 * factor, 1e-5 * factor);
@@ -196,13 +186,13 @@ TEST(Nifti, ScalingFollowsTheStandardAndNanIsKept) {
   for (const float slope : {0.0f, std::numeric_limits<float>::quiet_NaN()}) {
     put(bytes, 112, slope);
     put(bytes, 116, 7.0f);
-    write_bytes(dir / "noscale.nii", bytes);
+    write_file_bytes(dir / "noscale.nii", bytes);
     const auto same = load_image((dir / "noscale.nii").string());
     ASSERT_EQ(pixel_type(same), PixelType::int16);
     EXPECT_EQ(std::get<HostInt16>(same).voxels().data()[5], plain.voxels().data()[5]);
   }
   put(bytes, 112, 2.0f);
-  write_bytes(dir / "scaled.nii", bytes);
+  write_file_bytes(dir / "scaled.nii", bytes);
   const auto scaled = load_image((dir / "scaled.nii").string());
   ASSERT_EQ(pixel_type(scaled), PixelType::float32);
   for (std::size_t n = 0; n < 20; ++n) {
@@ -210,7 +200,7 @@ TEST(Nifti, ScalingFollowsTheStandardAndNanIsKept) {
               2.0f * plain.voxels().data()[n] + 7.0f);
   }
   put(bytes, 116, std::numeric_limits<float>::infinity());
-  write_bytes(dir / "badinter.nii", bytes);
+  write_file_bytes(dir / "badinter.nii", bytes);
   expect_error((dir / "badinter.nii").string(), "scl_inter is not finite");
 
   auto with_nan = ramp<float>(oblique_geometry());
@@ -227,7 +217,7 @@ TEST(Nifti, Int8IsWidenedToInt16) {
   std::string bytes = base_file(dir, PixelType::uint8);
   put(bytes, 70, std::int16_t{256});  // DT_INT8
   bytes[352] = static_cast<char>(-100);
-  write_bytes(dir / "int8.nii", bytes);
+  write_file_bytes(dir / "int8.nii", bytes);
   const auto image = load_image((dir / "int8.nii").string());
   ASSERT_EQ(pixel_type(image), PixelType::int16);
   EXPECT_EQ(std::get<HostInt16>(image).voxels().data()[0], -100);
@@ -239,7 +229,7 @@ TEST(Nifti, BadHeadersAreOneClearError) {
   auto patched = [&](const char* name, auto&& change) {
     std::string bytes = good;
     change(bytes);
-    write_bytes(dir / name, bytes);
+    write_file_bytes(dir / name, bytes);
     return (dir / name).string();
   };
   expect_error(patched("magic.nii", [](std::string& b) { b.replace(344, 4, "abc\0", 4); }),
@@ -278,9 +268,9 @@ TEST(Nifti, HeaderPromisingMoreThanTheNodeHoldsIsRefusedBeforeAllocating) {
   SaveOptions options;
   options.nifti2 = true;
   save_image(image, (dir / "huge.nii").string(), options);
-  std::string bytes = read_bytes(dir / "huge.nii");
+  std::string bytes = read_file_bytes(dir / "huge.nii");
   for (std::size_t d = 1; d <= 3; ++d) put(bytes, 16 + 8 * d, std::int64_t{200000});
-  write_bytes(dir / "huge.nii", bytes);
+  write_file_bytes(dir / "huge.nii", bytes);
   expect_error((dir / "huge.nii").string(), "the voxels need 8.0 PB; this node has");
 }
 
@@ -307,11 +297,11 @@ TEST(Gzip, MultiMemberOutputReadsBackAndDamageIsNamed) {
     unsigned char extra;
     EXPECT_EQ(in.read(&extra, 1), 0u);
   }
-  const std::string compressed = read_bytes(path);
+  const std::string compressed = read_file_bytes(path);
   EXPECT_LT(compressed.size(), data.size());
   // Zero padding after the last member is accepted; other bytes are not.
-  write_bytes(dir / "padded.gz", compressed + std::string(16, '\0'));
-  write_bytes(dir / "garbage.gz", compressed + "trailing");
+  write_file_bytes(dir / "padded.gz", compressed + std::string(16, '\0'));
+  write_file_bytes(dir / "garbage.gz", compressed + "trailing");
   std::vector<unsigned char> all(header.size() + data.size() + 1);
   EXPECT_EQ(detail::InputFile((dir / "padded.gz").string()).read(all.data(), all.size()),
             header.size() + data.size());
@@ -320,7 +310,7 @@ TEST(Gzip, MultiMemberOutputReadsBackAndDamageIsNamed) {
   // A damaged byte inside a member: corrupt data or a failed CRC, named.
   std::string damaged = compressed;
   damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x55);
-  write_bytes(dir / "damaged.gz", damaged);
+  write_file_bytes(dir / "damaged.gz", damaged);
   try {
     detail::InputFile((dir / "damaged.gz").string()).read(all.data(), all.size());
     ADD_FAILURE() << "damaged gzip read without error";

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,17 @@ inline std::filesystem::path scratch_dir() {
 }
 
 // A rotation (right-handed, about an axis) as a direction matrix.
+// A file's bytes, and a file made of bytes (tests that damage headers).
+inline std::string read_file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void write_file_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 inline Mat3 rotation(const Vec3& axis, double degrees) {
   return AffineTransform::rotation(axis, degrees, Vec3{0.0, 0.0, 0.0}).matrix();
 }
