@@ -24,7 +24,9 @@ endfunction()
 # include/medimg/io/itk_nvcc.hpp, the workaround for nvcc 11.8 mis-printing
 # ITK's itkNewMacro (the header explains).
 function(medimg_itk_headers target)
-  target_include_directories(${target} SYSTEM PRIVATE ${ITK_INCLUDE_DIRS})
+  # ITKGDCM's folders are GDCM's own headers (system or bundled): the
+  # DICOM folder scan (src/io/dicom_folder.cpp) calls GDCM's parser.
+  target_include_directories(${target} SYSTEM PRIVATE ${ITK_INCLUDE_DIRS} ${ITKGDCM_INCLUDE_DIRS})
   if("CUDA" IN_LIST Kokkos_DEVICES)
     target_compile_options(${target} PRIVATE
       "SHELL:-include ${PROJECT_SOURCE_DIR}/include/medimg/io/itk_nvcc.hpp")

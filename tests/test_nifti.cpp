@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "io_test_support.hpp"
 #include "medimg/core/error.hpp"
 #include "medimg/core/warning.hpp"
 #include "medimg/io/detail/gzip.hpp"
@@ -39,21 +40,6 @@ Image<T, HostMemory> ramp(const Geometry& g) {
         static_cast<T>((n * 37) % 201 - (std::is_signed<T>::value ? 100 : 0));
   }
   return image;
-}
-
-// Loads `path`, collecting the warnings it raises.
-AnyImage<HostMemory> load_collecting(const std::string& path, std::vector<std::string>& warnings,
-                                     const LoadOptions& options = {}) {
-  WarningHandler previous =
-      set_warning_handler([&warnings](const std::string& m) { warnings.push_back(m); });
-  try {
-    AnyImage<HostMemory> image = load_image(path, options);
-    set_warning_handler(previous);
-    return image;
-  } catch (...) {
-    set_warning_handler(previous);
-    throw;
-  }
 }
 
 void expect_error(const std::string& path, const std::string& reason,

@@ -61,7 +61,8 @@ void add_convert_command(CLI::App& app, const GlobalOptions& global, Action& act
                   "output file: .nii, .nii.gz, .nrrd, .mha or FILE.h5[:/DATASET]")
       ->required();
   cmd->add_option("--type", options->type, "uint8|int16|uint16|int32|float32|float64");
-  cmd->add_option("--series", options->series, "DICOM folder: Series Instance UID to read");
+  cmd->add_option("--series", options->series,
+                  "DICOM folder: the series to read (its id from medimg info: the UID, or UID#n)");
   cmd->add_flag("--compress", options->compress, "gzip/zlib-compress NRRD and MetaImage output");
   cmd->callback([&action, &global, options] {
     action = [&global, options] {

@@ -59,7 +59,8 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
   cmd->add_option("OUT", paths->output,
                   "output file: .nii, .nii.gz, .nrrd, .mha or FILE.h5[:/DATASET]")
       ->required();
-  cmd->add_option("--series", paths->series, "DICOM folder: Series Instance UID to read");
+  cmd->add_option("--series", paths->series,
+                  "DICOM folder: the series to read (its id from medimg info: the UID, or UID#n)");
   cmd->callback([&action, &global, paths, make_operation, name] {
     action = [&global, paths, make_operation, name] {
       const ImageOperation operation = make_operation();

@@ -1,5 +1,6 @@
 // medimg info IN [--json]: geometry, orientation, pixel type, voxel
 // statistics and key metadata of an image.
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #if MEDIMG_HAS_MPI
 #include <mpi.h>
 #endif
+#include "medimg/io/dicom_folder.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/nifti_io.hpp"
 #include "medimg/ops/statistics.hpp"
@@ -59,38 +61,101 @@ nlohmann::json nifti_json(const NiftiTransforms& t) {
   return out;
 }
 
+// The listing of a DICOM folder (io/dicom_folder.hpp).
+nlohmann::json listing_json(const DicomFolderListing& listing, const std::string& selected) {
+  nlohmann::json out;
+  out["selected"] = selected;
+  out["series"] = nlohmann::json::array();
+  for (const DicomSeriesInfo& s : listing.series) {
+    nlohmann::json series;
+    series["id"] = s.id;
+    series["uid"] = s.uid;
+    series["description"] = s.description;
+    series["modality"] = s.modality;
+    series["files"] = s.files;
+    series["size"] = {s.size[0], s.size[1], s.size[2]};
+    series["spacing"] = vec_json(s.spacing);
+    if (!s.problem.empty()) series["problem"] = s.problem;
+    out["series"].push_back(series);
+  }
+  out["skipped"] = nlohmann::json::array();
+  for (const DicomSkippedFile& f : listing.skipped) {
+    out["skipped"].push_back({{"file", f.file}, {"reason", f.reason}});
+  }
+  return out;
+}
+
+std::string listing_text(const DicomFolderListing& listing, const std::string& selected) {
+  std::ostringstream text;
+  text << std::setprecision(6);
+  text << "dicom folder: " << listing.series.size() << " series, " << listing.skipped.size()
+       << " file(s) skipped\n";
+  for (const DicomSeriesInfo& s : listing.series) {
+    text << (s.id == selected ? "  * " : "    ") << s.id << ": " << s.modality << " \""
+         << s.description << "\", " << s.files << " file(s), size " << to_string(s.size)
+         << ", spacing " << to_string(s.spacing) << " mm";
+    if (!s.problem.empty()) text << "; not one volume: " << s.problem;
+    text << "\n";
+  }
+  for (const DicomSkippedFile& f : listing.skipped) {
+    text << "    skipped " << f.file << ": " << f.reason << "\n";
+  }
+  if (!selected.empty()) text << "  (* below: the series read; --series chooses another)\n";
+  return text.str();
+}
+
+bool is_folder(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
+}  // namespace
+
+namespace {
+
+void print_json(const nlohmann::json& out) {
+  // Replacement characters rather than an exception for text that is not UTF-8.
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+nlohmann::json info_json(const AnyImage<HostMemory>& image, const std::string& source) {
+  const Geometry& g = geometry(image);
+  const Metadata& meta = metadata(image);
+  const Statistics stats = device_statistics(image);
+  nlohmann::json out;
+  out["path"] = source;
+  out["size"] = {g.size()[0], g.size()[1], g.size()[2]};
+  out["spacing"] = vec_json(g.spacing());
+  out["origin"] = vec_json(g.origin());
+  out["direction_row_major"] = {vec_json(g.direction()[0]), vec_json(g.direction()[1]),
+                                vec_json(g.direction()[2])};
+  out["orientation"] = g.orientation_code();
+  out["pixel_type"] = std::string(to_string(pixel_type(image)));
+  out["min"] = stats.min;
+  out["max"] = stats.max;
+  out["mean"] = stats.mean;
+  out["modality"] = std::string(to_string(meta.modality));
+  out["subtype"] = std::string(to_string(meta.subtype));
+  out["patient_id"] = meta.patient_id;
+  out["study_uid"] = meta.study_uid;
+  out["series_uid"] = meta.series_uid;
+  out["tags"] = meta.tags;
+  if (is_nifti_path(source)) out["nifti"] = nifti_json(read_nifti_transforms(source));
+  return out;
+}
+
 }  // namespace
 
 void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json) {
+  if (json) {
+    print_json(info_json(image, source));
+    return;
+  }
   const Geometry& g = geometry(image);
   const Metadata& meta = metadata(image);
   const Statistics stats = device_statistics(image);
   std::optional<NiftiTransforms> nifti;
   if (is_nifti_path(source)) nifti = read_nifti_transforms(source);
-  if (json) {
-    nlohmann::json out;
-    out["path"] = source;
-    out["size"] = {g.size()[0], g.size()[1], g.size()[2]};
-    out["spacing"] = vec_json(g.spacing());
-    out["origin"] = vec_json(g.origin());
-    out["direction_row_major"] = {vec_json(g.direction()[0]), vec_json(g.direction()[1]),
-                                  vec_json(g.direction()[2])};
-    out["orientation"] = g.orientation_code();
-    out["pixel_type"] = std::string(to_string(pixel_type(image)));
-    out["min"] = stats.min;
-    out["max"] = stats.max;
-    out["mean"] = stats.mean;
-    out["modality"] = std::string(to_string(meta.modality));
-    out["subtype"] = std::string(to_string(meta.subtype));
-    out["patient_id"] = meta.patient_id;
-    out["study_uid"] = meta.study_uid;
-    out["series_uid"] = meta.series_uid;
-    out["tags"] = meta.tags;
-    if (nifti) out["nifti"] = nifti_json(*nifti);
-    // Replacement characters rather than an exception for text that is not UTF-8.
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return;
-  }
   std::ostringstream text;
   text << std::setprecision(10);
   text << "file:        " << source << "\n"
@@ -124,7 +189,8 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
   auto series = std::make_shared<std::string>();
   cmd->add_option("IN", *input, "image file or DICOM folder")->required();
   cmd->add_flag("--json", *json, "print one JSON object");
-  cmd->add_option("--series", *series, "DICOM folder: Series Instance UID to read");
+  cmd->add_option("--series", *series,
+                  "DICOM folder: the series to read (its id from medimg info: the UID, or UID#n)");
   cmd->callback([&action, input, json, series] {
     action = [input, json, series] {
 #if MEDIMG_HAS_MPI
@@ -132,7 +198,29 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
       rank = world_rank();
       if (rank != 0) return 0;  // under mpiexec, rank 0 reports
 #endif
-      print_info(load_image(*input, LoadOptions{*series}), *input, *json);
+      if (!is_folder(*input)) {
+        print_info(load_image(*input, LoadOptions{*series}), *input, *json);
+        return 0;
+      }
+      // A DICOM folder: every series, then the one read (named, so that
+      // load_image does not warn about the choice the listing shows).
+      const DicomFolderListing listing = list_dicom_folder(*input);
+      const std::string selected = !series->empty()         ? *series
+                                   : listing.series.empty() ? ""
+                                                            : listing.series.front().id;
+      if (*json) {
+        nlohmann::json out = listing_json(listing, selected);
+        try {
+          out["image"] = info_json(load_image(*input, LoadOptions{selected}), *input);
+        } catch (const Error&) {
+          print_json(out);
+          throw;
+        }
+        print_json(out);
+        return 0;
+      }
+      std::cout << listing_text(listing, selected) << std::flush;
+      print_info(load_image(*input, LoadOptions{selected}), *input, false);
       return 0;
     };
   });

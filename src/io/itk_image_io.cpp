@@ -25,7 +25,9 @@
 #include <system_error>
 
 #include "medimg/config.hpp"
+#include "medimg/core/warning.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/dicom_scan.hpp"
 #include "medimg/io/detail/isolated.hpp"
 #include "medimg/io/detail/payload_check.hpp"
 #include "medimg/io/hdf5_io.hpp"
@@ -272,6 +274,17 @@ double single_slice_spacing(const itk::MetaDataDictionary& dictionary) {
   return between > 0.0 ? between : tag("0018|0050");
 }
 
+// The in-plane spacing of a DICOM file: its PixelSpacing (0028,0030) when
+// present, as dcm2niix reads it. GDCM 3.0 ignores that tag for
+// secondary-capture objects (NM files stored as SC read 2.26 mm as 1).
+Geometry with_dicom_pixel_spacing(const Geometry& g, const itk::MetaDataDictionary& dictionary) {
+  std::string text;
+  if (!itk::ExposeMetaData<std::string>(dictionary, "0028|0030", text)) return g;
+  const auto [column, row] = detail::pixel_spacing_from_tag(text);
+  if (column <= 0.0) return g;
+  return Geometry(g.size(), g.origin(), Vec3{column, row, g.spacing()[2]}, g.direction());
+}
+
 // The geometry with its k spacing replaced (a single slice's thickness).
 Geometry with_k_spacing(const Geometry& g, double spacing) {
   return Geometry(g.size(), g.origin(), Vec3{g.spacing()[0], g.spacing()[1], spacing},
@@ -289,9 +302,10 @@ FileHeader read_file_header(const std::string& path) {
   itk_read(path, [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, path);
   Geometry geometry = header_geometry(*io, path);
-  if (std::string(io->GetNameOfClass()) == "GDCMImageIO" && geometry.size()[2] == 1) {
+  if (std::string(io->GetNameOfClass()) == "GDCMImageIO") {
+    geometry = with_dicom_pixel_spacing(geometry, io->GetMetaDataDictionary());
     const double thickness = single_slice_spacing(io->GetMetaDataDictionary());
-    if (thickness > 0.0) geometry = with_k_spacing(geometry, thickness);
+    if (geometry.size()[2] == 1 && thickness > 0.0) geometry = with_k_spacing(geometry, thickness);
   }
   return {io, type, geometry};
 }
@@ -312,141 +326,23 @@ AnyImage<HostMemory> read_file(const std::string& path) {
     itk_read(path, [&reader] { reader->Update(); });
     auto image =
         image_from_itk<T>(*reader->GetOutput(), path, metadata_from(io->GetMetaDataDictionary()));
-    if (image.geometry().spacing()[2] != geometry.spacing()[2]) {
-      image.set_geometry(with_k_spacing(image.geometry(), geometry.spacing()[2]));
+    const Geometry& read = image.geometry();
+    if (read.spacing()[0] != geometry.spacing()[0] || read.spacing()[1] != geometry.spacing()[1] ||
+        read.spacing()[2] != geometry.spacing()[2]) {
+      // The spacing the header rules above chose (DICOM: PixelSpacing, a
+      // single slice's thickness).
+      image.set_geometry(
+          Geometry(read.size(), read.origin(), geometry.spacing(), read.direction()));
     }
     return image;
   });
 }
 
-// The files of the series `options` selects in a DICOM folder.
-std::vector<std::string> dicom_series_files(const std::string& folder, const LoadOptions& options) {
-  auto names = itk::GDCMSeriesFileNames::New();
-  names->SetUseSeriesDetails(false);  // identifiers are the plain Series Instance UIDs
-  names->SetDirectory(folder);
-  const std::vector<std::string> uids = names->GetSeriesUIDs();
-  if (uids.empty()) {
-    throw Error("cannot read '" + folder + "': folder holds no DICOM series");
-  }
-  std::string uid = options.series_uid;
-  if (uid.empty()) {
-    std::size_t most = 0;
-    for (const std::string& candidate : uids) {
-      const std::size_t count = names->GetFileNames(candidate).size();
-      if (count > most) {
-        most = count;
-        uid = candidate;
-      }
-    }
-  } else if (std::find(uids.begin(), uids.end(), uid) == uids.end()) {
-    std::string known;
-    for (const std::string& candidate : uids) known += (known.empty() ? "" : ", ") + candidate;
-    throw Error("cannot read '" + folder + "': no DICOM series with UID " + uid +
-                " (found: " + known + ")");
-  }
-  return names->GetFileNames(uid);
-}
-
-// One slice's placement, read from its header.
-struct SlicePlacement {
-  std::string file;
-  Vec3 position{};       // ImagePositionPatient (LPS, mm)
-  Vec3 row{}, column{};  // ImageOrientationPatient
-  std::int64_t rows = 0, columns = 0;
-  double row_spacing = 0, column_spacing = 0;
-};
-
-std::string format_values(const std::vector<double>& values, std::size_t shown = 6) {
-  std::ostringstream text;
-  text.precision(6);
-  for (std::size_t i = 0; i < values.size() && i < shown; ++i) text << (i ? ", " : "") << values[i];
-  if (values.size() > shown) text << ", ... (" << values.size() << " in all)";
-  return text.str();
-}
-
-std::string short_text(const Vec3& v) {
-  char text[96];
-  std::snprintf(text, sizeof(text), "[%.4g, %.4g, %.4g]", v[0], v[1], v[2]);
-  return text;
-}
-
-// A series is one volume only when its slices are parallel, of one size and
-// pixel spacing, and evenly spaced along their normal (1 %; DESIGN 2b). GDCM
-// stacks whatever shares a Series Instance UID, with the mean spacing;
-// medimg refuses instead, naming the positions.
-void check_series_is_a_volume(const std::string& folder, const std::vector<std::string>& files) {
-  if (files.size() < 2) return;
-  std::vector<SlicePlacement> slices;
-  for (const std::string& file : files) {
-    auto io = itk::GDCMImageIO::New();
-    io->SetFileName(file);
-    itk_read(file, [&io] { io->ReadImageInformation(); });
-    SlicePlacement p;
-    p.file = fs::path(file).filename().string();
-    for (unsigned a = 0; a < 3; ++a) p.position[a] = io->GetOrigin(a);
-    const std::vector<double> row = io->GetDirection(0), column = io->GetDirection(1);
-    for (unsigned a = 0; a < 3; ++a) {
-      p.row[a] = a < row.size() ? row[a] : 0.0;
-      p.column[a] = a < column.size() ? column[a] : 0.0;
-    }
-    p.rows = static_cast<std::int64_t>(io->GetDimensions(1));
-    p.columns = static_cast<std::int64_t>(io->GetDimensions(0));
-    p.row_spacing = io->GetSpacing(1);
-    p.column_spacing = io->GetSpacing(0);
-    slices.push_back(p);
-  }
-  const SlicePlacement& first = slices.front();
-  auto fail = [&folder](const std::string& why) {
-    throw Error("cannot read '" + folder + "': " + why);
-  };
-  for (const SlicePlacement& s : slices) {
-    double worst = 0.0;
-    for (unsigned a = 0; a < 3; ++a) {
-      worst = std::max(
-          {worst, std::abs(s.row[a] - first.row[a]), std::abs(s.column[a] - first.column[a])});
-    }
-    if (worst > 1e-4) {
-      fail("the series mixes slice orientations (" + first.file + ": row " + short_text(first.row) +
-           ", column " + short_text(first.column) + "; " + s.file + ": row " + short_text(s.row) +
-           ", column " + short_text(s.column) + "); medimg stacks only parallel slices");
-    }
-    if (s.rows != first.rows || s.columns != first.columns) {
-      fail("the series mixes slice sizes (" + first.file + ": " + std::to_string(first.columns) +
-           " x " + std::to_string(first.rows) + "; " + s.file + ": " + std::to_string(s.columns) +
-           " x " + std::to_string(s.rows) + ")");
-    }
-    if (std::abs(s.row_spacing - first.row_spacing) > 1e-4 * first.row_spacing ||
-        std::abs(s.column_spacing - first.column_spacing) > 1e-4 * first.column_spacing) {
-      fail("the series mixes pixel spacings (" + first.file + " and " + s.file + ")");
-    }
-  }
-  const Vec3 normal{first.row[1] * first.column[2] - first.row[2] * first.column[1],
-                    first.row[2] * first.column[0] - first.row[0] * first.column[2],
-                    first.row[0] * first.column[1] - first.row[1] * first.column[0]};
-  std::vector<double> positions;
-  for (const SlicePlacement& s : slices) {
-    positions.push_back(s.position[0] * normal[0] + s.position[1] * normal[1] +
-                        s.position[2] * normal[2]);
-  }
-  std::sort(positions.begin(), positions.end());
-  std::vector<double> gaps;
-  for (std::size_t i = 1; i < positions.size(); ++i)
-    gaps.push_back(positions[i] - positions[i - 1]);
-  const auto [smallest, largest] = std::minmax_element(gaps.begin(), gaps.end());
-  if (*smallest <= 1e-6 * std::max(1.0, std::abs(*largest))) {
-    fail("two slices of the series lie at the same position along the normal (positions " +
-         format_values(positions) + " mm)");
-  }
-  if (*largest - *smallest > 0.01 * *largest) {
-    fail("slice spacing varies by more than 1% (positions along the normal " +
-         format_values(positions) + " mm; gaps " + format_values(gaps) +
-         " mm); medimg stacks only evenly spaced slices");
-  }
-}
-
-AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOptions& options) {
-  const std::vector<std::string> files = dicom_series_files(folder, options);
-  check_series_is_a_volume(folder, files);
+// A series of several single-frame files, in the order the scan sorted them
+// (along the slice normal: k's direction is row x column, right-handed).
+AnyImage<HostMemory> read_dicom_slices(const std::string& folder,
+                                       const detail::DicomSeriesFiles& series) {
+  const std::vector<std::string>& files = series.files;
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
   itk_read(files.front(), [&io] { io->ReadImageInformation(); });
@@ -459,8 +355,43 @@ AnyImage<HostMemory> read_dicom_series(const std::string& folder, const LoadOpti
     itk_read(folder, [&reader] { reader->Update(); });
     Metadata metadata = metadata_from(io->GetMetaDataDictionary());
     metadata.tags["medimg|series_file_count"] = std::to_string(files.size());
-    return image_from_itk<T>(*reader->GetOutput(), folder, std::move(metadata));
+    metadata.tags["medimg|series_id"] = series.info.id;
+    auto image = image_from_itk<T>(*reader->GetOutput(), folder, std::move(metadata));
+    image.set_geometry(with_dicom_pixel_spacing(image.geometry(), io->GetMetaDataDictionary()));
+    return image;
   });
+}
+
+AnyImage<HostMemory> read_dicom_series(const std::string& folder,
+                                       const detail::DicomSeriesFiles& series) {
+  if (series.files.size() > 1) return read_dicom_slices(folder, series);
+  // One file (a single slice or a multi-frame object): the single-file path.
+  AnyImage<HostMemory> image = read_file(series.files.front());
+  std::visit(
+      [&](auto& typed) {
+        typed.metadata().tags["medimg|series_file_count"] = "1";
+        typed.metadata().tags["medimg|series_id"] = series.info.id;
+      },
+      image);
+  return image;
+}
+
+// Tells the user which series of a folder was read when there was a choice,
+// and that files were skipped (unless the caller named the series).
+void report_choice(const std::string& folder, const detail::DicomFolderScan& scan,
+                   const detail::DicomSeriesFiles& chosen, const LoadOptions& options) {
+  if (!options.series_uid.empty()) return;  // the caller chose: it knows the folder
+  if (scan.series.size() > 1) {
+    warn("'" + folder + "' holds " + std::to_string(scan.series.size()) +
+         " DICOM series; read the largest, " + chosen.info.id + " (" +
+         std::to_string(chosen.info.size[2]) +
+         " slices); --series chooses another (medimg info lists them)");
+  }
+  if (!scan.skipped.empty()) {
+    warn("'" + folder + "': skipped " + std::to_string(scan.skipped.size()) +
+         " file(s) that are not image slices, e.g. " + scan.skipped.front().file + ": " +
+         scan.skipped.front().reason + " (medimg info lists them)");
+  }
 }
 
 template <class T>
@@ -602,8 +533,15 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
       break;
 #endif
     }
-    case Source::dicom_folder:
-      return load_isolated(path, [&] { return read_dicom_series(path, options); });
+    case Source::dicom_folder: {
+      const detail::DicomFolderScan scan = detail::scan_dicom_folder(path);
+      const detail::DicomSeriesFiles& chosen =
+          detail::select_dicom_series(scan, path, options.series_uid);
+      AnyImage<HostMemory> image =
+          load_isolated(path, [&] { return read_dicom_series(path, chosen); });
+      report_choice(path, scan, chosen, options);
+      return image;
+    }
     case Source::file: break;
   }
   if (is_nifti_path(path)) return load_nifti(path, options);
@@ -613,7 +551,7 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
 }
 
 namespace {
-ImageHeader dicom_series_header(const std::string& path, const LoadOptions& options);
+ImageHeader dicom_series_header(const std::string& path, const detail::DicomSeriesFiles& series);
 }  // namespace
 
 ImageHeader read_image_header(const std::string& path, const LoadOptions& options) {
@@ -636,14 +574,20 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
     const detail::LibraryCall call;
     return read();
   }
-  return header_isolated(path, [&] { return dicom_series_header(path, options); });
+  const detail::DicomFolderScan scan = detail::scan_dicom_folder(path);
+  const detail::DicomSeriesFiles& chosen =
+      detail::select_dicom_series(scan, path, options.series_uid);
+  return header_isolated(path, [&] { return dicom_series_header(path, chosen); });
 }
 
 namespace {
-// The grid of the series `options` selects in a DICOM folder (GDCM; run isolated).
-ImageHeader dicom_series_header(const std::string& path, const LoadOptions& options) {
-  const std::vector<std::string> files = dicom_series_files(path, options);
-  check_series_is_a_volume(path, files);
+// The grid of one series of a DICOM folder (GDCM; run isolated).
+ImageHeader dicom_series_header(const std::string& path, const detail::DicomSeriesFiles& series) {
+  const std::vector<std::string>& files = series.files;
+  if (files.size() == 1) {
+    const FileHeader header = read_file_header(files.front());
+    return {header.geometry, header.type};
+  }
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(files.front());
   itk_read(files.front(), [&io] { io->ReadImageInformation(); });
@@ -664,7 +608,9 @@ ImageHeader dicom_series_header(const std::string& path, const LoadOptions& opti
     for (unsigned r = 0; r < 3; ++r) direction[r][c] = info->GetDirection()[r][c];
   }
   try {
-    return {Geometry(size, origin, spacing, direction), type};
+    return {with_dicom_pixel_spacing(Geometry(size, origin, spacing, direction),
+                                     io->GetMetaDataDictionary()),
+            type};
   } catch (const Error& e) {
     throw Error("cannot read '" + path + "': " + e.what());
   }
@@ -702,30 +648,6 @@ void save_png(const RgbPicture& picture, const std::string& path) {
     throw Error("cannot write '" + path + "': " + describe(e));
   }
   output.commit();
-}
-
-std::vector<std::string> dicom_series_uids(const std::string& folder) {
-  {
-    const detail::LibraryCall call;
-    register_io_factories();
-  }
-  std::vector<std::string> uids;
-  detail::run_isolated(
-      folder,
-      [&](detail::PipeWriter& out) {
-        prepare_isolated_child();
-        auto names = itk::GDCMSeriesFileNames::New();
-        names->SetUseSeriesDetails(false);
-        names->SetDirectory(folder);
-        const std::vector<std::string> found = names->GetSeriesUIDs();
-        out.write_u64(found.size());
-        for (const std::string& uid : found) out.write_string(uid);
-      },
-      [&](detail::PipeReader& in) {
-        const std::uint64_t count = in.read_u64();
-        for (std::uint64_t i = 0; i < count; ++i) uids.push_back(in.read_string());
-      });
-  return uids;
 }
 
 bool is_writable_format(const std::string& path) {

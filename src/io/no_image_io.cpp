@@ -1,5 +1,6 @@
 // image_io.hpp for builds without ITK (MEDIMG_ENABLE_ITK=OFF, e.g. the GPU
 // bundle): every call explains why it cannot work.
+#include "medimg/io/dicom_folder.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/nifti_io.hpp"
 #include "medimg/io/transform_io.hpp"
@@ -29,7 +30,7 @@ void save_png(const RgbPicture&, const std::string& path) {
   no_itk("write", path);
 }
 
-std::vector<std::string> dicom_series_uids(const std::string& folder) {
+DicomFolderListing list_dicom_folder(const std::string& folder) {
   no_itk("read", folder);
 }
 

@@ -14,10 +14,14 @@
 // - The header's geometry is validated before any voxel is read: zero,
 //   negative or non-finite spacing, a singular or non-orthonormal direction
 //   are errors (ITK would silently flip a negative spacing into the direction).
-// - DICOM: GDCM sorts the files of a series by position; with several series
-//   in a folder, `series_uid` selects one, else the series with most files is
-//   read. Rescale slope/intercept are applied; the first file's tags go to
-//   Metadata::tags ("0008|0060" -> "CT"), with modality and UIDs filled in.
+// - DICOM folders: io/dicom_folder.hpp screens the files, groups them into
+//   series by UID and geometry and sorts them along the slice normal;
+//   `series_uid` selects a series by its id, else the largest is read (with
+//   a warning when there was a choice). Rescale slope/intercept are applied;
+//   the first file's tags go to Metadata::tags ("0008|0060" -> "CT"), with
+//   modality and UIDs filled in. In-plane spacing is PixelSpacing when the
+//   file has it (as dcm2niix); a single slice's k spacing is
+//   SpacingBetweenSlices, else SliceThickness.
 // - save_image writes to a temporary file in the destination folder and
 //   renames it into place: a failed write leaves no file behind.
 #pragma once
@@ -91,9 +95,6 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
 
 // Writes a PNG (through ITK's PNG IO), atomically like save_image.
 void save_png(const RgbPicture& picture, const std::string& path);
-
-// The series UIDs found in a DICOM folder (empty when there is none).
-std::vector<std::string> dicom_series_uids(const std::string& folder);
 
 // True when save_image can write `path` (by its extension).
 bool is_writable_format(const std::string& path);

@@ -1,0 +1,433 @@
+// DICOM: single files, series written by ITK's GDCM writer read back, folder
+// screening (files GDCM aborts on, non-image objects), grouping by UID and
+// geometry, the choice of series, and geometry and voxels against dcm2niix
+// on pydicom's folders and on GDCM-written series.
+#include <gtest/gtest.h>
+#include <itkGDCMImageIO.h>
+#include <itkImageSeriesWriter.h>
+#include <itkMetaDataObject.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "io_test_support.hpp"
+#include "itk_support.hpp"
+#include "medimg/io/dicom_folder.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/ops/cast.hpp"
+#include "test_support.hpp"
+
+namespace medimg::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+Image<std::int16_t, HostMemory> flip_k(const Image<std::int16_t, HostMemory>& image) {
+  const Geometry& g = image.geometry();
+  Mat3 d = g.direction();
+  for (int r = 0; r < 3; ++r) d[r][2] = -d[r][2];
+  const Vec3 origin = g.index_to_physical(Vec3{0.0, 0.0, static_cast<double>(g.size()[2] - 1)});
+  Image<std::int16_t, HostMemory> flipped(Geometry(g.size(), origin, g.spacing(), d));
+  for (std::int64_t k = 0; k < g.size()[2]; ++k) {
+    for (std::int64_t j = 0; j < g.size()[1]; ++j) {
+      for (std::int64_t i = 0; i < g.size()[0]; ++i) {
+        flipped.voxels()(i, j, k) = image.voxels()(i, j, g.size()[2] - 1 - k);
+      }
+    }
+  }
+  return flipped;
+}
+
+// Writes `image` as a DICOM series with ITK's GDCM writer, one file a slice,
+// with the position and orientation tags a scanner would write.
+void write_dicom_series(const Image<std::int16_t, HostMemory>& image, const fs::path& dir,
+                        const std::string& series_uid, const std::string& prefix = "slice") {
+  using Image3 = itk::Image<std::int16_t, 3>;
+  using Image2 = itk::Image<std::int16_t, 2>;
+  const Geometry& g = image.geometry();
+  fs::create_directories(dir);
+  auto io = itk::GDCMImageIO::New();
+  io->KeepOriginalUIDOn();
+  std::vector<std::string> files;
+  std::vector<itk::MetaDataDictionary*> dictionaries;
+  std::vector<itk::MetaDataDictionary> storage(static_cast<std::size_t>(g.size()[2]));
+  auto format = [](std::initializer_list<double> values) {
+    std::ostringstream out;
+    out.precision(10);
+    bool first = true;
+    for (double v : values) {
+      out << (first ? "" : "\\") << v;
+      first = false;
+    }
+    return out.str();
+  };
+  const Mat3& d = g.direction();
+  for (std::int64_t k = 0; k < g.size()[2]; ++k) {
+    auto& dict = storage[static_cast<std::size_t>(k)];
+    const Vec3 p = g.index_to_physical(Vec3{0.0, 0.0, static_cast<double>(k)});
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0060", "MR");
+    itk::EncapsulateMetaData<std::string>(dict, "0028|0004", "MONOCHROME2");
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0016", "1.2.840.10008.5.1.4.1.1.4");
+    itk::EncapsulateMetaData<std::string>(dict, "0010|0020", "medimg-test");
+    // One study time for every slice (GDCM would stamp each file as it
+    // writes it, and dcm2niix splits slices whose study times differ).
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0020", "20260101");
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0030", "120000");
+    itk::EncapsulateMetaData<std::string>(dict, "0020|000d", "1.2.826.0.1.3680043.2.1125.1.1");
+    itk::EncapsulateMetaData<std::string>(dict, "0020|000e", series_uid);
+    itk::EncapsulateMetaData<std::string>(dict, "0008|0018",
+                                          series_uid + "." + std::to_string(k + 1));
+    itk::EncapsulateMetaData<std::string>(dict, "0020|0013", std::to_string(k + 1));
+    itk::EncapsulateMetaData<std::string>(dict, "0020|0032", format({p[0], p[1], p[2]}));
+    itk::EncapsulateMetaData<std::string>(
+        dict, "0020|0037", format({d[0][0], d[1][0], d[2][0], d[0][1], d[1][1], d[2][1]}));
+    itk::EncapsulateMetaData<std::string>(dict, "0018|0050", format({g.spacing()[2]}));
+    itk::EncapsulateMetaData<std::string>(dict, "0028|0030",
+                                          format({g.spacing()[1], g.spacing()[0]}));
+    dictionaries.push_back(&dict);
+    files.push_back((dir / (prefix + std::to_string(1000 + k) + ".dcm")).string());
+  }
+  auto writer = itk::ImageSeriesWriter<Image3, Image2>::New();
+  writer->SetInput(to_itk(image));
+  writer->SetImageIO(io);
+  writer->SetFileNames(files);
+  writer->SetMetaDataDictionaryArray(&dictionaries);
+  writer->Update();
+}
+
+TEST(Dicom, SeriesWrittenByItkLoadsBackWithSameGeometryAndVoxels) {
+  const fs::path dir = scratch_dir();
+  // A real NIfTI (big-endian int16) and an oblique, anisotropic phantom.
+  const auto anatomical = load_image_as<std::int16_t>(nibabel_data_dir + "/anatomical.nii");
+  const auto phantom = phantom_int16(oblique_geometry(Size3{40, 36, 12}));
+  for (const auto& [name, image] : {std::pair{std::string("anatomical"), anatomical},
+                                    std::pair{std::string("phantom"), phantom}}) {
+    const fs::path series = dir / name;
+    fs::create_directories(series);
+    write_dicom_series(image, series,
+                       "1.2.826.0.1.3680043.2.1125.2." + std::to_string(name.size()));
+    const auto loaded = load_image(series.string());
+    ASSERT_EQ(pixel_type(loaded), PixelType::int16) << name;
+    const auto& back = std::get<Image<std::int16_t, HostMemory>>(loaded);
+    // DICOM's slice axis is row x column, so a series is always right-handed:
+    // a left-handed source (anatomical.nii is LAS) comes back with k reversed,
+    // the same physical image indexed from the other end.
+    const auto expected = determinant(image.geometry().direction()) > 0 ? image : flip_k(image);
+    expect_same_voxels(expected, back);
+    // DICOM decimal strings carry 10 significant digits here.
+    expect_same_geometry(expected.geometry(), back.geometry(), 1e-6);
+    EXPECT_EQ(back.metadata().modality, Modality::MRI);
+    EXPECT_EQ(back.metadata().tags.at("medimg|series_file_count"),
+              std::to_string(image.geometry().size()[2]));
+  }
+}
+
+TEST(Dicom, SingleFilesWithRescaleAndTags) {
+  const auto ct = load_image(pydicom_data_dir + "/CT_small.dcm");
+  const Metadata& meta = metadata(ct);
+  EXPECT_EQ(meta.modality, Modality::CT);
+  EXPECT_EQ(meta.patient_id, "1CT1");
+  EXPECT_EQ(meta.tags.at("0008|0060"), "CT");
+  EXPECT_EQ(meta.series_uid, "1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322");
+  const Geometry& g = geometry(ct);
+  EXPECT_EQ(g.size()[0], 128);
+  EXPECT_EQ(g.size()[2], 1);
+  EXPECT_NEAR(g.spacing()[0], 0.661468, 1e-9);
+  // One slice: z spacing is SliceThickness (5 mm), as dcm2niix writes it.
+  EXPECT_EQ(g.spacing()[2], 5.0);
+  EXPECT_EQ(read_image_header(pydicom_data_dir + "/CT_small.dcm").geometry.spacing()[2], 5.0);
+  EXPECT_NEAR(g.origin()[0], -158.135803, 1e-9);
+  // Stored values 128..2191 with RescaleIntercept -1024 (pydicom reads the same).
+  std::visit(
+      [](const auto& typed) {
+        double lo = 1e30, hi = -1e30;
+        for (std::int64_t n = 0; n < typed.geometry().voxel_count(); ++n) {
+          lo = std::min(lo, static_cast<double>(typed.voxels().data()[n]));
+          hi = std::max(hi, static_cast<double>(typed.voxels().data()[n]));
+        }
+        EXPECT_EQ(lo, 128.0 - 1024.0);
+        EXPECT_EQ(hi, 2191.0 - 1024.0);
+      },
+      ct);
+  EXPECT_EQ(metadata(load_image(pydicom_data_dir + "/MR_small.dcm")).modality, Modality::MRI);
+  // NM stored as secondary capture: GDCM ignores PixelSpacing there,
+  // medimg reads it (2.26 mm, as dcm2niix and pydicom do).
+  const Geometry nm = geometry(load_image(pydicom_data_dir + "/JPEG2000.dcm"));
+  EXPECT_EQ(nm.spacing()[0], 2.26);
+  EXPECT_EQ(nm.spacing()[1], 2.26);
+  EXPECT_EQ(read_image_header(pydicom_data_dir + "/JPEG2000.dcm").geometry.spacing()[0], 2.26);
+}
+
+// Debian 12's GDCM asserts (SIGABRT) on these pydicom files; medimg reads
+// DICOM in a child process, so each is one error and this process lives on.
+TEST(Dicom, FileThatAbortsGdcmIsOneErrorAndTheProcessLivesOn) {
+  for (const char* name : {"rtdose_1frame.dcm", "rtdose_expb_1frame.dcm", "rtdose_rle_1frame.dcm",
+                           "dicomdirtests/DICOMDIR-nooffset"}) {
+    const std::string path = pydicom_data_dir + "/" + name;
+    expect_read_error(path, "the DICOM library aborted while reading it (signal 6");
+    try {
+      read_image_header(path);
+      ADD_FAILURE() << path << ": header read without error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("aborted"), std::string::npos) << e.what();
+    }
+  }
+  // Afterwards, in the same process, a good file still reads.
+  EXPECT_EQ(geometry(load_image(pydicom_data_dir + "/CT_small.dcm")).size()[0], 128);
+}
+
+// Copies pydicom's `name` into `dir`.
+void copy_pydicom(const std::string& name, const fs::path& dir) {
+  fs::copy_file(pydicom_data_dir + "/" + name, dir / fs::path(name).filename());
+}
+
+TEST(Dicom, FolderWithTwoSeriesListsBothAndReadsTheLargestWithAWarning) {
+  const fs::path dir = scratch_dir();
+  write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 3})), dir, "1.2.3.4.1", "a");
+  write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 5})), dir, "1.2.3.4.2", "b");
+  const DicomFolderListing listing = list_dicom_folder(dir.string());
+  ASSERT_EQ(listing.series.size(), 2u);
+  EXPECT_EQ(listing.series[0].id, "1.2.3.4.2");  // largest first
+  EXPECT_EQ(listing.series[0].files, 5u);
+  EXPECT_EQ(listing.series[0].size[2], 5);
+  EXPECT_NEAR(listing.series[0].spacing[2], 2.9, 1e-9);
+  EXPECT_EQ(listing.series[0].modality, "MR");
+  EXPECT_EQ(listing.series[1].id, "1.2.3.4.1");
+  EXPECT_TRUE(listing.skipped.empty());
+  std::vector<std::string> warnings;
+  EXPECT_EQ(geometry(load_collecting(dir.string(), warnings)).size()[2], 5);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("holds 2 DICOM series; read the largest, 1.2.3.4.2 (5 slices)"),
+            std::string::npos)
+      << warnings[0];
+  warnings.clear();
+  EXPECT_EQ(geometry(load_collecting(dir.string(), warnings, LoadOptions{"1.2.3.4.1"})).size()[2],
+            3);
+  EXPECT_TRUE(warnings.empty());  // the caller chose
+  EXPECT_EQ(read_image_header(dir.string(), LoadOptions{"1.2.3.4.1"}).geometry.size()[2], 3);
+  try {
+    load_image(dir.string(), LoadOptions{"9.9.9"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no DICOM series with UID 9.9.9 (found: 1.2.3.4.2, "
+                                         "1.2.3.4.1)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// One UID, two orientations (a localizer): two series, as dcm2niix splits
+// them, never one stack.
+TEST(Dicom, OneUidWithTwoOrientationsIsTwoSeries) {
+  const fs::path dir = scratch_dir();
+  const auto axial = phantom_int16(oblique_geometry(Size3{8, 8, 4}));
+  const Geometry g = oblique_geometry(Size3{8, 8, 2});
+  const Geometry tilted(g.size(), g.origin(), g.spacing(),
+                        multiply(rotation(Vec3{1, 0, 0}, 90.0), g.direction()));
+  write_dicom_series(axial, dir, "1.2.3.9", "a");
+  write_dicom_series(phantom_int16(tilted), dir, "1.2.3.9", "b");
+  const DicomFolderListing listing = list_dicom_folder(dir.string());
+  ASSERT_EQ(listing.series.size(), 2u);
+  EXPECT_EQ(listing.series[0].id, "1.2.3.9#1");
+  EXPECT_EQ(listing.series[0].size[2], 4);
+  EXPECT_EQ(listing.series[1].id, "1.2.3.9#2");
+  EXPECT_EQ(listing.series[1].size[2], 2);
+  const auto second = load_image(dir.string(), LoadOptions{"1.2.3.9#2"});
+  expect_same_geometry(tilted, geometry(second), 1e-6);
+  // The bare UID names no single series now.
+  try {
+    load_image(dir.string(), LoadOptions{"1.2.3.9"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(found: 1.2.3.9#1, 1.2.3.9#2)"), std::string::npos)
+        << e.what();
+  }
+}
+
+// Files GDCM's image reader or its parser abort on, and objects that are not
+// images, are skipped with their reason; the series next to them loads.
+TEST(Dicom, FolderScreeningSkipsWhatIsNotAnImageSlice) {
+  const fs::path dir = scratch_dir();
+  write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 3})), dir, "1.2.3.7");
+  copy_pydicom("dicomdirtests/DICOMDIR-nooffset", dir);  // GDCM's parser asserts
+  copy_pydicom("rtdose_1frame.dcm", dir);                // GDCM's image reader asserts
+  copy_pydicom("rtstruct.dcm", dir);
+  copy_pydicom("dicomdirtests/DICOMDIR", dir);
+  copy_pydicom("SC_rgb_rle.dcm", dir);
+  write_file_bytes(dir / "README.txt", "notes\n");
+  const DicomFolderListing listing = list_dicom_folder(dir.string());
+  ASSERT_EQ(listing.series.size(), 1u);
+  EXPECT_EQ(listing.series[0].size[2], 3);
+  std::map<std::string, std::string> reasons;
+  for (const DicomSkippedFile& f : listing.skipped) reasons[f.file] = f.reason;
+  ASSERT_EQ(reasons.size(), 6u);
+  EXPECT_NE(reasons["DICOMDIR-nooffset"].find("damaged: the DICOM library aborted while reading "
+                                              "it (signal 6"),
+            std::string::npos)
+      << reasons["DICOMDIR-nooffset"];
+  EXPECT_EQ(reasons["rtdose_1frame.dcm"],
+            "FrameIncrementPointer without NumberOfFrames (a malformed multi-frame object)");
+  EXPECT_EQ(reasons["rtstruct.dcm"], "no pixel data (modality RTSTRUCT)");
+  EXPECT_EQ(reasons["DICOMDIR"], "a DICOMDIR (an index of files, not an image)");
+  EXPECT_EQ(reasons["SC_rgb_rle.dcm"], "3 samples per pixel (colour); medimg reads scalar images");
+  EXPECT_EQ(reasons["README.txt"], "not a DICOM file GDCM can parse");
+  std::vector<std::string> warnings;
+  EXPECT_EQ(geometry(load_collecting(dir.string(), warnings)).size()[2], 3);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("skipped 6 file(s) that are not image slices"), std::string::npos)
+      << warnings[0];
+}
+
+// pydicom's dicomdirtests: CT2's gaps are uneven (refused, naming the
+// positions); the localizers that mix orientations under one UID are one
+// series per orientation; every folder ends in a result or one error.
+TEST(Dicom, PydicomFoldersAreSplitOrRefusedAsDcm2niixWould) {
+  const std::string dirs = pydicom_data_dir + "/dicomdirtests";
+  expect_read_error(dirs + "/77654033/CT2",
+                    "is not one volume: slice spacing varies by more than 1% (positions along the "
+                    "normal -99.48, 103.02, 104.27, 105.52 mm; gaps 202.5, 1.25, 1.25 mm)");
+  EXPECT_EQ(list_dicom_folder(dirs + "/98892003/MR700").series.size(), 7u);
+  EXPECT_EQ(list_dicom_folder(dirs + "/98892003/MR2").series.size(), 7u);
+  EXPECT_EQ(list_dicom_folder(dirs + "/98892001/CT2N").series.size(), 2u);
+  EXPECT_EQ(geometry(load_image(dirs + "/98892001/CT5N")).size()[2], 5);
+  for (const auto& entry : fs::recursive_directory_iterator(pydicom_data_dir)) {
+    if (!entry.is_directory()) continue;
+    try {
+      load_image(entry.path().string());
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
+// ------------------------------------------------------------ vs dcm2niix
+
+// dcm2niix's NIfTI files for `input` (a folder, or one file), in `out`.
+std::vector<fs::path> run_dcm2niix(const fs::path& input, const fs::path& out) {
+  fs::create_directories(out);
+  const bool file = fs::is_regular_file(input);
+  const std::string command = std::string(MEDIMG_TEST_DCM2NIIX) + " -z n -b n -f %s_%j" +
+                              (file ? " -s y" : "") + " -o '" + out.string() + "' '" +
+                              input.string() + "' > '" + (out / "log.txt").string() + "' 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::vector<fs::path> written;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (entry.path().extension() == ".nii") written.push_back(entry.path());
+  }
+  std::sort(written.begin(), written.end());
+  return written;
+}
+
+// Whether `theirs` puts the same values at the same points as `ours`: its
+// index grid is ours with the axes permuted or reversed (dcm2niix flips rows
+// for NIfTI), the corners agree to 1e-3 voxel, and every voxel is equal.
+::testing::AssertionResult same_physical_image(const AnyImage<HostMemory>& ours_any,
+                                               const AnyImage<HostMemory>& theirs_any) {
+  const auto ours = std::get<Image<double, HostMemory>>(cast_to(ours_any, PixelType::float64));
+  const auto theirs = std::get<Image<double, HostMemory>>(cast_to(theirs_any, PixelType::float64));
+  const Geometry& a = ours.geometry();
+  const Geometry& b = theirs.geometry();
+  const Vec3 start = b.physical_to_continuous_index(a.index_to_physical(Vec3{0, 0, 0}));
+  Mat3 step;  // step[r][c]: b's index r per a's index c
+  for (int c = 0; c < 3; ++c) {
+    Vec3 unit{0, 0, 0};
+    unit[c] = 1.0;
+    const Vec3 moved = b.physical_to_continuous_index(a.index_to_physical(unit));
+    for (int r = 0; r < 3; ++r) step[r][c] = moved[r] - start[r];
+  }
+  Size3 expected_size{0, 0, 0};
+  for (int r = 0; r < 3; ++r) {
+    int nonzero = 0;
+    for (int c = 0; c < 3; ++c) {
+      const double s = step[r][c];
+      if (std::abs(s) > 1e-3) {
+        if (std::abs(std::abs(s) - 1.0) > 1e-3) {
+          return ::testing::AssertionFailure()
+                 << "index step " << s << " along axis " << c << " (spacing differs)";
+        }
+        ++nonzero;
+        expected_size[r] = a.size()[c];
+      }
+    }
+    if (nonzero != 1) return ::testing::AssertionFailure() << "axes are not a permutation";
+    if (std::abs(start[r] - std::round(start[r])) > 1e-3) {
+      return ::testing::AssertionFailure() << "corners differ by " << start[r] << " voxels";
+    }
+  }
+  for (int r = 0; r < 3; ++r) {
+    if (expected_size[r] != b.size()[r]) return ::testing::AssertionFailure() << "sizes differ";
+  }
+  std::int64_t differing = 0;
+  for (std::int64_t k = 0; k < a.size()[2]; ++k) {
+    for (std::int64_t j = 0; j < a.size()[1]; ++j) {
+      for (std::int64_t i = 0; i < a.size()[0]; ++i) {
+        std::int64_t at[3];
+        for (int r = 0; r < 3; ++r) {
+          at[r] = std::llround(start[r] + step[r][0] * i + step[r][1] * j + step[r][2] * k);
+        }
+        const double x = ours.voxels()(i, j, k), y = theirs.voxels()(at[0], at[1], at[2]);
+        if (std::abs(x - y) > 1e-3 * std::max(1.0, std::abs(x))) ++differing;
+      }
+    }
+  }
+  if (differing > 0) return ::testing::AssertionFailure() << differing << " voxels differ";
+  return ::testing::AssertionSuccess();
+}
+
+// Every NIfTI file dcm2niix writes for `input` matches exactly one series
+// medimg reads there (one file: that file), and the counts agree.
+void expect_same_as_dcm2niix(const fs::path& input, const fs::path& out) {
+  const std::vector<fs::path> written = run_dcm2niix(input, out);
+  std::vector<AnyImage<HostMemory>> ours;
+  if (fs::is_directory(input)) {
+    for (const DicomSeriesInfo& s : list_dicom_folder(input.string()).series) {
+      ours.push_back(load_image(input.string(), LoadOptions{s.id}));
+    }
+  } else {
+    ours.push_back(load_image(input.string()));
+  }
+  ASSERT_EQ(written.size(), ours.size()) << input;
+  for (const fs::path& nii : written) {
+    const AnyImage<HostMemory> theirs = load_image(nii.string());
+    int matches = 0;
+    std::string why;
+    for (const AnyImage<HostMemory>& candidate : ours) {
+      const auto result = same_physical_image(candidate, theirs);
+      if (result) {
+        ++matches;
+      } else {
+        why += std::string(" [") + result.message() + "]";
+      }
+    }
+    EXPECT_EQ(matches, 1) << input << " vs " << nii.filename() << ":" << why;
+  }
+}
+
+TEST(Dicom, GeometryAndVoxelsEqualDcm2niix) {
+  const fs::path dir = scratch_dir();
+  // Series GDCM wrote: an oblique anisotropic phantom, and a real LAS
+  // NIfTI (which comes back right-handed, k reversed).
+  const auto anatomical = load_image_as<std::int16_t>(nibabel_data_dir + "/anatomical.nii");
+  write_dicom_series(phantom_int16(oblique_geometry(Size3{20, 18, 7})), dir / "oblique",
+                     "1.2.826.0.1.3680043.2.1125.3.1");
+  write_dicom_series(anatomical, dir / "anatomical", "1.2.826.0.1.3680043.2.1125.3.2");
+  expect_same_as_dcm2niix(dir / "oblique", dir / "oblique_nii");
+  expect_same_as_dcm2niix(dir / "anatomical", dir / "anatomical_nii");
+  // pydicom's folders (oblique angio projections, tri-planar localizers, an
+  // axial CT) and single files (CT and MR slices: SliceThickness as k).
+  const std::string dirs = pydicom_data_dir + "/dicomdirtests";
+  for (const char* folder :
+       {"/98892001/CT5N", "/98892003/MR700", "/98892003/MR2", "/98892003/MR1"}) {
+    expect_same_as_dcm2niix(dirs + folder, dir / (std::string("pydicom") + folder));
+  }
+  for (const char* file : {"CT_small.dcm", "MR_small.dcm"}) {
+    expect_same_as_dcm2niix(pydicom_data_dir + "/" + file, dir / file);
+  }
+}
+
+}  // namespace
+}  // namespace medimg::test
