@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
 
 #include "medimg/config.hpp"
 #include "medimg/core/warning.hpp"
@@ -310,6 +311,19 @@ FileHeader read_file_header(const std::string& path) {
   return {io, type, geometry};
 }
 
+// DICOM 1-bit images (BitsAllocated 1: segmentations, overlays) hold 0 and
+// 1; GDCM unpacks the set bits as 255. medimg keeps the file's values, as
+// pydicom and dcm2niix do.
+template <class T>
+void one_bit_values(Image<T, HostMemory>& image) {
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    const auto found = image.metadata().tags.find("0028|0100");
+    if (found == image.metadata().tags.end() || found->second != "1") return;
+    std::uint8_t* v = image.voxels().data();
+    for (std::int64_t n = 0; n < image.geometry().voxel_count(); ++n) v[n] = v[n] != 0;
+  }
+}
+
 AnyImage<HostMemory> read_file(const std::string& path) {
   const FileHeader header = read_file_header(path);
   const itk::ImageIOBase::Pointer& io = header.io;
@@ -334,6 +348,7 @@ AnyImage<HostMemory> read_file(const std::string& path) {
       image.set_geometry(
           Geometry(read.size(), read.origin(), geometry.spacing(), read.direction()));
     }
+    one_bit_values(image);
     return image;
   });
 }
@@ -358,6 +373,7 @@ AnyImage<HostMemory> read_dicom_slices(const std::string& folder,
     metadata.tags["medimg|series_id"] = series.info.id;
     auto image = image_from_itk<T>(*reader->GetOutput(), folder, std::move(metadata));
     image.set_geometry(with_dicom_pixel_spacing(image.geometry(), io->GetMetaDataDictionary()));
+    one_bit_values(image);
     return image;
   });
 }
