@@ -512,7 +512,6 @@ AnyImage<HostMemory> load_hdf5(const std::string& file, const std::string& datas
     const auto bytes = static_cast<std::uint64_t>(header.geometry.voxel_count()) * sizeof(T);
     check_host_allocation(bytes, file + ":" + dataset);
     auto image = Image<T, HostMemory>::uninitialized(header.geometry, "medimg::load_hdf5");
-    advise_huge_pages(image.voxels().data(), bytes);
     image.metadata() = header.metadata;
     impl::read_hdf5_planes(MPI_COMM_NULL, file, header, 0, header.geometry.size()[2],
                            image.voxels().data());

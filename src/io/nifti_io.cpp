@@ -131,7 +131,6 @@ AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& opti
   return visit_pixel_type(h.type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
     auto image = Image<T, HostMemory>::uninitialized(h.geometry);
-    advise_huge_pages(image.voxels().data(), count * sizeof(T));
     read_stored(opened.voxels(), image.voxels().data(), count, h);
     image.metadata() = nifti_metadata(h);
     return image;
