@@ -427,6 +427,10 @@ TEST(Dicom, GeometryAndVoxelsEqualDcm2niix) {
   for (const char* file : {"CT_small.dcm", "MR_small.dcm"}) {
     expect_same_as_dcm2niix(pydicom_data_dir + "/" + file, dir / file);
   }
+  // nibabel's MR slice with decimal rescale values (its Siemens mosaics are
+  // not de-mosaicked; dcm2niix 1.0.20220720 cannot decode its J2K slice).
+  expect_same_as_dcm2niix(nibabel_data_dir + "/../../nicom/tests/data/decimal_rescale.dcm",
+                          dir / "decimal_rescale");
 }
 
 }  // namespace
