@@ -17,7 +17,9 @@ class AtomicOutput {
 
   const std::string& temporary_path() const { return m_temporary; }
   const std::string& path() const { return m_path; }
-  // Renames the temporary file to path(); throws medimg::Error on failure.
+  // Renames the temporary file to path() (an existing file there is swapped
+  // out atomically with renameat2's RENAME_EXCHANGE, then removed); throws
+  // medimg::Error on failure.
   void commit();
 
  private:
