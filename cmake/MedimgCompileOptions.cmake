@@ -25,7 +25,7 @@ endfunction()
 # ITK's itkNewMacro (the header explains).
 function(medimg_itk_headers target)
   # ITKGDCM's folders are GDCM's own headers (system or bundled): the
-  # DICOM folder scan (src/io/dicom_folder.cpp) calls GDCM's parser.
+  # DICOM header screen (src/itk_module/dicom_screen.cpp) calls GDCM's parser.
   target_include_directories(${target} SYSTEM PRIVATE ${ITK_INCLUDE_DIRS} ${ITKGDCM_INCLUDE_DIRS})
   if("CUDA" IN_LIST Kokkos_DEVICES)
     target_compile_options(${target} PRIVATE

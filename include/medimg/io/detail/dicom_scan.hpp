@@ -1,9 +1,8 @@
 // The DICOM folder scan behind io/dicom_folder.hpp, with the file lists
-// the readers in io/itk_image_io.cpp need.
+// the ITK module's series readers need (src/itk_module/images.cpp).
 #pragma once
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "medimg/io/dicom_folder.hpp"
@@ -29,10 +28,5 @@ DicomFolderScan scan_dicom_folder(const std::string& folder);
 // one volume.
 const DicomSeriesFiles& select_dicom_series(const DicomFolderScan& scan, const std::string& folder,
                                             const std::string& id);
-
-// The in-plane spacing (column, row) a file's PixelSpacing (0028,0030)
-// gives, as dcm2niix reads it; {0, 0} when absent or invalid. `text` is the
-// tag's value ("row\column").
-std::pair<double, double> pixel_spacing_from_tag(const std::string& text);
 
 }  // namespace medimg::detail

@@ -1,4 +1,5 @@
-// A payload check that ITK's MetaImage reader skips (see payload_check.cpp):
+// A payload check that ITK's MetaImage reader skips (the ITK module's
+// src/itk_module/payload_check.cpp):
 // throws medimg::Error when a MetaImage file holds fewer voxel bytes than
 // its header describes (truncated, or a corrupt zlib stream).
 #pragma once

@@ -1,0 +1,312 @@
+// include/medimg/io/image_io.hpp: which reader or writer a path goes to.
+// NIfTI is io/nifti_io.cpp, HDF5 io/hdf5_io.cpp; every other format goes
+// to the ITK module (io/detail/itk_module.hpp), loaded on first use. DICOM
+// reads run in an isolated child (io/detail/isolated.hpp) that sends the
+// image back through a pipe.
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include "medimg/config.hpp"
+#include "medimg/core/warning.hpp"
+#include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/dicom_scan.hpp"
+#include "medimg/io/detail/isolated.hpp"
+#include "medimg/io/detail/itk_module.hpp"
+#include "medimg/io/hdf5_io.hpp"
+#include "medimg/io/image_io.hpp"
+#include "medimg/io/nifti_io.hpp"
+
+namespace medimg {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Single-file formats only: a detached header (.nhdr, .mhd) would be two
+// files, which cannot be renamed into place together.
+const char* const writable_extensions[] = {".nii", ".nii.gz", ".nrrd", ".mha"};
+
+// The Image a module read fills: allocated (uninitialised, on huge pages)
+// when the module knows the grid, so ITK's voxels are copied once.
+class ImageSink : public detail::VoxelSink {
+ public:
+  void* voxels(const Geometry& geometry, PixelType type, Metadata metadata) override {
+    return visit_pixel_type(type, [&](auto zero) -> void* {
+      using T = decltype(zero);
+      auto image = Image<T, HostMemory>::uninitialized(geometry);
+      image.metadata() = std::move(metadata);
+      T* data = image.voxels().data();
+      m_image = std::move(image);
+      return data;
+    });
+  }
+  AnyImage<HostMemory> take(const std::string& path) {
+    if (!m_image) throw Error("cannot read '" + path + "': the reader delivered no image");
+    return std::move(*m_image);
+  }
+
+ private:
+  std::optional<AnyImage<HostMemory>> m_image;
+};
+
+// The child's side of an isolated read: the voxels in a plain buffer, then
+// sent whole.
+class BufferSink : public detail::VoxelSink {
+ public:
+  void* voxels(const Geometry& geometry, PixelType type, Metadata metadata) override {
+    m_header = {geometry, type};
+    m_metadata = std::move(metadata);
+    m_bytes.resize(static_cast<std::size_t>(geometry.voxel_count()) * pixel_size(type));
+    return m_bytes.data();
+  }
+  detail::GridAndType m_header;
+  Metadata m_metadata;
+  std::vector<unsigned char> m_bytes;
+};
+
+// What the child sends: the image's grid, type and metadata, then its voxels.
+void send_header(detail::PipeWriter& out, const Geometry& g, PixelType type,
+                 const Metadata& metadata) {
+  nlohmann::json header;
+  header["size"] = {g.size()[0], g.size()[1], g.size()[2]};
+  header["origin"] = {g.origin()[0], g.origin()[1], g.origin()[2]};
+  header["spacing"] = {g.spacing()[0], g.spacing()[1], g.spacing()[2]};
+  nlohmann::json direction = nlohmann::json::array();
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) direction.push_back(g.direction()[r][c]);
+  }
+  header["direction"] = direction;
+  header["type"] = std::string(to_string(type));
+  header["metadata"] = to_json(metadata);
+  out.write_string(header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata) {
+  const nlohmann::json header = nlohmann::json::parse(in.read_string());
+  Size3 size;
+  Vec3 origin, spacing;
+  Mat3 direction;
+  for (int a = 0; a < 3; ++a) {
+    size[a] = header["size"][a].get<std::int64_t>();
+    origin[a] = header["origin"][a].get<double>();
+    spacing[a] = header["spacing"][a].get<double>();
+    for (int c = 0; c < 3; ++c) direction[a][c] = header["direction"][3 * a + c].get<double>();
+  }
+  if (metadata) *metadata = metadata_from_json(header["metadata"].get<std::string>());
+  return {Geometry(size, origin, spacing, direction),
+          parse_pixel_type(header["type"].get<std::string>())};
+}
+
+// Runs `read` (a module read into a VoxelSink) in an isolated child and
+// receives the image here.
+template <class Read>
+AnyImage<HostMemory> load_isolated(const std::string& path, const detail::ItkModule& module,
+                                   Read&& read) {
+  AnyImage<HostMemory> result;
+  detail::run_isolated(
+      path,
+      [&](detail::PipeWriter& out) {
+        module.prepare_isolated_child();
+        BufferSink sink;
+        read(sink);
+        send_header(out, sink.m_header.geometry, sink.m_header.type, sink.m_metadata);
+        out.write(sink.m_bytes.data(), sink.m_bytes.size());
+      },
+      [&](detail::PipeReader& in) {
+        Metadata metadata;
+        const ImageHeader header = receive_header(in, &metadata);
+        result = visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
+          using T = decltype(zero);
+          auto image = Image<T, HostMemory>::uninitialized(header.geometry);
+          if (!in.read(image.voxels().data(),
+                       static_cast<std::size_t>(header.geometry.voxel_count()) * sizeof(T))) {
+            throw Error("cannot read '" + path + "': the reading process ended early");
+          }
+          image.metadata() = std::move(metadata);
+          return image;
+        });
+      });
+  return result;
+}
+
+template <class Read>
+ImageHeader header_isolated(const std::string& path, const detail::ItkModule& module, Read&& read) {
+  ImageHeader result;
+  detail::run_isolated(
+      path,
+      [&](detail::PipeWriter& out) {
+        module.prepare_isolated_child();
+        const detail::GridAndType header = read();
+        send_header(out, header.geometry, header.type, Metadata{});
+      },
+      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); });
+  return result;
+}
+
+// Tells the user which series of a folder was read when there was a choice,
+// and that files were skipped (unless the caller named the series).
+void report_choice(const std::string& folder, const detail::DicomFolderScan& scan,
+                   const detail::DicomSeriesFiles& chosen, const LoadOptions& options) {
+  if (!options.series_uid.empty()) return;  // the caller chose: it knows the folder
+  if (scan.series.size() > 1) {
+    warn("'" + folder + "' holds " + std::to_string(scan.series.size()) +
+         " DICOM series; read the largest, " + chosen.info.id + " (" +
+         std::to_string(chosen.info.size[2]) +
+         " slices); --series chooses another (medimg info lists them)");
+  }
+  if (!scan.skipped.empty()) {
+    warn("'" + folder + "': skipped " + std::to_string(scan.skipped.size()) +
+         " file(s) that are not image slices, e.g. " + scan.skipped.front().file + ": " +
+         scan.skipped.front().reason + " (medimg info lists them)");
+  }
+}
+
+// Formats ITK reads without GDCM; any other single file may be DICOM.
+bool may_be_dicom_file(const std::string& path) {
+  const std::string extension = format_extension(path);
+  for (const char* known : {".nrrd", ".nhdr", ".mha", ".mhd", ".png"}) {
+    if (extension == known) return false;
+  }
+  return true;
+}
+
+enum class Source { hdf5, dicom_folder, file };
+
+// What `path` names; throws when it names nothing medimg can read.
+Source source_of(const std::string& path) {
+  if (is_hdf5_path(path)) {
+    if (!MEDIMG_HAS_HDF5) throw Error("cannot read '" + path + "': medimg was built without HDF5");
+    return Source::hdf5;
+  }
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) throw Error("cannot read '" + path + "': no such file or directory");
+  return fs::is_directory(status) ? Source::dicom_folder : Source::file;
+}
+
+}  // namespace
+
+AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options) {
+  switch (source_of(path)) {
+    case Source::hdf5: {
+#if MEDIMG_HAS_HDF5
+      const Hdf5Location location = parse_hdf5_location(path);
+      return load_hdf5(location.file, location.dataset);
+#else
+      break;
+#endif
+    }
+    case Source::dicom_folder: {
+      const detail::DicomFolderScan scan = detail::scan_dicom_folder(path);
+      const detail::DicomSeriesFiles& chosen =
+          detail::select_dicom_series(scan, path, options.series_uid);
+      const detail::ItkModule& module = detail::itk_module(path);
+      AnyImage<HostMemory> image = load_isolated(path, module, [&](detail::VoxelSink& sink) {
+        module.read_dicom_series(path, chosen, sink);
+      });
+      report_choice(path, scan, chosen, options);
+      return image;
+    }
+    case Source::file: break;
+  }
+  if (is_nifti_path(path)) return load_nifti(path, options);
+  const detail::ItkModule& module = detail::itk_module(path);
+  if (may_be_dicom_file(path)) {
+    return load_isolated(path, module,
+                         [&](detail::VoxelSink& sink) { module.read_file(path, sink); });
+  }
+  const detail::LibraryCall call;
+  ImageSink sink;
+  module.read_file(path, sink);
+  return sink.take(path);
+}
+
+ImageHeader read_image_header(const std::string& path, const LoadOptions& options) {
+  const Source source = source_of(path);
+#if MEDIMG_HAS_HDF5
+  if (source == Source::hdf5) {
+    const Hdf5Location location = parse_hdf5_location(path);
+    ImageHeader header;
+    read_hdf5_shape(location.file, location.dataset, header.geometry, header.type);
+    return header;
+  }
+#endif
+  if (source == Source::file && is_nifti_path(path)) return read_nifti_header(path, options);
+  const detail::ItkModule& module = detail::itk_module(path);
+  if (source == Source::file) {
+    auto read = [&]() { return module.read_file_header(path); };
+    if (may_be_dicom_file(path)) return header_isolated(path, module, read);
+    const detail::LibraryCall call;
+    const detail::GridAndType header = read();
+    return {header.geometry, header.type};
+  }
+  const detail::DicomFolderScan scan = detail::scan_dicom_folder(path);
+  const detail::DicomSeriesFiles& chosen =
+      detail::select_dicom_series(scan, path, options.series_uid);
+  return header_isolated(path, module,
+                         [&] { return module.read_dicom_series_header(path, chosen); });
+}
+
+void save_png(const RgbPicture& picture, const std::string& path) {
+  if (format_extension(path) != ".png") {
+    throw Error("cannot write '" + path + "': a picture is written as .png");
+  }
+  if (picture.width < 1 || picture.height < 1 ||
+      picture.rgb.size() != static_cast<std::size_t>(picture.width) * picture.height * 3) {
+    throw Error("cannot write '" + path + "': empty or inconsistent picture");
+  }
+  check_output_folder(path);
+  const detail::ItkModule& module = detail::itk_module(path);
+  const detail::LibraryCall call;
+  AtomicOutput output(path);
+  module.write_png(path, output.temporary_path(), picture);
+  output.commit();
+}
+
+bool is_writable_format(const std::string& path) {
+  if (is_hdf5_path(path)) return MEDIMG_HAS_HDF5 != 0;
+  const std::string extension = format_extension(path);
+  return std::any_of(std::begin(writable_extensions), std::end(writable_extensions),
+                     [&extension](const char* known) { return extension == known; });
+}
+
+void check_output_path(const std::string& path) {
+  if (!is_writable_format(path)) {
+    throw Error("cannot write '" + path +
+                "': unsupported output format; use .nii, .nii.gz, .nrrd, .mha or .h5");
+  }
+  check_output_folder(is_hdf5_path(path) ? parse_hdf5_location(path).file : path);
+}
+
+void save_image(const AnyImage<HostMemory>& image, const std::string& path,
+                const SaveOptions& options) {
+  check_output_path(path);
+#if MEDIMG_HAS_HDF5
+  if (is_hdf5_path(path)) {
+    const Hdf5Location location = parse_hdf5_location(path);
+    save_hdf5(image, location.file, location.dataset, Hdf5Options{options.compress ? 4 : 0});
+    return;
+  }
+#endif
+  if (is_nifti_path(path)) {
+    save_nifti(image, path, options);
+    return;
+  }
+  const detail::ItkModule& module = detail::itk_module(path);
+  const detail::LibraryCall call;
+  AtomicOutput output(path);
+  std::visit(
+      [&](const auto& typed) {
+        module.write_file(path, output.temporary_path(), typed.geometry(), pixel_type(image),
+                          typed.voxels().data(), options.compress);
+      },
+      image);
+  output.commit();
+}
+
+}  // namespace medimg
