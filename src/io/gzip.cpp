@@ -29,6 +29,28 @@ namespace medimg::detail {
 namespace {
 
 constexpr std::size_t input_chunk = std::size_t(4) << 20;
+// What a file is read ahead by before it is known to be gzip: a plain file's
+// voxels are then read straight into the image, never through a buffer.
+constexpr std::size_t sniff_bytes = std::size_t(64) << 10;
+
+// A byte buffer left uninitialised (pages are touched only when read into).
+class ReadAhead {
+ public:
+  unsigned char* data() { return m_bytes.get(); }
+  std::size_t size() const { return m_size; }
+  unsigned char operator[](std::size_t i) const { return m_bytes[i]; }
+  // Resizes to `size` bytes, keeping the first `keep`.
+  void resize(std::size_t size, std::size_t keep) {
+    std::unique_ptr<unsigned char[]> bytes(new unsigned char[size]);
+    if (keep > 0) std::memcpy(bytes.get(), m_bytes.get(), std::min(keep, size));
+    m_bytes = std::move(bytes);
+    m_size = size;
+  }
+
+ private:
+  std::unique_ptr<unsigned char[]> m_bytes;
+  std::size_t m_size = 0;
+};
 
 [[noreturn]] void fail(const std::string& path, const std::string& why) {
   throw Error("cannot read '" + path + "': " + why);
@@ -75,7 +97,7 @@ struct InputFile::State {
   bool content_ended = false;
   bool member_done = false;  // between two gzip members
   std::uint64_t position = 0;
-  std::vector<unsigned char> input;  // compressed bytes read ahead
+  ReadAhead input;  // bytes read ahead (gzip: compressed bytes)
   std::size_t input_begin = 0, input_end = 0;
 #if MEDIMG_HAS_ISAL
   std::unique_ptr<inflate_state> inflate;
@@ -185,10 +207,11 @@ InputFile::InputFile(const std::string& path) : m_state(std::make_unique<State>(
   s.path = path;
   s.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (s.fd < 0) fail(path, system_error_text());
-  s.input.resize(input_chunk);
+  s.input.resize(sniff_bytes, 0);
   s.fill_input(2);
   s.compressed = starts_with_gzip_magic(s.input.data(), s.input_available());
   if (!s.compressed) return;
+  s.input.resize(input_chunk, s.input_end);
 #if MEDIMG_HAS_ISAL
   s.inflate = std::make_unique<inflate_state>();
   isal_inflate_init(s.inflate.get());
