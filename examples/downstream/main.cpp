@@ -1,5 +1,6 @@
 // Uses installed medimg: synthesise an oblique phantom, save it as NIfTI,
 // read it back and check voxels and geometry. Exit code 0 when all agree.
+#include <medimg/config.hpp>
 #include <medimg/core/scope_guard.hpp>
 #include <medimg/io/image_io.hpp>
 #include <medimg/ops/phantom.hpp>
@@ -29,8 +30,17 @@ int main(int argc, char** argv) {
   const auto again = medimg::load_image_as<float>(nrrd);
   const auto round_trip = medimg::statistics(again);
   std::cout << "downstream: " << nrrd << " mean " << round_trip.mean << "\n";
-  const bool same = a.mean == b.mean && a.max == b.max && round_trip.mean == b.mean &&
-                    loaded.geometry().same_grid(geometry, 1e-5) &&
-                    again.geometry().same_grid(geometry, 1e-5);
+  bool same = a.mean == b.mean && a.max == b.max && round_trip.mean == b.mean &&
+              loaded.geometry().same_grid(geometry, 1e-5) &&
+              again.geometry().same_grid(geometry, 1e-5);
+#if MEDIMG_HAS_HDF5
+  // So does HDF5 (the HDF5 module).
+  const std::string h5 = path + ".h5:/downstream/phantom";
+  medimg::save_image(loaded, h5);
+  const auto stored = medimg::load_image_as<float>(h5);
+  std::cout << "downstream: " << h5 << " mean " << medimg::statistics(stored).mean << "\n";
+  same = same && medimg::statistics(stored).mean == b.mean &&
+         stored.geometry().same_grid(geometry, 1e-5);
+#endif
   return same ? 0 : 1;
 }

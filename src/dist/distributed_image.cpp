@@ -83,25 +83,6 @@ MPI_Comm world_comm() {
   return mpi_in_use() ? MPI_COMM_WORLD : MPI_COMM_NULL;
 }
 
-void agree_on_failure(MPI_Comm comm, const std::string& failure) {
-  if (comm == MPI_COMM_NULL) {
-    if (!failure.empty()) throw Error(failure);
-    return;
-  }
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &ranks);
-  int first = failure.empty() ? ranks : rank;
-  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
-  if (first == ranks) return;
-  long long length = rank == first ? static_cast<long long>(failure.size()) : 0;
-  MPI_Bcast(&length, 1, MPI_LONG_LONG, first, comm);
-  std::string message =
-      rank == first ? failure : std::string(static_cast<std::size_t>(length), ' ');
-  MPI_Bcast(message.data(), static_cast<int>(length), MPI_CHAR, first, comm);
-  throw Error(message);
-}
-
 void check_same_communicator(MPI_Comm a, MPI_Comm b, const char* what) {
   int result = MPI_UNEQUAL;
   MPI_Comm_compare(a, b, &result);

@@ -8,12 +8,13 @@ import gzip
 import json
 import os
 import struct
+import subprocess
 import sys
 import unittest
 
 import nibabel as nib
 import numpy as np
-from cli_support import MRICRON, NIBABEL_DATA, fresh_dir, run
+from cli_support import MEDIMG, MRICRON, NIBABEL_DATA, fresh_dir, run
 
 
 
@@ -44,6 +45,56 @@ class Info(unittest.TestCase):
         result = run("--backend", "--threads", "1", "info", os.path.join(MRICRON, "aal.nii.gz"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertRegex(result.stdout, r"backend: Kokkos::\w+ \(concurrency 1\)")
+
+
+class Modules(unittest.TestCase):
+    """ITK/GDCM and HDF5 are run-time modules (io/detail/modules.hpp): the
+    medimg binary links neither, a NIfTI-only run never maps them, and a run
+    that needs one loads it."""
+
+    @staticmethod
+    def loaded_objects(*args):
+        env = dict(os.environ, LD_DEBUG="files")
+        result = run(*args, env=env)
+        return result, result.stderr
+
+    def test_binary_links_no_itk_gdcm_or_hdf5(self):
+        libraries = subprocess.run(["ldd", MEDIMG], capture_output=True, text=True).stdout
+        for name in ("libITK", "libitk", "gdcm", "hdf5", "libcurl"):
+            self.assertNotIn(name, libraries)
+
+    def test_nifti_run_maps_no_module(self):
+        d = fresh_dir("modules_nifti")
+        result, trace = self.loaded_objects(
+            "convert", os.path.join(MRICRON, "aal.nii.gz"), os.path.join(d, "a.nii"))
+        self.assertEqual(result.returncode, 0)
+        self.assertNotIn("libmedimg_itk", trace)
+        self.assertNotIn("libmedimg_hdf5", trace)
+        self.assertNotIn("libITK", trace)
+
+    def test_nrrd_and_hdf5_load_their_module(self):
+        d = fresh_dir("modules_load")
+        src = os.path.join(MRICRON, "aal.nii.gz")
+        result, trace = self.loaded_objects("convert", src, os.path.join(d, "a.nrrd"))
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("libmedimg_itk.so", trace)
+        self.assertNotIn("libmedimg_hdf5", trace)
+        result, trace = self.loaded_objects("convert", src, os.path.join(d, "a.h5"))
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("libmedimg_hdf5.so", trace)
+        self.assertNotIn("libmedimg_itk", trace)
+
+    def test_missing_module_is_one_line(self):
+        d = fresh_dir("modules_missing")
+        env = dict(os.environ, MEDIMG_MODULE_DIR=d)
+        out = os.path.join(d, "a.nrrd")
+        result = run("convert", os.path.join(MRICRON, "aal.nii.gz"), out, env=env)
+        self.assertEqual(result.returncode, 1)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn("ITK module", lines[0])
+        self.assertIn("libmedimg_itk.so", lines[0])
+        self.assertFalse(os.path.exists(out))
 
 
 class Convert(unittest.TestCase):

@@ -15,14 +15,7 @@
 // isolation lock of io/detail/isolated.hpp) stays in the library; the module
 // asks it through ItkHost.
 //
-// Where the module is looked for, first hit wins:
-//   1. $MEDIMG_ITK_MODULE (a file path; nothing else is tried);
-//   2. <the executable's folder>/../lib/medimg/libmedimg_itk.so (the build
-//      tree, and the medimg tool of an installed prefix wherever it moved);
-//   3. libmedimg_itk.so by the program's run path and LD_LIBRARY_PATH
-//      (find_package(medimg) adds <prefix>/lib/medimg to the run path of
-//      every program that links medimg::medimg);
-//   4. <the configured install libdir>/medimg/libmedimg_itk.so.
+// Where it is looked for: io/detail/modules.hpp.
 #pragma once
 
 #include <string>
