@@ -15,6 +15,11 @@
 #                               Kernels with HIP (+ OpenMP, Serial) in
 #                               .deps/kokkos-hip, medimg in build-hip/ for
 #                               gfx908 (MI100). No AMD GPU runs it here.
+#   scripts/setup.sh --bench    the same, then the peers of the end-to-end
+#                               benchmark (scripts/bench_e2e.sh): SimpleITK from
+#                               PyPI in the virtual environment .deps/venv-bench
+#                               (--system-site-packages: Debian's numpy and
+#                               nibabel stay visible).
 #
 # Idempotent: every step checks whether its result is already there.
 #  1. Debian packages (apt-get) that are missing.
@@ -27,12 +32,14 @@ set -euo pipefail
 
 cuda="${MEDIMG_CUDA:-0}"
 hip="${MEDIMG_HIP:-0}"
+bench=0
 for arg in "$@"; do
   case "$arg" in
   --cuda) cuda=1 ;;
   --hip) hip=1 ;;
+  --bench) bench=1 ;;
   *)
-    echo "usage: scripts/setup.sh [--cuda] [--hip]" >&2
+    echo "usage: scripts/setup.sh [--cuda] [--hip] [--bench]" >&2
     exit 2
     ;;
   esac
@@ -289,4 +296,15 @@ fi
 if [ "$hip" = 1 ]; then
   # shellcheck source=scripts/setup-hip.sh
   source "$root/scripts/setup-hip.sh"
+fi
+
+# ------------------------------------------- 6. end-to-end benchmark peers
+if [ "$bench" = 1 ]; then
+  venv="$deps/venv-bench"
+  if ! "$venv/bin/python" -c "import SimpleITK" 2>/dev/null; then
+    log "installing SimpleITK from PyPI into $venv"
+    install_packages python3-venv
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "SimpleITK>=2.2,<3"
+  fi
 fi

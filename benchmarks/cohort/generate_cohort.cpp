@@ -1,6 +1,6 @@
-// medimg_cohort_generate DIR [N] [NX NY] [FORMATS]
+// medimg_cohort_generate DIR [N] [NX NY] [FORMATS] [NZ]
 // A synthetic but CT-like cohort for the cohort benchmark: N scans (default
-// 40) of NX x NY (default 512 x 512) x 60..140 int16 voxels in Hounsfield-like
+// 40) of NX x NY (default 512 x 512) x NZ (default 60..140) int16 voxels in Hounsfield-like
 // units (air -1000, soft tissue 40, lungs -850, spine 700, noise), spacing
 // (0.6..0.9, same, 1.5..5) mm, directions cycling LPS / RAS / oblique (12
 // degrees about a tilted axis). Each scan is written in every format of
@@ -94,7 +94,7 @@ std::vector<std::string> split(const std::string& text) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DIR [N] [NX NY] [FORMATS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DIR [N] [NX NY] [FORMATS] [NZ]\n", argv[0]);
     return 2;
   }
   namespace fs = std::filesystem;
@@ -103,6 +103,8 @@ int main(int argc, char** argv) {
   const std::int64_t nx = argc > 4 ? std::atoll(argv[3]) : 512;
   const std::int64_t ny = argc > 4 ? std::atoll(argv[4]) : 512;
   const std::vector<std::string> formats = split(argc > 5 ? argv[5] : "nii.gz,nii,h5");
+  // NZ: every scan that many slices (default: 60 to 140, varying).
+  const std::int64_t fixed_nz = argc > 6 ? std::atoll(argv[6]) : 0;
   try {
     medimg::ScopeGuard guard(argc, argv);
     for (const std::string& format : formats) fs::create_directories(dir / format);
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
     }
     std::uint64_t voxels = 0;
     for (int s = 0; s < count; ++s) {
-      const std::int64_t nz = 60 + (s * 37) % 81;
+      const std::int64_t nz = fixed_nz > 0 ? fixed_nz : 60 + (s * 37) % 81;
       const double sxy = 0.6 + 0.3 * std::fmod(s * 0.618034, 1.0);
       const double sz = 1.5 + 3.5 * std::fmod(s * 0.414214 + 0.25, 1.0);
       const Size3 size{nx, ny, nz};
