@@ -47,6 +47,22 @@ TYPED_TEST(ImageOnBackend, WrappingVoxelsChecksExtents) {
   EXPECT_THROW(image.set_geometry(Geometry(Size3{4, 5, 7}, Vec3{}, Vec3{1, 1, 1})), Error);
 }
 
+TYPED_TEST(ImageOnBackend, TakeHandsTheVoxelsOverAndLeavesTheSourceEmpty) {
+  using Space = typename TypeParam::memory_space;
+  Image<float, Space> image(oblique_geometry());
+  const float* voxels = image.voxels().data();
+  const Image<float, Space> taken = take(image);
+  EXPECT_FALSE(image.is_allocated());
+  EXPECT_EQ(taken.voxels().data(), voxels);
+  EXPECT_EQ(taken.voxels().use_count(), 1);  // nothing else holds them
+  AnyImage<Space> any = Image<std::int16_t, Space>(oblique_geometry());
+  const AnyImage<Space> moved = take(any);
+  using Int16 = Image<std::int16_t, Space>;
+  using Empty = Image<std::uint8_t, Space>;  // AnyImage's first alternative
+  EXPECT_EQ(std::get<Int16>(moved).voxels().use_count(), 1);
+  EXPECT_FALSE(std::get<Empty>(any).is_allocated());
+}
+
 TYPED_TEST(ImageOnBackend, RoundTripThroughBackendAndCloneIsDeep) {
   Image<float, HostMemory> host(oblique_geometry());
   for (std::int64_t n = 0; n < host.geometry().voxel_count(); ++n) {

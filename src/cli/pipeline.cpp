@@ -32,15 +32,18 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
   }
   const Pipeline pipeline = Pipeline::load(o.steps);
   check_output_path(o.output);
-  const auto input = to_memory_space<DeviceMemory>(load_image(o.input));
+  auto input = to_memory_space<DeviceMemory>(load_image(o.input));
+  const Size3 input_size = geometry(input).size();
   std::vector<StepTiming> timings;
-  const auto result = pipeline.run(input, &timings);
+  // Handed over (take): the input is released once the first step has made
+  // its output.
+  const auto result = pipeline.run(take(input), &timings);
   save_image(to_memory_space<HostMemory>(result), o.output);
   if (!global.quiet) {
     double total = 0.0;
     for (const StepTiming& t : timings) total += t.ms;
     std::printf("pipeline: %s %s -> %s %s %s, %zu steps, %.1f ms\n", o.input.c_str(),
-                to_string(geometry(input).size()).c_str(), o.output.c_str(),
+                to_string(input_size).c_str(), o.output.c_str(),
                 to_string(geometry(result).size()).c_str(),
                 std::string(to_string(pixel_type(result))).c_str(), timings.size(), total);
     for (std::size_t s = 0; s < timings.size(); ++s) {

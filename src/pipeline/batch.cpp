@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "medimg/config.hpp"
 #include "medimg/core/device_memory.hpp"
@@ -753,7 +754,9 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
       if (options.previews) before = render_preview(image);
       std::vector<StepTiming> timings;
       try {
-        image = pipeline->run(image, &timings);
+        // Handed over (take): each step's input is released as soon as the
+        // step has made its output (peak: one step's input and output).
+        image = pipeline->run(take(image), &timings);
       } catch (const StepError& e) {
         row["step"] = std::to_string(e.step()) + " " + e.op();
         throw;

@@ -8,6 +8,7 @@ Usage: test_pipeline.py MEDIMG_BINARY SCRATCH_DIR
 """
 import json
 import os
+import subprocess
 import sys
 import unittest
 
@@ -15,7 +16,7 @@ import jsonschema
 import nibabel as nib
 import numpy as np
 import pydicom
-from cli_support import MRICRON, fresh_dir, run
+from cli_support import MEDIMG, MRICRON, fresh_dir, run
 
 SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                       "pipeline.schema.json")
@@ -130,6 +131,32 @@ class Oracle(unittest.TestCase):
         out = nib.load(os.path.join(self.dir, "cop.nii"))
         expected_origin = nib.load(CH2).affine @ np.array([5, -6, 40, 1])
         np.testing.assert_allclose(out.affine[:3, 3], expected_origin[:3], atol=1e-4)
+
+
+class Memory(unittest.TestCase):
+    def test_each_step_frees_its_input(self):
+        """A pipeline holds one step's input and output at a time: the
+        command's input is released once the first step has made its output
+        (peak RSS from /usr/bin/time)."""
+        d = fresh_dir("pipeline_memory")
+        src = os.path.join(d, "in.nii")
+        shape = (256, 256, 256)  # int16: 32 MiB; the z-score's float output 64 MiB
+        data = (np.arange(np.prod(shape)) % 2000 - 1000).astype(np.int16).reshape(shape)
+        nib.save(nib.Nifti1Image(data, np.diag([-1.0, 1.0, 1.0, 1.0])), src)
+        steps = os.path.join(d, "steps.json")
+        with open(steps, "w") as f:
+            json.dump({"steps": [{"op": "reorient", "orientation": "RAS"},
+                                 {"op": "z_score"}]}, f)
+        record = os.path.join(d, "time.txt")
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", record, MEDIMG, "--quiet",
+                                 "pipeline", src, os.path.join(d, "out.nii"), "--steps", steps],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(record) as f:
+            peak_mib = int(f.read().split()[-1]) / 1024
+        # Released: max(32 + 32, 32 + 64) = 96 MiB of images; all three
+        # alive would be 128.
+        self.assertLess(peak_mib, 96 + 24, f"peak {peak_mib:.0f} MiB")
 
 
 class Format(unittest.TestCase):

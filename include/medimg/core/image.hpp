@@ -156,6 +156,17 @@ const Metadata& metadata(const AnyImage<MemorySpace>& image) {
   return std::visit([](const auto& typed) -> const Metadata& { return typed.metadata(); }, image);
 }
 
+// Hands `image` over and leaves it empty (an Image or AnyImage). Use it
+// where std::move would be written to free the source early: Kokkos 3.4's
+// View has no move constructor (its tracker is copied), so a moved-from
+// image still holds its voxels until it is destroyed.
+template <class ImageLike>
+ImageLike take(ImageLike& image) {
+  ImageLike out = image;
+  image = ImageLike{};
+  return out;
+}
+
 template <class TargetSpace, class MemorySpace>
 AnyImage<TargetSpace> to_memory_space(const AnyImage<MemorySpace>& image) {
   return std::visit(
