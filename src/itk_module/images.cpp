@@ -28,6 +28,7 @@
 #include "medimg/core/error.hpp"
 #include "medimg/io/detail/itk_module.hpp"
 #include "medimg/io/detail/payload_check.hpp"
+#include "medimg/io/itk_bridge.hpp"
 
 namespace medimg::itk_module {
 
@@ -290,21 +291,12 @@ FileHeader read_file_header(const std::string& path) {
   return {io, type, geometry};
 }
 
-// The grid of an image ITK produced, with errors naming `path`.
+// The grid of an image ITK produced (or of a reader's output information),
+// with errors naming `path`.
 template <class T>
 Geometry geometry_of(const itk::Image<T, 3>& image, const std::string& path) {
-  Size3 size;
-  Vec3 origin, spacing;
-  Mat3 direction;
-  const auto region = image.GetLargestPossibleRegion().GetSize();
-  for (unsigned c = 0; c < 3; ++c) {
-    size[c] = static_cast<std::int64_t>(region[c]);
-    origin[c] = image.GetOrigin()[c];
-    spacing[c] = image.GetSpacing()[c];
-    for (unsigned r = 0; r < 3; ++r) direction[r][c] = image.GetDirection()[r][c];
-  }
   try {
-    return Geometry(size, origin, spacing, direction);
+    return geometry_of_itk(image);
   } catch (const Error& e) {
     throw Error("cannot read '" + path + "': " + e.what());
   }
@@ -438,52 +430,13 @@ GridAndType read_dicom_series_header(const std::string& folder,
   reader->SetImageIO(io);
   reader->SetFileNames(files);
   itk_read(folder, [&reader] { reader->UpdateOutputInformation(); });
-  const Float* info = reader->GetOutput();
-  Size3 size;
-  Vec3 origin, spacing;
-  Mat3 direction;
-  for (unsigned c = 0; c < 3; ++c) {
-    size[c] = static_cast<std::int64_t>(info->GetLargestPossibleRegion().GetSize(c));
-    origin[c] = info->GetOrigin()[c];
-    spacing[c] = info->GetSpacing()[c];
-    for (unsigned r = 0; r < 3; ++r) direction[r][c] = info->GetDirection()[r][c];
-  }
+  const Geometry geometry = geometry_of(*reader->GetOutput(), folder);
   try {
-    return {with_dicom_pixel_spacing(Geometry(size, origin, spacing, direction),
-                                     io->GetMetaDataDictionary()),
-            type};
+    return {with_dicom_pixel_spacing(geometry, io->GetMetaDataDictionary()), type};
   } catch (const Error& e) {
     throw Error("cannot read '" + folder + "': " + e.what());
   }
 }
-
-namespace {
-
-// An itk::Image that reads `voxels` in place (no copy).
-template <class T>
-typename itk::Image<T, 3>::Pointer itk_image_over(const Geometry& g, const T* voxels) {
-  using ItkImage = itk::Image<T, 3>;
-  auto out = ItkImage::New();
-  typename ItkImage::SizeType size;
-  typename ItkImage::SpacingType spacing;
-  typename ItkImage::PointType origin;
-  typename ItkImage::DirectionType direction;
-  for (unsigned c = 0; c < 3; ++c) {
-    size[c] = static_cast<itk::SizeValueType>(g.size()[c]);
-    spacing[c] = g.spacing()[c];
-    origin[c] = g.origin()[c];
-    for (unsigned r = 0; r < 3; ++r) direction[r][c] = g.direction()[r][c];
-  }
-  out->SetRegions(typename ItkImage::RegionType(size));
-  out->SetSpacing(spacing);
-  out->SetOrigin(origin);
-  out->SetDirection(direction);
-  out->GetPixelContainer()->SetImportPointer(
-      const_cast<T*>(voxels), static_cast<itk::SizeValueType>(g.voxel_count()), false);
-  return out;
-}
-
-}  // namespace
 
 void write_file(const std::string& path, const std::string& target, const Geometry& geometry,
                 PixelType type, const void* voxels, bool compress) {

@@ -17,11 +17,10 @@ enum class ItkVoxels {
   shared  // the itk::Image reads medimg's buffer in place; keep `image` alive
 };
 
+// An itk::Image on `g`'s grid, its buffer not allocated.
 template <class T>
-typename itk::Image<T, 3>::Pointer to_itk_image(const Image<T, HostMemory>& image,
-                                                ItkVoxels voxels = ItkVoxels::copy) {
+typename itk::Image<T, 3>::Pointer itk_image_on(const Geometry& g) {
   using ItkImage = itk::Image<T, 3>;
-  const Geometry& g = image.geometry();
   auto out = ItkImage::New();
   typename ItkImage::SizeType size;
   typename ItkImage::SpacingType spacing;
@@ -37,19 +36,23 @@ typename itk::Image<T, 3>::Pointer to_itk_image(const Image<T, HostMemory>& imag
   out->SetSpacing(spacing);
   out->SetOrigin(origin);
   out->SetDirection(direction);
-  const auto count = static_cast<itk::SizeValueType>(g.voxel_count());
-  if (voxels == ItkVoxels::shared) {
-    out->GetPixelContainer()->SetImportPointer(const_cast<T*>(image.voxels().data()), count, false);
-  } else {
-    out->Allocate();
-    std::memcpy(out->GetBufferPointer(), image.voxels().data(), count * sizeof(T));
-  }
   return out;
 }
 
-// Copies an itk::Image; throws medimg::Error if its geometry is invalid.
+// An itk::Image on `g`'s grid that reads `voxels` in place (keep them alive).
+// The ITK module (src/itk_module), which holds plain buffers, uses it too.
 template <class T>
-Image<T, HostMemory> from_itk_image(const itk::Image<T, 3>& itk_image, Metadata metadata = {}) {
+typename itk::Image<T, 3>::Pointer itk_image_over(const Geometry& g, const T* voxels) {
+  auto out = itk_image_on<T>(g);
+  out->GetPixelContainer()->SetImportPointer(
+      const_cast<T*>(voxels), static_cast<itk::SizeValueType>(g.voxel_count()), false);
+  return out;
+}
+
+// The grid of an itk::Image (or of a reader's output information); throws
+// medimg::Error if it is not a valid Geometry.
+template <class T>
+Geometry geometry_of_itk(const itk::Image<T, 3>& itk_image) {
   Size3 size;
   Vec3 origin;
   Vec3 spacing;
@@ -61,8 +64,26 @@ Image<T, HostMemory> from_itk_image(const itk::Image<T, 3>& itk_image, Metadata 
     spacing[c] = itk_image.GetSpacing()[c];
     for (unsigned r = 0; r < 3; ++r) direction[r][c] = itk_image.GetDirection()[r][c];
   }
-  auto image = Image<T, HostMemory>::uninitialized(Geometry(size, origin, spacing, direction),
-                                                   "medimg::from_itk_image");
+  return Geometry(size, origin, spacing, direction);
+}
+
+template <class T>
+typename itk::Image<T, 3>::Pointer to_itk_image(const Image<T, HostMemory>& image,
+                                                ItkVoxels voxels = ItkVoxels::copy) {
+  const Geometry& g = image.geometry();
+  if (voxels == ItkVoxels::shared) return itk_image_over(g, image.voxels().data());
+  auto out = itk_image_on<T>(g);
+  out->Allocate();
+  std::memcpy(out->GetBufferPointer(), image.voxels().data(),
+              static_cast<std::size_t>(g.voxel_count()) * sizeof(T));
+  return out;
+}
+
+// Copies an itk::Image; throws medimg::Error if its geometry is invalid.
+template <class T>
+Image<T, HostMemory> from_itk_image(const itk::Image<T, 3>& itk_image, Metadata metadata = {}) {
+  auto image =
+      Image<T, HostMemory>::uninitialized(geometry_of_itk(itk_image), "medimg::from_itk_image");
   std::memcpy(image.voxels().data(), itk_image.GetBufferPointer(),
               static_cast<std::size_t>(image.geometry().voxel_count()) * sizeof(T));
   image.metadata() = std::move(metadata);
