@@ -5,12 +5,14 @@
 //   - linear resample with the identity map (input read in order) and with a
 //     10 degree rotation about k and about i,
 //   - nearest rotation, the B-spline prefilter alone, B-spline evaluation alone.
-// Usage: resample_cost [N]   (default 256)
+// Usage: resample_cost [N] [--only CASE] [--repeat R]   (N default 256,
+// R default 3; CASE one of the names in `cases`, or `none`)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 
 #include "best_time.hpp"
 #include "medimg/core/scope_guard.hpp"
@@ -30,6 +32,14 @@ struct WriteOnce {
 int main(int argc, char** argv) {
   using namespace medimg;
   const std::int64_t n = argc > 1 ? std::max(8, std::atoi(argv[1])) : 256;
+  // --only NAME runs one case (for callgrind: its instructions less those of
+  // `--only none`, which builds the same inputs and runs nothing).
+  std::string only;
+  int repeat = 3;
+  for (int a = 2; a + 1 < argc; a += 2) {
+    if (std::string(argv[a]) == "--only") only = argv[a + 1];
+    if (std::string(argv[a]) == "--repeat") repeat = std::max(1, std::atoi(argv[a + 1]));
+  }
   setenv("OMP_PROC_BIND", "false", 0);
   ScopeGuard guard(argc, argv);
   {
@@ -39,36 +49,47 @@ int main(int argc, char** argv) {
     const Sampler<float, DeviceMemory> nearest(image, Interp::nearest);
     const Sampler<float, DeviceMemory> linear(image, Interp::linear);
     const Sampler<float, DeviceMemory> bspline(image, Interp::bspline);
+    struct Case {
+      const char* name;
+      const char* what;
+      std::function<void()> run;
+    };
     auto run = [&](const Sampler<float, DeviceMemory>& s, const AffineTransform& t) {
-      return [&s, t, &cube] { resample_as<float>(Exec(), cube, s, t); };
+      return std::function<void()>([&s, t, &cube] { resample_as<float>(Exec(), cube, s, t); });
     };
     const double mvox = double(cube.voxel_count()) / 1e6;
-    auto report = [mvox](const char* what, double ms) {
-      std::printf("  %-44s %9.1f ms %9.1f Mvox/s\n", what, ms, mvox / ms * 1e3);
-    };
-    std::printf("resample cost on %s, %lld^3 float (best of 3)\n", Exec::name(),
-                static_cast<long long>(n));
     // The output allocated as every Image is (huge pages on the host) and
     // written once through its flat pointer: the floor under any resampler.
-    report("allocate output + write once (floor)", best_ms([&] {
-             auto out = Image<float, DeviceMemory>::uninitialized(cube);
-             Kokkos::parallel_for(
-                 "resample_cost::write_once",
-                 Kokkos::RangePolicy<Exec>(0, static_cast<std::size_t>(cube.voxel_count())),
-                 WriteOnce{out.voxels().data()});
-             Kokkos::fence();
-           }));
-    report("linear, identity map (reads in order)", best_ms(run(linear, AffineTransform())));
-    report("linear, rotate 10 deg about k",
-           best_ms(run(linear, rotation_about_center(cube, Axis::k, 10.0))));
-    report("linear, rotate 10 deg about i",
-           best_ms(run(linear, rotation_about_center(cube, Axis::i, 10.0))));
-    report("nearest, rotate 10 deg about k",
-           best_ms(run(nearest, rotation_about_center(cube, Axis::k, 10.0))));
-    report("B-spline prefilter alone",
-           best_ms([&] { Sampler<float, DeviceMemory>(image, Interp::bspline); }));
-    report("B-spline evaluation alone, rotate 10 deg about k",
-           best_ms(run(bspline, rotation_about_center(cube, Axis::k, 10.0))));
+    const std::function<void()> floor = [&] {
+      auto out = Image<float, DeviceMemory>::uninitialized(cube);
+      Kokkos::parallel_for(
+          "resample_cost::write_once",
+          Kokkos::RangePolicy<Exec>(0, static_cast<std::size_t>(cube.voxel_count())),
+          WriteOnce{out.voxels().data()});
+      Kokkos::fence();
+    };
+    const AffineTransform about_k = rotation_about_center(cube, Axis::k, 10.0);
+    const AffineTransform about_i = rotation_about_center(cube, Axis::i, 10.0);
+    const Case cases[] = {
+        {"floor", "allocate output + write once (floor)", floor},
+        {"linear-identity", "linear, identity map (reads in order)",
+         run(linear, AffineTransform())},
+        {"linear-k", "linear, rotate 10 deg about k", run(linear, about_k)},
+        {"linear-i", "linear, rotate 10 deg about i", run(linear, about_i)},
+        {"nearest-k", "nearest, rotate 10 deg about k", run(nearest, about_k)},
+        {"prefilter", "B-spline prefilter alone",
+         [&] { Sampler<float, DeviceMemory>(image, Interp::bspline); }},
+        {"bspline-k", "B-spline evaluation alone, rotate 10 deg about k", run(bspline, about_k)},
+    };
+    if (only.empty()) {
+      std::printf("resample cost on %s, %lld^3 float (best of %d)\n", Exec::name(),
+                  static_cast<long long>(n), repeat);
+    }
+    for (const Case& c : cases) {
+      if (!only.empty() && only != c.name) continue;
+      const double ms = best_ms(c.run, repeat);
+      std::printf("  %-44s %9.1f ms %9.1f Mvox/s\n", c.what, ms, mvox / ms * 1e3);
+    }
   }
   return 0;
 }

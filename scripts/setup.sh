@@ -64,7 +64,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libnifti2-dev libisal-dev time
   mricron-data dcm2niix python3 python3-nibabel python3-pydicom python3-scipy python3-numpy python3-h5py python3-jsonschema python3-pil
-  clang-format
+  clang-format valgrind
 )
 
 as_root() {

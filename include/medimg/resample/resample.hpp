@@ -69,6 +69,13 @@ template <class Interpolator>
 struct has_interior_line<Interpolator, std::enable_if_t<Interpolator::has_interior_line>>
     : std::true_type {};
 
+// Interpolators with an `interior_steps` (any affine row, in chunks).
+template <class Interpolator, class = void>
+struct has_interior_steps : std::false_type {};
+template <class Interpolator>
+struct has_interior_steps<Interpolator, std::enable_if_t<Interpolator::has_interior_steps>>
+    : std::true_type {};
+
 // Interpolators whose interior value comes in an x stage and a yz stage
 // (x_stage, yz_stage: ResampleAxisAlignedPlanes).
 template <class Interpolator, class = void>
@@ -254,10 +261,14 @@ struct ResampleAffineRows {
         return;
       }
     }
-    for (std::int64_t i = a; i < b; ++i) {
-      const double x = static_cast<double>(i0 + i);
-      row_out[i] = pixel_cast<Out>(
-          interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
+    if constexpr (has_interior_steps<Interpolator>::value) {
+      interp.interior_steps(c0, step, i0, a, b, row_out, PixelCastTo<Out>{});
+    } else {
+      for (std::int64_t i = a; i < b; ++i) {
+        const double x = static_cast<double>(i0 + i);
+        row_out[i] = pixel_cast<Out>(
+            interp.interior(Vec3{c0[0] + x * step[0], c0[1] + x * step[1], c0[2] + x * step[2]}));
+      }
     }
   }
 };
