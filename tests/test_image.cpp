@@ -197,3 +197,52 @@ TEST(Metadata, ModalityFromDicom) {
 
 }  // namespace
 }  // namespace medimg::test
+
+// core/voxel_pool.hpp: a freed buffer of the same type and shape is handed
+// back (same voxels) only inside a scope and only when nothing else holds
+// it; budget 0 releases freed buffers at the next allocation that cannot
+// use them.
+TEST(VoxelPool, ReusesFreedBuffersOfTheSameShapeInsideAScope) {
+  using namespace medimg;
+  using HostImage = Image<float, HostMemory>;
+  const Geometry grid(Size3{128, 64, 64}, Vec3{0, 0, 0}, Vec3{1, 1, 1});  // 2 MiB of float
+  const Geometry other(Size3{64, 64, 128}, Vec3{0, 0, 0}, Vec3{1, 1, 1});
+  { auto unpooled = HostImage::uninitialized(grid); }
+  EXPECT_FALSE(VoxelPool::enabled());
+  EXPECT_EQ(VoxelPool::stats().held_bytes, 0u);  // no scope: nothing kept
+  {
+    const VoxelPool::Scope scope(VoxelPool::adaptive);
+    const void* pooled = nullptr;
+    {
+      auto a = HostImage::uninitialized(grid);
+      pooled = a.voxels().data();
+      auto held = HostImage::uninitialized(grid);  // `a` is in use: a new buffer
+      EXPECT_NE(held.voxels().data(), pooled);
+    }
+    auto b = HostImage::uninitialized(grid);  // both are free now: the older one
+    EXPECT_EQ(b.voxels().data(), pooled);
+    auto c = HostImage::uninitialized(other);                       // another shape: new
+    auto d = Image<std::int32_t, HostMemory>::uninitialized(grid);  // another type: new
+    EXPECT_NE(static_cast<const void*>(d.voxels().data()), pooled);
+    const VoxelPool::Stats s = VoxelPool::stats();
+    EXPECT_EQ(s.hits, 1);
+    EXPECT_EQ(s.misses, 4);
+    EXPECT_GE(s.held_bytes, 4u * grid.voxel_count() * sizeof(float));
+  }
+  EXPECT_FALSE(VoxelPool::enabled());
+  EXPECT_EQ(VoxelPool::stats().held_bytes, 0u);
+  {
+    const VoxelPool::Scope scope(0);
+    const void* freed = nullptr;
+    {
+      auto a = HostImage::uninitialized(grid);
+      freed = a.voxels().data();
+    }
+    auto same = HostImage::uninitialized(grid);  // reused
+    EXPECT_EQ(same.voxels().data(), freed);
+    { auto gone = HostImage::uninitialized(other); }
+    auto b = HostImage::uninitialized(grid);  // `gone` was released by this miss
+    EXPECT_EQ(VoxelPool::stats().hits, 1);
+    EXPECT_EQ(VoxelPool::stats().held_bytes, 2u * grid.voxel_count() * sizeof(float));
+  }
+}

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "image_command.hpp"
+#include "medimg/core/voxel_pool.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/pipeline/pipeline.hpp"
 
@@ -37,7 +38,14 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
   std::vector<StepTiming> timings;
   // Handed over (take): the input is released once the first step has made
   // its output.
-  const auto result = pipeline.run(take(input), &timings);
+  const auto result = [&] {
+    // A step whose output has the shape of an image an earlier step freed
+    // reuses its voxels. A budget of 0 holds no freed buffer past the next
+    // allocation that cannot use it, and the scope ends before the write:
+    // the peak is what it is without the pool.
+    const VoxelPool::Scope pool(0);
+    return pipeline.run(take(input), &timings);
+  }();
   save_image(to_memory_space<HostMemory>(result), o.output);
   if (!global.quiet) {
     double total = 0.0;

@@ -1,6 +1,7 @@
 """`medimg batch` over a small real cohort (MNI templates, nibabel's
 anatomical.nii on an oblique grid, a CT DICOM folder, an HDF5 file) with
 deliberately bad items (a truncated .nii.gz, an empty folder, a text file):
+same-shaped items reuse their voxel buffers (the voxel pool);
 the good items are written and equal `medimg pipeline` on each, the bad
 ones are reported with their step and message, the exit code is 1; report
 .json/.csv/.html; --resume skips complete outputs and redoes corrupt ones;
@@ -190,6 +191,44 @@ class Batch(unittest.TestCase):
         self.assertIn("] 8/8 items, 3 failed", screen)
         self.assertRegex(screen, r"\[#{30}\] 8/8 items")
         self.assertIn("items/s, ETA", screen)
+
+    def test_same_shaped_items_reuse_their_voxel_buffers(self):
+        """The voxel pool (core/voxel_pool.hpp): every item of a cohort of
+        one shape allocates the same buffers; after the first items they all
+        come from the pool, and the outputs are those of a run item by item."""
+        d = fresh_dir("batch_pool")
+        steps = os.path.join(d, "steps.json")
+        with open(steps, "w") as f:
+            json.dump({"medimg_pipeline": 1, "steps": [
+                {"op": "reorient", "orientation": "LPS"},
+                {"op": "resample_to_spacing", "spacing": [1.5, 1.5, 1.5], "interp": "linear"},
+                {"op": "z_score", "over": "nonzero"}]}, f)
+        memory = {}
+        for count in (1, 5):
+            manifest = os.path.join(d, f"cohort{count}.csv")
+            with open(manifest, "w") as f:
+                f.write("input,output\n")
+                for i in range(count):
+                    f.write(f"{self.inputs['ch2']},item{i}.nii\n")
+            out = os.path.join(d, f"out{count}")
+            r = run("--quiet", "batch", "--manifest", manifest, "--steps", steps, "--out-dir", out,
+                    "--jobs-per-rank", "1")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out, "report.json")) as f:
+                memory[count] = json.load(f)["memory"]
+        per_item = memory[1]["pool_misses"]
+        self.assertEqual(memory[1]["pool_hits"], 0)
+        self.assertGreaterEqual(per_item, 3)  # read, reorient, resample, z-score (>= 1 MiB)
+        five = memory[5]
+        self.assertEqual(five["pool_hits"] + five["pool_misses"], 5 * per_item, five)
+        # Reading one item ahead needs one more input buffer; nothing else is new.
+        self.assertLessEqual(five["pool_misses"], per_item + 2, five)
+        first = np.asanyarray(nib.load(os.path.join(d, "out5", "item0.nii")).dataobj)
+        for i in range(1, 5):
+            np.testing.assert_array_equal(
+                first, np.asanyarray(nib.load(os.path.join(d, "out5", f"item{i}.nii")).dataobj))
+        np.testing.assert_array_equal(
+            first, np.asanyarray(nib.load(os.path.join(d, "out1", "item0.nii")).dataobj))
 
     def test_refuses_an_item_that_does_not_fit(self):
         out = os.path.join(self.dir, "small")

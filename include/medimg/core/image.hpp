@@ -19,6 +19,7 @@
 #include "medimg/core/host_memory.hpp"
 #include "medimg/core/metadata.hpp"
 #include "medimg/core/pixel_type.hpp"
+#include "medimg/core/voxel_pool.hpp"
 
 namespace medimg {
 
@@ -90,16 +91,27 @@ class Image {
 
  private:
   // Every image's voxels come from here: uninitialised, and in host memory
-  // advised onto transparent huge pages before anything touches them (a
-  // first touch of 4 KiB pages costs a VM like ours about 4 ms per MiB,
-  // huge pages about 45x less; core/host_memory.hpp).
+  // advised onto transparent huge pages and faulted in, in parallel, before
+  // a kernel writes them (a first touch of 4 KiB pages costs a VM like ours
+  // about 4 ms per MiB, huge pages about 45x less, and faults taken inside a
+  // kernel evict its caches; core/host_memory.hpp), or, inside a
+  // VoxelPool::Scope, a free buffer of the same shape (core/voxel_pool.hpp).
   static view_type allocate(const Geometry& geometry, const std::string& label) {
+    if constexpr (std::is_same_v<MemorySpace, Kokkos::HostSpace>) {
+      if (auto pooled = VoxelPool::reuse<view_type>(static_cast<std::size_t>(geometry.size()[0]),
+                                                    static_cast<std::size_t>(geometry.size()[1]),
+                                                    static_cast<std::size_t>(geometry.size()[2]))) {
+        return *pooled;
+      }
+    }
     view_type voxels(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
                      static_cast<std::size_t>(geometry.size()[0]),
                      static_cast<std::size_t>(geometry.size()[1]),
                      static_cast<std::size_t>(geometry.size()[2]));
     if constexpr (std::is_same_v<MemorySpace, Kokkos::HostSpace>) {
-      advise_huge_pages(voxels.data(), static_cast<std::uint64_t>(voxels.span()) * sizeof(T));
+      advise_huge_pages(voxels.data(), static_cast<std::uint64_t>(voxels.span()) * sizeof(T),
+                        Kokkos::DefaultHostExecutionSpace().concurrency());
+      VoxelPool::keep(voxels);
     }
     return voxels;
   }
