@@ -1,8 +1,10 @@
 """The cohort benchmark's driver (scripts/cohort_bench.sh runs it): the
 standard pipeline over the same generated cohort with ITK
-(medimg_cohort_itk, one scan after another) and with `medimg batch`, in one
-run, per input format; prints scans/s, the read/compute/write split, the
-ratios, and how far medimg's outputs are from ITK's.
+(medimg_cohort_itk, one scan after another), with SimpleITK
+(sitk_pipeline.py, when MEDIMG_SITK_PYTHON names a Python that has it) and
+with `medimg batch`, in one run, per input format; prints scans/s, the
+read/compute/write split, the ratios, and how far medimg's outputs are from
+ITK's and SimpleITK's.
 
 Usage: cohort_bench.py BIN_DIR COHORT_DIR PIPELINE_JSON [MPIEXEC]
 """
@@ -19,6 +21,7 @@ import numpy as np
 BIN, COHORT, PIPELINE = sys.argv[1], sys.argv[2], sys.argv[3]
 MPIEXEC = sys.argv[4] if len(sys.argv) > 4 else ""
 THREADS = os.environ.get("OMP_NUM_THREADS", "2")
+SITK_PYTHON = os.environ.get("MEDIMG_SITK_PYTHON", "")
 OUT = os.path.join(COHORT, "results")
 
 
@@ -34,6 +37,18 @@ def itk(fmt):
                        capture_output=True, text=True, check=True)
     s = json.loads(re.search(r"itk summary: (\{.*\})", r.stdout).group(1))
     return {"tool": "ITK", "format": fmt, "scans": s["scans"], "read": s["read_s"],
+            "compute": s["compute_s"], "write": s["write_s"], "total": s["total_s"], "out": out}
+
+
+def simpleitk(fmt):
+    out = os.path.join(OUT, "sitk_" + fmt)
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([SITK_PYTHON, os.path.join(os.path.dirname(__file__), "sitk_pipeline.py"),
+                        os.path.join(COHORT, "manifest_%s.csv" % fmt), out, ext_of(fmt)],
+                       capture_output=True, text=True, check=True,
+                       env=dict(os.environ, SITK_THREADS=THREADS))
+    s = json.loads(re.search(r"sitk summary: (\{.*\})", r.stdout).group(1))
+    return {"tool": "SimpleITK", "format": fmt, "scans": s["scans"], "read": s["read_s"],
             "compute": s["compute_s"], "write": s["write_s"], "total": s["total_s"], "out": out}
 
 
@@ -80,6 +95,9 @@ def main():
     for fmt in ("nii.gz", "nii"):
         print("cohort: ITK, %s ..." % fmt, flush=True)
         rows.append(itk(fmt))
+        if SITK_PYTHON:
+            print("cohort: SimpleITK, %s ..." % fmt, flush=True)
+            rows.append(simpleitk(fmt))
         print("cohort: medimg batch, %s ..." % fmt, flush=True)
         rows.append(medimg(fmt))
     if MPIEXEC:
@@ -96,8 +114,9 @@ def main():
         "compute x", "end-to-end x"))
     for r in rows:
         ref = itk_of.get(r["format"], itk_of["nii"])
-        ratio = "" if r["tool"] == "ITK" else "%.1fx" % (ref["compute"] / r["compute"])
-        e2e = "" if r["tool"] == "ITK" else "%.1fx" % (ref["total"] / r["total"])
+        peer = r["tool"] in ("ITK", "SimpleITK")
+        ratio = "" if peer else "%.1fx" % (ref["compute"] / r["compute"])
+        e2e = "" if peer else "%.1fx" % (ref["total"] / r["total"])
         if r["format"] == "h5":
             e2e += " (vs ITK nii)"
         print("%-7s %-12s %8.2f %8.1f %9.1f %8.1f %8.1f %10s %11s" % (
@@ -108,10 +127,21 @@ def main():
         if r["tool"] == "medimg":
             print("medimg %-6s mean ms per step: %s" % (r["format"], ", ".join(
                 "%s %.0f" % kv for kv in r["steps"].items())))
+    sitk_of = {r["format"]: r for r in rows if r["tool"] == "SimpleITK"}
+    for fmt in ("nii.gz", "nii"):
+        ours = [r for r in rows if r["tool"] == "medimg" and r["format"] == fmt][0]
+        if fmt in sitk_of:
+            theirs = sitk_of[fmt]
+            print("medimg vs SimpleITK, %s: compute %.1fx, end to end %.1fx" % (
+                fmt, theirs["compute"] / ours["compute"], theirs["total"] / ours["total"]))
     for fmt in ("nii", "nii.gz"):
         ours = [r for r in rows if r["tool"] == "medimg" and r["format"] == fmt][0]
         worst, count = max_difference(ours["out"], itk_of[fmt]["out"], fmt)
         print("max |medimg - ITK| over %d %s outputs: %.4g (z-score units)" % (count, fmt, worst))
+        if fmt in sitk_of:
+            worst, count = max_difference(ours["out"], sitk_of[fmt]["out"], fmt)
+            print("max |medimg - SimpleITK| over %d %s outputs: %.4g (z-score units)" % (
+                count, fmt, worst))
     gz = [r for r in rows if r["tool"] == "medimg" and r["format"] == "nii.gz"][0]
     print("nii.gz with medimg: read %.0f%% + write %.0f%% of busy time (compute %.0f%%)" % (
         100 * gz["read"] / (gz["read"] + gz["compute"] + gz["write"]),
