@@ -23,7 +23,7 @@
 
 #include "medimg/config.hpp"
 #include "medimg/core/device_memory.hpp"
-#include "medimg/core/voxel_pool.hpp"
+#include "medimg/core/voxel_pool.hpp"  // stats only
 #include "medimg/io/atomic_output.hpp"
 #include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
@@ -673,9 +673,8 @@ long minor_page_faults() {
   return usage.ru_minflt;
 }
 
-// This rank's voxel pool and page faults over the run (the report's
-// "memory"): with same-shaped items, pool_misses is the first item's
-// allocations and every later one is a hit.
+// This rank's page faults over the run and its voxel pool figures (the
+// report's "memory"; the pool is off in batch, see run_batch).
 json memory_json(long faults_before) {
   const VoxelPool::Stats pool = VoxelPool::stats();
   return {{"pool_hits", pool.hits},
@@ -693,10 +692,9 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
   // output cost more than the ops that fill it).
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  // And the images themselves: an item's buffers are handed to the next
-  // item of the same shapes (core/voxel_pool.hpp), so a steady-state item
-  // allocates no voxels and takes no page faults for them.
-  const VoxelPool::Scope pool(VoxelPool::adaptive);
+  // (No VoxelPool here: a cohort's scans differ in size, and buffers held
+  // for shapes that do not come back kept malloc from reusing their memory:
+  // measured, fresh pages and their faults for every item.)
   const long faults_before = minor_page_faults();
   const Team team;
   const auto start = Clock::now();

@@ -1,24 +1,25 @@
-// VoxelPool: host voxel buffers kept for reuse, so a batch that makes the
-// same shapes item after item takes no new page faults once its first item
-// is done (a fresh 150 MiB buffer costs 75 huge-page faults and their
-// clears; a reused one none).
+// VoxelPool: host voxel buffers kept for reuse by the next allocation of the
+// same pixel type and extents, so a step that makes the shape of an image an
+// earlier step freed takes no new pages.
 //
-// Off unless a VoxelPool::Scope is alive (the batch runner and the
-// `pipeline` command open one). While it is on, every host Image allocation
+// Off unless a VoxelPool::Scope is alive (the `pipeline` command opens one,
+// with budget 0). While it is on, every host Image allocation
 // (Image::uninitialized and the readers, which use it) first asks the pool
 // for a free buffer of the same pixel type and extents; a buffer is free
 // when the pool holds the only reference to its Kokkos View (use_count 1),
 // so nothing is ever handed out twice and nothing is freed under a user.
 // Buffers under 1 MiB are not kept.
 //
-// Memory: free buffers are held up to the scope's `free_bytes` budget; past
-// it the least recently used free ones are released before a new
-// allocation. The pipeline command uses a budget of 0 (a freed buffer lives
-// only until the next allocation that cannot use it: its peak is what it
-// was without the pool); the batch runner keeps up to twice the largest
-// number of bytes its items held at once, which covers every buffer one
-// item makes (a steady-state item allocates nothing), at the price of that
-// much more resident memory than a run without the pool.
+// Memory: free buffers are held up to the scope's `free_bytes` budget; on a
+// miss the least recently used free ones past it are released before the
+// new allocation. Budget 0 holds no freed buffer past the next allocation
+// that cannot use it, so the peak is what it is without the pool.
+// `adaptive` keeps up to twice the bytes in use at most, which serves a
+// sequence of same-shaped items entirely from the pool; the batch runner
+// does not use it: a cohort's scans differ in size, and buffers held for
+// shapes that never came back kept malloc from reusing their memory (the
+// cohort benchmark ran 2-4x slower with it; run_batch keeps freed blocks in
+// the heap instead).
 #pragma once
 
 #include <Kokkos_Core.hpp>
