@@ -54,25 +54,31 @@ fi
 kokkos_cuda="$deps/kokkos-cuda"
 # The compiler for Kokkos and medimg: Kokkos' nvcc_wrapper with Debian's
 # nvcc and g++-11, fixed in a script so that later rebuilds need no
-# environment. nvcc_wrapper takes a single -arch or -gencode, and Kokkos'
-# targets carry -arch=sm_80 (Kokkos_ARCH_AMPERE80): the script turns that
-# into one -gencode with sm_80 and sm_90 machine code plus compute_80 PTX.
+# environment. Kokkos' targets carry -arch=sm_80 (Kokkos_ARCH_AMPERE80).
+# Kokkos 3.4.1 refuses at start-up (Kokkos::Cuda::initialize aborts) to run
+# kernels whose __CUDA_ARCH__ has another major version than the device, so
+# machine code for sm_90 built from compute_80 PTX does not run on a Hopper
+# (H100, H200; seen on an H200): each architecture gets its own compilation.
+# nvcc_wrapper takes a single -arch or -gencode, so the script turns -arch=sm_80
+# into the compute_80 -> sm_80 one and hands nvcc the compute_90 -> sm_90
+# one (with compute_90 PTX for later 9.x devices) through NVCC_APPEND_FLAGS.
 cuda_compiler="$deps/nvcc-medimg"
 wrapper_text="#!/usr/bin/env bash
 # medimg's CUDA compiler, written by scripts/setup.sh --cuda.
 args=()
 for a in \"\$@\"; do
   case \"\$a\" in
-  -arch=sm_80) args+=('-gencode=arch=compute_80,code=[sm_80,sm_90,compute_80]') ;;
+  -arch=sm_80) args+=('-gencode=arch=compute_80,code=sm_80') ;;
   *) args+=(\"\$a\") ;;
   esac
 done
-NVCC_PREPEND_FLAGS='-isystem $debian_first' CUDA_ROOT=/usr NVCC_WRAPPER_DEFAULT_COMPILER=g++-11 exec $deps/src/kokkos/bin/nvcc_wrapper \"\${args[@]}\""
+NVCC_PREPEND_FLAGS='-isystem $debian_first' NVCC_APPEND_FLAGS='-gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90' CUDA_ROOT=/usr NVCC_WRAPPER_DEFAULT_COMPILER=g++-11 exec $deps/src/kokkos/bin/nvcc_wrapper \"\${args[@]}\""
 if [ ! -f "$cuda_compiler" ] || [ "$(cat "$cuda_compiler")" != "$wrapper_text" ]; then
   trilinos_source >/dev/null
   printf '%s\n' "$wrapper_text" >"$cuda_compiler"
   chmod +x "$cuda_compiler"
 fi
+compiler_signature=$(printf '%s' "$wrapper_text" | sha256sum | cut -c1-16)
 cuda_arch="-arch=sm_80"
 # ITK's bundled Eigen includes CUDA's internal host_defines.h when compiled
 # by nvcc, whose #warning would fail -Werror: -Wno-cpp silences #warning
@@ -84,17 +90,25 @@ kokkos_compiler=(-DCMAKE_CXX_COMPILER="$cuda_compiler" "-DCMAKE_CXX_FLAGS=$cuda_
 # nvlink reports at every CUDA link ("Skipping incompatible ... libdl.a"):
 # Kokkos (its tools loader) gets the shared libdl.so.2 instead.
 libdl=$(g++-11 -print-file-name=libdl.so.2)
-build_kokkos "$kokkos_cuda" -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON \
+kokkos_signature_extra="nvcc-medimg-$compiler_signature" build_kokkos "$kokkos_cuda" -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON \
   -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_CUDA_LAMBDA=ON -DKokkos_ARCH_AMPERE80=ON \
   -DLIBDL_LIBRARY="$libdl"
 
 cuda_build_dir="${MEDIMG_CUDA_BUILD_DIR:-$root/build-cuda}"
+# A build made by another compiler script starts again from scratch (ninja
+# does not see a change inside the script).
+if [ -f "$cuda_build_dir/build.ninja" ] &&
+  [ "$(cat "$cuda_build_dir/.medimg-compiler" 2>/dev/null)" != "$compiler_signature" ]; then
+  log "the CUDA compiler script changed: reconfiguring $cuda_build_dir"
+  rm -rf "$cuda_build_dir"
+fi
 if [ ! -f "$cuda_build_dir/build.ninja" ]; then
   log "configuring the CUDA build of medimg in $cuda_build_dir"
   cmake -S "$root" -B "$cuda_build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER="$cuda_compiler" "-DCMAKE_CXX_FLAGS=$cuda_flags" \
     -DCUDAToolkit_ROOT=/usr -DKokkos_ROOT="$kokkos_cuda" -DKokkosKernels_ROOT="$kokkos_cuda" \
     -DMEDIMG_WERROR=ON ${MEDIMG_CUDA_CMAKE_ARGS:-}
+  printf '%s\n' "$compiler_signature" >"$cuda_build_dir/.medimg-compiler"
 fi
 log "building the CUDA build of medimg"
 # MEDIMG_CUDA_TARGETS: build only these targets (scripts/gpu_bundle.sh).

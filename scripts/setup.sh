@@ -220,7 +220,9 @@ build_kokkos() {
   local prefix=$1
   shift
   local stamp="$prefix/.medimg-built"
-  local signature="kokkos-3.4.1 kernels-without-tpls ${kokkos_compiler[*]} $*"
+  # kokkos_signature_extra: what else the build depends on (the CUDA
+  # compiler script's text), so that a change to it rebuilds Kokkos.
+  local signature="kokkos-3.4.1 kernels-without-tpls ${kokkos_signature_extra:+$kokkos_signature_extra }${kokkos_compiler[*]} $*"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$signature" ]; then
     return
   fi
