@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -154,6 +155,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--only", help="run only the cases whose 'input command' matches this regex")
     parser.add_argument("--json")
     args = parser.parse_args()
     inputs = make_inputs(args.bin_dir, args.scratch, args.smoke)
@@ -177,6 +179,8 @@ def main():
               f"{'|d| ITK':>8} {'|d| SITK':>8}")
     print(header)
     for n, (kind, name, ext, m_args, p_args, tol) in enumerate(cases(inputs)):
+        if args.only and not re.search(args.only, f"{kind} {name}"):
+            continue
         src = inputs[kind]
         outs = {tool: os.path.join(out_dir, f"case{n:02d}_{tool}{ext}") if ext else None
                 for tool in ("medimg", "itk", "sitk")}

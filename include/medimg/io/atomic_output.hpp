@@ -2,6 +2,9 @@
 // Writers write to temporary_path() (a hidden file in the same folder, with
 // the same extension so format detection still works), then commit() renames
 // it into place; if commit() is never reached the temporary file is removed.
+// An existing file at the final path keeps its contents until commit(), but
+// its pages leave the page cache when the AtomicOutput is made, so that the
+// new file reuses them (atomic_output.cpp says why).
 #pragma once
 
 #include <string>
