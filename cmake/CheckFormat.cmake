@@ -3,7 +3,7 @@
 file(GLOB_RECURSE files
   ${SOURCE_DIR}/include/*.hpp ${SOURCE_DIR}/src/*.cpp ${SOURCE_DIR}/src/*.hpp
   ${SOURCE_DIR}/tests/*.cpp ${SOURCE_DIR}/tests/*.hpp ${SOURCE_DIR}/benchmarks/*.cpp
-  ${SOURCE_DIR}/benchmarks/*.hpp ${SOURCE_DIR}/examples/*.cpp)
+  ${SOURCE_DIR}/benchmarks/*.hpp ${SOURCE_DIR}/examples/*.cpp ${SOURCE_DIR}/python/*.cpp)
 execute_process(COMMAND ${CLANG_FORMAT} --style=file --dry-run -Werror ${files}
                 RESULT_VARIABLE result ERROR_VARIABLE errors)
 if(NOT result EQUAL 0)

@@ -9,6 +9,11 @@
 # medimg has never been built against. cmake/MedimgKokkosVersions.cmake
 # applies the range.
 set(MEDIMG_KOKKOS_VERSIONS 3.4...<5)
+# Without Kokkos_ROOT (`pip install .` after scripts/setup.sh), the Kokkos
+# that scripts/setup.sh built into .deps/kokkos.
+if(NOT DEFINED Kokkos_ROOT AND NOT DEFINED ENV{Kokkos_ROOT} AND EXISTS ${PROJECT_SOURCE_DIR}/.deps/kokkos)
+  list(APPEND CMAKE_PREFIX_PATH ${PROJECT_SOURCE_DIR}/.deps/kokkos)
+endif()
 include(MedimgKokkosVersions)
 medimg_find_kokkos_package(Kokkos)
 medimg_find_kokkos_package(KokkosKernels)

@@ -27,7 +27,10 @@
 #     CMAKE_PREFIX_PATH, e.g. a Spack view) wins; otherwise Kokkos 3.4.1 is built
 #     from Debian's trilinos source package into .deps/ (OpenMP + Serial, Kokkos
 #     Kernels without explicit template instantiation).
-#  3. Configure (Release, Ninja) and build the project into build/.
+#  3. The Python environment .deps/venv-python (nanobind, scikit-build-core,
+#     pytest, SimpleITK from PyPI); configure (Release, Ninja) and build the
+#     project into build/ (with the Python extension), then `pip install .`
+#     into that environment (its build in build-python/).
 set -euo pipefail
 
 cuda="${MEDIMG_CUDA:-0}"
@@ -64,6 +67,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libnifti2-dev libisal-dev time
   mricron-data dcm2niix python3 python3-nibabel python3-pydicom python3-scipy python3-numpy python3-h5py python3-jsonschema python3-pil
+  python3-dev python3-venv python3-torch
   clang-format valgrind
 )
 
@@ -276,11 +280,25 @@ else
   kernels_prefix="$kokkos_prefix"
 fi
 
+# ------------------------------------------- 3a. the Python environment
+# The Python package (python/, docs/PYTHON.md) is built with nanobind and
+# scikit-build-core from PyPI, in a virtual environment made with Debian's
+# python3 and --system-site-packages (Debian's numpy, nibabel, scipy and
+# torch stay visible); pytest and SimpleITK (the peer of its tests) too.
+python_venv="$deps/venv-python"
+python_pins=("nanobind>=2.0,<3" "scikit-build-core>=0.8,<2" "pytest>=7" "SimpleITK>=2.2,<3")
+if ! "$python_venv/bin/python" -c "import nanobind, scikit_build_core, pytest, SimpleITK" 2>/dev/null; then
+  log "installing nanobind, scikit-build-core, pytest and SimpleITK from PyPI into $python_venv"
+  /usr/bin/python3 -m venv --system-site-packages "$python_venv"
+  "$python_venv/bin/python" -m pip install --quiet --disable-pip-version-check "${python_pins[@]}"
+fi
+
 # ----------------------------------------------------------- 3. the project
 configure_args=(
   -G Ninja -DCMAKE_BUILD_TYPE=Release
   -DKokkos_ROOT="$kokkos_prefix" -DKokkosKernels_ROOT="$kernels_prefix"
   -DMEDIMG_WERROR=ON -DMEDIMG_ARCH_NATIVE=ON
+  -DMEDIMG_BUILD_PYTHON=ON -DPython_EXECUTABLE="$python_venv/bin/python"
 )
 if [ ! -f "$build_dir/build.ninja" ]; then
   log "configuring medimg in $build_dir"
@@ -288,6 +306,17 @@ if [ ! -f "$build_dir/build.ninja" ]; then
 fi
 log "building medimg"
 cmake --build "$build_dir" -j "$jobs"
+
+# `pip install .` into the virtual environment: the package as a user gets
+# it (ctest's python.installed runs the suite on it). Its CMake build stays
+# in build-python/ (pyproject.toml), so a second run rebuilds only changes.
+log "pip install . (the medimg Python package) into $python_venv"
+"$python_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  --no-build-isolation --no-deps "$root" \
+  --config-settings=cmake.define.Kokkos_ROOT="$kokkos_prefix" \
+  --config-settings=cmake.define.KokkosKernels_ROOT="$kernels_prefix" \
+  --config-settings=cmake.define.MEDIMG_WERROR=ON \
+  --config-settings=cmake.define.MEDIMG_ARCH_NATIVE=ON
 
 # GPU builds (sections 4 and 5), each in its own file, sourced so they share
 # the functions above.

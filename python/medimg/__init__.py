@@ -1,0 +1,245 @@
+"""medimg: medical image geometry on any hardware, from Python.
+
+    import medimg
+    image = medimg.read("ct.nii.gz")
+    rotated = medimg.rotate(image, axis="z", degrees=10, interp="linear")
+    medimg.write(rotated, "rotated.nii.gz")
+    voxels = rotated.array          # numpy view, indexed [i, j, k], no copy
+
+docs/PYTHON.md describes the API, the axis order and the threads.
+"""
+import atexit as _atexit
+import inspect as _inspect
+import json as _json
+import os as _os
+import re as _re
+
+import numpy as _np
+
+# The ITK and HDF5 IO modules are loaded on first use from this folder when
+# the package carries them (an installed wheel).
+_modules = _os.path.join(_os.path.dirname(__file__), "lib", "medimg")
+if _os.path.isdir(_modules) and not _os.environ.get("MEDIMG_MODULE_DIR"):
+    _os.environ["MEDIMG_MODULE_DIR"] = _modules
+
+# Kokkos' OpenMP threads are not pinned unless asked for: a Python process
+# often shares its cores (data loaders, torch's own threads).
+_os.environ.setdefault("OMP_PROC_BIND", "false")
+
+from . import _medimg  # noqa: E402  (Kokkos starts here)
+from ._medimg import Error  # noqa: E402
+
+__all__ = ["Error", "Image", "Pipeline", "read", "write", "backend", "resample_to_image",
+           "from_array", "from_dlpack", "ops"]
+
+Image = _medimg.Image
+
+_atexit.register(_medimg.finalize)
+
+_STEP_PREFIX = _re.compile(r"^pipeline 'python': step 1 \(([a-z_]+)\): ")
+
+
+def _call(function, *args, **kwargs):
+    """Runs a core call; a one-step pipeline's error loses its "step 1" prefix."""
+    try:
+        return function(*args, **kwargs)
+    except Error as e:
+        message = str(e)
+        if _STEP_PREFIX.match(message):
+            raise Error(_STEP_PREFIX.sub(r"\1: ", message)) from None
+        raise
+
+
+# ------------------------------------------------------------------ Image
+def _direction(self):
+    """3x3 direction matrix (columns: the i, j, k axes in LPS millimetres)."""
+    return _np.array(self.direction_rows, dtype=float)
+
+
+def _metadata(self):
+    return _json.loads(self.metadata_json)
+
+
+def _affine(self):
+    """nibabel's 4x4 voxel -> RAS+ affine of this grid (medimg's geometry is LPS)."""
+    lps = _np.eye(4)
+    lps[:3, :3] = _direction(self) * _np.array(self.spacing)[None, :]
+    lps[:3, 3] = self.origin
+    return _np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+
+
+def _repr(self):
+    size = "x".join(str(n) for n in self.size)
+    spacing = ", ".join(f"{s:g}" for s in self.spacing)
+    return (f"<medimg.Image {size} {self.pixel_type} {self.orientation} spacing ({spacing}) mm "
+            f"origin {tuple(round(o, 4) for o in self.origin)}>")
+
+
+def from_array(array, origin=(0.0, 0.0, 0.0), spacing=(1.0, 1.0, 1.0), direction=None):
+    """An Image of `array`, indexed [i, j, k] (i fastest in memory).
+
+    No copy when the array is Fortran-ordered (i fastest) and its dtype is a
+    medimg pixel type (uint8, int16, uint16, int32, float32, float64): the
+    image then uses the array's memory and keeps the array alive. Any other
+    layout, and a read-only array, is copied once into Fortran order. A
+    SimpleITK-ordered (z, y, x)
+    C-contiguous array `a` is `a.T` here, without a copy.
+    """
+    array = _np.asanyarray(array)
+    if array.ndim != 3:
+        raise Error(f"from_array needs a 3-D array, not {array.ndim}-D")
+    if not array.flags.f_contiguous or not array.dtype.isnative or not array.flags.writeable:
+        array = _np.array(array, dtype=array.dtype.newbyteorder("="), order="F", copy=True)
+    if direction is None:
+        direction = _np.eye(3)
+    direction = [list(map(float, row)) for row in _np.asarray(direction, dtype=float)]
+    return _call(_medimg.Image._from_array, array, [float(v) for v in origin],
+                 [float(v) for v in spacing], direction, array)
+
+
+def _copy_geometry(self, origin=None, spacing=None, direction=None):
+    """The same voxels (shared) on another placement."""
+    return self.with_geometry(
+        list(self.origin if origin is None else origin),
+        list(self.spacing if spacing is None else spacing),
+        [list(r) for r in (_direction(self) if direction is None else _np.asarray(direction))])
+
+
+def _dlpack(self, **kwargs):
+    """DLPack export of the voxels (indexed [i, j, k], no copy): host memory."""
+    return self.array.__dlpack__(**kwargs)
+
+
+def from_dlpack(tensor, origin=(0.0, 0.0, 0.0), spacing=(1.0, 1.0, 1.0), direction=None):
+    """An Image over a DLPack tensor in host memory (a torch CPU tensor, ...),
+    indexed [i, j, k]; no copy under from_array's conditions. numpy marks
+    what it imports through DLPack read-only, so a tensor that numpy can
+    view directly (torch's CPU tensors can) is viewed that way instead; a
+    read-only import is copied."""
+    try:
+        array = _np.asarray(tensor)
+    except (TypeError, ValueError, RuntimeError):
+        array = _np.from_dlpack(tensor)
+    return from_array(array, origin, spacing, direction)
+
+
+Image.__dlpack__ = _dlpack
+Image.__dlpack_device__ = lambda self: (1, 0)
+Image.direction = property(_direction)
+Image.metadata = property(_metadata)
+Image.affine = property(_affine)
+Image.__repr__ = _repr
+Image.from_array = staticmethod(from_array)
+Image.with_placement = _copy_geometry
+
+
+# ------------------------------------------------------------------ IO
+def read(path, xform="auto", series_uid=""):
+    """Reads a NIfTI (.nii, .nii.gz), NRRD, MetaImage, DICOM folder or HDF5
+    (file.h5:/dataset) image. xform: NIfTI placement, "auto" (nibabel's
+    rule), "sform" or "qform"."""
+    return _call(_medimg.read, _os.fspath(path), xform, series_uid)
+
+
+def write(image, path, compression_level=None, nifti2=False, compress=False):
+    """Writes `image`; the format follows the extension. The file appears
+    complete or not at all."""
+    _call(_medimg.write, image, _os.fspath(path), compression_level or 0, nifti2, compress)
+
+
+def backend():
+    """The Kokkos execution space in use, e.g. "Kokkos::OpenMP (concurrency 2), Kokkos 3.4.1"."""
+    return _medimg.backend()
+
+
+def resample_to_image(image, reference, interp="linear", fill=0.0):
+    """`image` resampled onto `reference`'s grid (physical space, identity
+    transform). `reference` is an Image or the path of an image file."""
+    if isinstance(reference, (str, _os.PathLike)):
+        reference = read(reference)
+    return _call(_medimg.resample_to_image, image, reference, interp, float(fill))
+
+
+# ------------------------------------------------------------------ pipelines
+class Pipeline:
+    """Steps run in order on one image: a dict {"steps": [...]}, a list of
+    steps, JSON text, or the path of a JSON file (docs/PIPELINES.md)."""
+
+    def __init__(self, steps):
+        source = "python"
+        if isinstance(steps, (list, tuple)):
+            steps = {"medimg_pipeline": 1, "steps": list(steps)}
+        if isinstance(steps, dict):
+            text = _json.dumps(steps, default=_jsonable)
+        elif isinstance(steps, (str, _os.PathLike)) and _os.path.isfile(steps):
+            source = _os.fspath(steps)
+            with open(steps) as f:
+                text = f.read()
+        else:
+            text = str(steps)
+        self._text = text
+        self._source = source
+        self.ops = _call(_medimg.pipeline_ops, text, source)  # validates now
+
+    def run(self, image):
+        return _medimg.run_steps(image, self._text, self._source)
+
+    def __repr__(self):
+        return f"<medimg.Pipeline {' -> '.join(self.ops)}>"
+
+
+def _jsonable(value):
+    if isinstance(value, _np.ndarray):
+        return value.tolist()
+    if isinstance(value, _np.generic):
+        return value.item()
+    if isinstance(value, _os.PathLike):
+        return _os.fspath(value)
+    raise TypeError(f"{type(value).__name__} is not a pipeline parameter")
+
+
+# ------------------------------------------------------------------ ops
+def _make_op(name, info):
+    parameters = info["parameters"]
+
+    def op(image, **params):
+        unknown = sorted(set(params) - set(parameters))
+        if unknown:
+            raise TypeError(f"{name}() got unknown parameter(s) {', '.join(unknown)}; "
+                            f"it takes {', '.join(sorted(parameters)) or 'none'}")
+        missing = sorted(p for p, spec in parameters.items()
+                         if spec["required"] and params.get(p) is None)
+        if missing:
+            raise TypeError(f"{name}() missing required parameter(s) {', '.join(missing)}")
+        step = {"op": name}
+        step.update({k: v for k, v in params.items() if v is not None})
+        text = _json.dumps({"medimg_pipeline": 1, "steps": [step]}, default=_jsonable)
+        return _call(_medimg.run_steps, image, text, "python")
+
+    signature = [_inspect.Parameter("image", _inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for pname in sorted(parameters, key=lambda p: (not parameters[p]["required"], p)):
+        default = _inspect.Parameter.empty if parameters[pname]["required"] else None
+        signature.append(_inspect.Parameter(pname, _inspect.Parameter.KEYWORD_ONLY,
+                                            default=default))
+    op.__signature__ = _inspect.Signature(signature)
+    op.__name__ = op.__qualname__ = name
+    described = ", ".join(f"{p} ({parameters[p]['type']}"
+                          f"{'' if parameters[p]['required'] else ', optional'})"
+                          for p in sorted(parameters))
+    op.__doc__ = (f"{info['description']}.\n\nParameters (keyword only): {described or 'none'}. "
+                  "An optional parameter left at None takes the op's default (docs/PIPELINES.md).")
+    return op
+
+
+# Every pipeline op is a function of the same name; those written above
+# (an Image where the pipeline takes a file) stay as they are.
+_written_in_python = {"resample_to_image"}
+ops = []
+for _name, _info in sorted(_json.loads(_medimg.ops_description()).items()):
+    ops.append(_name)
+    if _name in _written_in_python:
+        continue
+    globals()[_name] = _make_op(_name, _info)
+    __all__.append(_name)
+change_orientation = globals()["reorient"]  # SimpleITK/MedImages.jl's name
+__all__.append("change_orientation")
