@@ -29,7 +29,7 @@ _os.environ.setdefault("OMP_PROC_BIND", "false")
 from . import _medimg  # noqa: E402  (Kokkos starts here)
 from ._medimg import Error  # noqa: E402
 
-__all__ = ["Error", "Image", "Pipeline", "read", "write", "backend", "resample_to_image",
+__all__ = ["Error", "Grid", "Image", "Pipeline", "read", "write", "backend", "resample_to_image",
            "from_array", "from_dlpack", "ops"]
 
 Image = _medimg.Image
@@ -131,6 +131,40 @@ Image.affine = property(_affine)
 Image.__repr__ = _repr
 Image.from_array = staticmethod(from_array)
 Image.with_placement = _copy_geometry
+
+
+class Grid:
+    """A grid without voxels: size (i, j, k), origin, spacing (mm) and
+    direction (3x3, columns: the i, j, k axes), in LPS like SimpleITK."""
+
+    def __init__(self, size, origin=(0.0, 0.0, 0.0), spacing=(1.0, 1.0, 1.0), direction=None):
+        self.size = tuple(int(n) for n in size)
+        self.origin = tuple(float(v) for v in origin)
+        self.spacing = tuple(float(v) for v in spacing)
+        self.direction = _np.eye(3) if direction is None else _np.array(direction, dtype=float)
+
+    @property
+    def direction_rows(self):
+        return [list(map(float, row)) for row in self.direction]
+
+    def index_to_point(self, index):
+        """The physical point (mm) of a continuous index (i, j, k)."""
+        return _np.asarray(self.origin) + self.direction @ (_np.asarray(self.spacing) *
+                                                            _np.asarray(index, dtype=float))
+
+    def __repr__(self):
+        return f"<medimg.Grid size {self.size} spacing {self.spacing} origin {self.origin}>"
+
+
+def _grid(self):
+    return Grid(self.size, self.origin, self.spacing, _direction(self))
+
+
+def _grid_of(value):
+    return value if isinstance(value, Grid) else _grid(value)
+
+
+Image.grid = property(_grid)
 
 
 # ------------------------------------------------------------------ IO

@@ -48,6 +48,10 @@
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/resample_to_image.hpp"
 #include "medimg/pipeline/pipeline.hpp"
+#include "medimg/resample/backward.hpp"
+#include "medimg/resample/resample.hpp"
+#include "medimg/resample/sampler.hpp"
+#include "medimg/transform/affine.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -287,11 +291,47 @@ AnyImage<HostMemory> run_on_device(const medimg::Pipeline& pipeline,
   return std::visit([](const auto& im) { return AnyImage<HostMemory>(medimg::to_host(im)); }, out);
 }
 
+using Rows3 = std::array<std::array<double, 3>, 3>;
+using Rows34 = std::array<std::array<double, 4>, 3>;
+
+Geometry make_geometry(const std::array<std::int64_t, 3>& size, const std::array<double, 3>& origin,
+                       const std::array<double, 3>& spacing, const Rows3& direction) {
+  medimg::Mat3 d;
+  for (int r = 0; r < 3; ++r) d[r] = to_vec3(direction[static_cast<std::size_t>(r)]);
+  return Geometry({size[0], size[1], size[2]}, to_vec3(origin), to_vec3(spacing), d);
+}
+
+// y = A x + t from the rows of [A | t]: output point -> input point (mm).
+medimg::AffineTransform make_affine(const Rows34& rows) {
+  medimg::Mat3 a;
+  medimg::Vec3 t;
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) a[r][c] = rows[r][c];
+    t[r] = rows[r][3];
+  }
+  return medimg::AffineTransform(a, t);
+}
+
+// The float and double images the differentiable resample takes.
+template <class Work>
+auto visit_real(const PyImage& image, Work&& work) {
+  if (const auto* f = std::get_if<medimg::Image<float, HostMemory>>(&image.image()))
+    return work(*f);
+  if (const auto* d = std::get_if<medimg::Image<double, HostMemory>>(&image.image())) {
+    return work(*d);
+  }
+  throw medimg::Error("resample for autograd takes float32 or float64 voxels, not " +
+                      std::string(medimg::to_string(medimg::pixel_type(image.image()))));
+}
+
 }  // namespace
 
 NB_MODULE(_medimg, m) {
   m.doc() = "medimg's compiled core (the public API is the medimg package)";
   nb::exception<medimg::Error>(m, "Error", PyExc_RuntimeError);
+  // Images can be legitimately alive when the interpreter ends (held by a
+  // torch autograd graph, a module global): no "leaked instances" report.
+  nb::set_leak_warnings(false);
 
   medimg::RuntimeOptions options;
   options.mpi = medimg::MpiStartup::when_launched;
@@ -416,6 +456,77 @@ NB_MODULE(_medimg, m) {
         return wrap_result(std::move(out), image);
       },
       "image"_a, "reference"_a, "interp"_a = "linear", "fill"_a = 0.0);
+
+  // resample(image, output grid, [A | t], interp, fill): y(o) = image(A p(o) + t).
+  m.def(
+      "resample",
+      [](const PyImage& image, const std::array<std::int64_t, 3>& size,
+         const std::array<double, 3>& origin, const std::array<double, 3>& spacing,
+         const Rows3& direction, const Rows34& affine, const std::string& interp, double fill) {
+        const Geometry output = make_geometry(size, origin, spacing, direction);
+        const medimg::AffineTransform transform = make_affine(affine);
+        const medimg::Interp how = medimg::parse_interp(interp);
+        AnyImage<HostMemory> out = on_kernel_thread([&] {
+          return std::visit(
+              [&](const auto& im) {
+                return AnyImage<HostMemory>(medimg::to_host(
+                    medimg::resample(output, medimg::to_device(im), transform, how, fill)));
+              },
+              image.image());
+        });
+        return wrap_result(std::move(out), image);
+      },
+      "image"_a, "size"_a, "origin"_a, "spacing"_a, "direction"_a, "affine"_a, "interp"_a,
+      "fill"_a = 0.0);
+
+  // The adjoint of resample: dL/d(voxels) on the input's grid (or None) and
+  // dL/d[A | t] as 3 rows of 4 (or None), given dL/dy on the output grid.
+  m.def(
+      "resample_backward",
+      [](const PyImage& image, const std::array<std::int64_t, 3>& size,
+         const std::array<double, 3>& origin, const std::array<double, 3>& spacing,
+         const Rows3& direction, const Rows34& affine, const std::string& interp,
+         const PyImage& dLdy, bool wrt_image, bool wrt_params, bool deterministic) {
+        const Geometry output = make_geometry(size, origin, spacing, direction);
+        const medimg::AffineTransform transform = make_affine(affine);
+        const medimg::Interp how = medimg::parse_interp(interp);
+        const unsigned what =
+            (wrt_image ? medimg::wrt::image : 0u) | (wrt_params ? medimg::wrt::params : 0u);
+        const auto mode =
+            deterministic ? medimg::Accumulation::deterministic : medimg::Accumulation::scatter;
+        std::optional<AnyImage<HostMemory>> image_gradient;
+        std::optional<Rows34> params_gradient;
+        on_kernel_thread([&] {
+          visit_real(image, [&](const auto& input) {
+            using T = typename std::decay_t<decltype(input)>::value_type;
+            const auto* gradient = std::get_if<medimg::Image<T, HostMemory>>(&dLdy.image());
+            if (gradient == nullptr) {
+              throw medimg::Error("resample_backward: dL/dy must have the input's pixel type");
+            }
+            const auto device_input = medimg::to_device(input);
+            const medimg::Sampler<T, medimg::DeviceMemory> sampler(device_input, how);
+            auto result = medimg::resample_backward(output, sampler, transform,
+                                                    medimg::to_device(*gradient), what, mode);
+            if (result.image) image_gradient = AnyImage<HostMemory>(medimg::to_host(*result.image));
+            if (result.transform) {
+              Rows34 rows{};
+              for (int r = 0; r < 3; ++r) {
+                for (int c = 0; c < 3; ++c) rows[r][c] = result.transform->matrix[r][c];
+                rows[r][3] = result.transform->offset[r];
+              }
+              params_gradient = rows;
+            }
+          });
+        });
+        nb::object first = nb::none();
+        if (image_gradient)
+          first = nb::cast(new PyImage(std::move(*image_gradient)), nb::rv_policy::take_ownership);
+        nb::object second = nb::none();
+        if (params_gradient) second = nb::cast(*params_gradient);
+        return nb::make_tuple(first, second);
+      },
+      "image"_a, "size"_a, "origin"_a, "spacing"_a, "direction"_a, "affine"_a, "interp"_a, "dLdy"_a,
+      "wrt_image"_a = true, "wrt_params"_a = true, "deterministic"_a = false);
 
   m.def("ops_description", [] { return medimg::pipeline_ops_description().dump(); });
 }
