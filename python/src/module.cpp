@@ -26,6 +26,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <future>
@@ -44,6 +45,7 @@
 #include "medimg/core/metadata.hpp"
 #include "medimg/core/pixel_type.hpp"
 #include "medimg/core/scope_guard.hpp"
+#include "medimg/core/voxel_pool.hpp"
 #include "medimg/interp/interpolator.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/resample_to_image.hpp"
@@ -71,6 +73,7 @@ class KernelThread {
     m_thread = std::thread([this, options, &started] {
       try {
         m_runtime = std::make_unique<medimg::ScopeGuard>(options);
+        m_pool = std::make_unique<medimg::VoxelPool::Scope>(pool_budget());
         started.set_value();
       } catch (...) {
         started.set_exception(std::current_exception());
@@ -131,8 +134,10 @@ class KernelThread {
       task();
     }
     if (m_finalize) {
+      m_pool.reset();
       m_runtime.reset();
     } else {
+      static_cast<void>(m_pool.release());
       // Left initialised for good: images still alive release their views
       // later, which must not happen after Kokkos::finalize.
       static_cast<void>(m_runtime.release());
@@ -146,6 +151,17 @@ class KernelThread {
   bool m_stopping = false;
   bool m_finalize = false;
   std::unique_ptr<medimg::ScopeGuard> m_runtime;
+  std::unique_ptr<medimg::VoxelPool::Scope> m_pool;
+
+  // Host voxel buffers freed by Python are reused by the next image of the
+  // same type and extents (core/voxel_pool.hpp): a loop over same-shaped
+  // volumes takes no new pages after its second call. The budget of free
+  // buffers held is 0 by default (the peak stays what it would be without
+  // the pool); MEDIMG_POOL_BYTES raises it.
+  static std::uint64_t pool_budget() {
+    const char* bytes = std::getenv("MEDIMG_POOL_BYTES");
+    return bytes && *bytes ? std::strtoull(bytes, nullptr, 10) : 0;
+  }
 };
 
 KernelThread* g_kernels = nullptr;  // made at import, never destroyed (stopped at exit)
