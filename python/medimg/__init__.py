@@ -29,8 +29,9 @@ _os.environ.setdefault("OMP_PROC_BIND", "false")
 from . import _medimg  # noqa: E402  (Kokkos starts here)
 from ._medimg import Error  # noqa: E402
 
-__all__ = ["Error", "Grid", "Image", "Pipeline", "read", "write", "backend", "resample_to_image",
-           "from_array", "from_dlpack", "ops"]
+__all__ = ["Error", "Grid", "Image", "Pipeline", "Transform", "read", "write", "backend",
+           "resample_to_image", "from_array", "from_dlpack", "ops", "register", "read_transform",
+           "batch"]
 
 Image = _medimg.Image
 
@@ -192,6 +193,71 @@ def resample_to_image(image, reference, interp="linear", fill=0.0):
     if isinstance(reference, (str, _os.PathLike)):
         reference = read(reference)
     return _call(_medimg.resample_to_image, image, reference, interp, float(fill))
+
+
+# ------------------------------------------------------------------ registration
+Transform = _medimg.Transform
+
+
+def _transform_matrix(self):
+    """4x4 [A t; 0 0 0 1]: fixed point -> moving point (LPS mm), as ITK's."""
+    matrix = _np.eye(4)
+    matrix[:3, :] = _np.array(self.matrix_rows)
+    return matrix
+
+
+def _read_transform(path):
+    """A transform from an ITK .tfm file medimg writes (rigid, similarity,
+    affine, translation, scale)."""
+    return _call(_medimg.Transform.read, _os.fspath(path))
+
+
+Transform.matrix = property(_transform_matrix)
+Transform.__repr__ = lambda self: (f"<medimg.Transform {self.kind} parameters "
+                                   f"{[round(p, 6) for p in self.parameters]}>")
+_write_transform = Transform.write
+Transform.write = lambda self, path: _call(_write_transform, self, _os.fspath(path))
+read_transform = _read_transform
+
+
+def register(fixed, moving, transform="rigid", metric="mse", levels=3, optimizer="rsgd",
+             iterations=200, learning_rate=2.0, min_step=1e-3, bins=50, interp="linear",
+             report=None):
+    """The transform (fixed point -> moving point) that aligns `moving` to
+    `fixed`, as `medimg register` finds it: a multi-resolution pyramid,
+    rigid/similarity/affine/translation, mse/ncc/mattes. Images are used as
+    float32 (cast when they are not). `report`, a list, receives one line per
+    pyramid level. Transform.write(path) writes an ITK .tfm file."""
+    def as_float(image):
+        return image if image.pixel_type == "float32" else cast(image, type="float32")  # noqa: F821
+    result, levels_run = _call(_medimg.register_images, as_float(fixed), as_float(moving),
+                               transform, metric, int(levels), optimizer, int(iterations),
+                               float(learning_rate), float(min_step), int(bins), interp)
+    if report is not None:
+        report.extend(levels_run)
+    return result
+
+
+def batch(manifest, steps, out_dir, resume=False, jobs=2, extension=".nii.gz", previews=False,
+          memory_limit=0):
+    """`medimg batch`: runs a pipeline over every image a manifest (CSV)
+    lists, into out_dir, with its report.json, resumable. `steps` is a
+    pipeline file, or anything Pipeline takes. Returns the counts
+    {total, done, failed, skipped, seconds, report}."""
+    import tempfile
+    if isinstance(steps, Pipeline) or not (isinstance(steps, (str, _os.PathLike))
+                                           and _os.path.isfile(steps)):
+        text = steps._text if isinstance(steps, Pipeline) else Pipeline(steps)._text
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write(text)
+            steps_path = f.name
+        try:
+            return _call(_medimg.batch, _os.fspath(manifest), steps_path, _os.fspath(out_dir),
+                         resume, int(jobs), extension, previews, int(memory_limit))
+        finally:
+            _os.unlink(steps_path)
+    return _call(_medimg.batch, _os.fspath(manifest), _os.fspath(steps), _os.fspath(out_dir),
+                 resume, int(jobs), extension, previews, int(memory_limit))
 
 
 # ------------------------------------------------------------------ pipelines

@@ -19,6 +19,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/array.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -34,6 +35,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -48,12 +50,16 @@
 #include "medimg/core/voxel_pool.hpp"
 #include "medimg/interp/interpolator.hpp"
 #include "medimg/io/image_io.hpp"
+#include "medimg/io/transform_io.hpp"
 #include "medimg/ops/resample_to_image.hpp"
+#include "medimg/pipeline/batch.hpp"
 #include "medimg/pipeline/pipeline.hpp"
+#include "medimg/register/registration.hpp"
 #include "medimg/resample/backward.hpp"
 #include "medimg/resample/resample.hpp"
 #include "medimg/resample/sampler.hpp"
 #include "medimg/transform/affine.hpp"
+#include "medimg/transform/parametric.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -543,6 +549,102 @@ NB_MODULE(_medimg, m) {
       },
       "image"_a, "size"_a, "origin"_a, "spacing"_a, "direction"_a, "affine"_a, "interp"_a, "dLdy"_a,
       "wrt_image"_a = true, "wrt_params"_a = true, "deterministic"_a = false);
+
+  // Transforms: what register returns and .tfm files hold.
+  nb::class_<medimg::ParametricTransform>(m, "Transform")
+      .def_prop_ro("kind",
+                   [](const medimg::ParametricTransform& t) {
+                     return std::string(medimg::to_string(t.kind()));
+                   })
+      .def_prop_ro("parameters", &medimg::ParametricTransform::parameters)
+      .def_prop_ro("center",
+                   [](const medimg::ParametricTransform& t) { return to_array(t.center()); })
+      .def_prop_ro("matrix_rows",
+                   [](const medimg::ParametricTransform& t) {
+                     const medimg::AffineTransform a = t.affine();
+                     Rows34 rows{};
+                     for (int r = 0; r < 3; ++r) {
+                       for (int c = 0; c < 3; ++c) rows[r][c] = a.matrix()[r][c];
+                       rows[r][3] = a.offset()[r];
+                     }
+                     return rows;
+                   })
+      .def("write",
+           [](const medimg::ParametricTransform& t, const std::string& path) {
+             on_kernel_thread([&] { medimg::save_transform(t, path); });
+           })
+      .def_static("read", [](const std::string& path) {
+        return on_kernel_thread([&] { return medimg::load_transform(path); });
+      });
+
+  m.def(
+      "register_images",
+      [](const PyImage& fixed, const PyImage& moving, const std::string& transform,
+         const std::string& metric, int levels, const std::string& optimizer, int iterations,
+         double learning_rate, double min_step, int bins, const std::string& interp) {
+        medimg::RegistrationSettings s;
+        s.transform = medimg::parse_transform_kind(transform);
+        s.metric.metric = medimg::parse_metric(metric);
+        s.metric.bins = bins;
+        s.levels = levels;
+        s.interp = medimg::parse_interp(interp);
+        s.optimizer.kind = medimg::parse_optimizer(optimizer);
+        s.optimizer.max_iterations = iterations;
+        s.optimizer.learning_rate = learning_rate;
+        s.optimizer.minimum_step = min_step;
+        const auto* f = std::get_if<medimg::Image<float, HostMemory>>(&fixed.image());
+        const auto* mv = std::get_if<medimg::Image<float, HostMemory>>(&moving.image());
+        if (f == nullptr || mv == nullptr) {
+          throw medimg::Error("register: fixed and moving must be float32 images");
+        }
+        auto [result, levels_run] = on_kernel_thread([&] {
+          const auto r = medimg::register_images(Kokkos::DefaultExecutionSpace(),
+                                                 medimg::to_device(*f), medimg::to_device(*mv), s);
+          std::vector<std::string> report;
+          for (const medimg::LevelReport& l : r.levels) {
+            std::ostringstream line;
+            line << medimg::to_string(l.stage) << " level " << l.level << " (shrink " << l.shrink
+                 << "): " << l.iterations << " iterations, metric " << l.value << ", " << l.seconds
+                 << " s; stopped: " << l.stop_reason;
+            report.push_back(line.str());
+          }
+          return std::make_pair(r.transform, report);
+        });
+        return std::make_pair(result, levels_run);
+      },
+      "fixed"_a, "moving"_a, "transform"_a, "metric"_a, "levels"_a, "optimizer"_a, "iterations"_a,
+      "learning_rate"_a, "min_step"_a, "bins"_a, "interp"_a);
+
+  m.def(
+      "batch",
+      [](const std::string& manifest, const std::string& steps, const std::string& out_dir,
+         bool resume, int jobs, const std::string& extension, bool previews,
+         std::uint64_t memory_limit) {
+        medimg::BatchOptions o;
+        o.manifest = manifest;
+        o.steps = steps;
+        o.out_dir = out_dir;
+        o.resume = resume;
+        o.jobs_per_rank = jobs;
+        o.extension = extension;
+        o.previews = previews;
+        o.memory_limit = memory_limit;
+        o.quiet = true;
+        const medimg::BatchResult r = on_kernel_thread([&] {
+          std::ostringstream out, progress;
+          return medimg::run_batch(o, out, progress);
+        });
+        nb::dict d;
+        d["total"] = r.total;
+        d["done"] = r.done;
+        d["failed"] = r.failed;
+        d["skipped"] = r.skipped;
+        d["seconds"] = r.seconds;
+        d["report"] = r.report;
+        return d;
+      },
+      "manifest"_a, "steps"_a, "out_dir"_a, "resume"_a = false, "jobs"_a = 2,
+      "extension"_a = ".nii.gz", "previews"_a = false, "memory_limit"_a = 0);
 
   m.def("ops_description", [] { return medimg::pipeline_ops_description().dump(); });
 }

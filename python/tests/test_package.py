@@ -326,3 +326,48 @@ def test_dlpack_both_ways_without_copies():
     data = np.asfortranarray(np.ones((4, 5, 6), np.float32))
     again = medimg.from_dlpack(data, spacing=(2, 2, 2))
     assert again.data_pointer == data.ctypes.data
+
+
+# ---------------------------------------------------------------- register, batch
+def test_register_recovers_a_known_rotation_and_writes_a_tfm(tmp_path):
+    fixed = medimg.resample_to_spacing(medimg.read(CH2), spacing=[2, 2, 2], interp="linear")
+    fixed = medimg.cast(fixed, type="float32")
+    moving = medimg.rotate(fixed, axis="z", degrees=4, interp="linear")
+    report = []
+    found = medimg.register(fixed, moving, transform="rigid", levels=2, report=report)
+    assert found.kind == "rigid" and len(report) == 2
+    # rigid parameters: ITK Euler3D (angle x, y, z in radians, then translation).
+    angles = np.degrees(found.parameters[:3])
+    assert abs(abs(angles[2]) - 4.0) < 0.3, angles
+    assert np.max(np.abs(angles[:2])) < 0.3, angles
+    # Resampled through the found transform, moving lands back on fixed.
+    matrix = found.matrix
+    assert matrix.shape == (4, 4) and np.allclose(matrix[3], [0, 0, 0, 1])
+    found.write(tmp_path / "found.tfm")
+    again = medimg.read_transform(tmp_path / "found.tfm")
+    np.testing.assert_allclose(again.matrix, matrix, atol=1e-9)
+    sitk_transform = sitk.ReadTransform(str(tmp_path / "found.tfm"))
+    point = (10.0, -20.0, 30.0)
+    np.testing.assert_allclose(sitk_transform.TransformPoint(point),
+                               matrix[:3, :3] @ point + matrix[:3, 3], atol=1e-6)
+
+
+def test_batch_runs_a_manifest_like_the_pipeline(tmp_path):
+    rng = np.random.default_rng(8)
+    rows = ["input,output"]
+    for n in range(3):
+        data = np.asfortranarray(rng.normal(100, 20, (20 + n, 24, 16)).astype(np.float32))
+        medimg.write(medimg.from_array(data, spacing=(1, 1, 2)), tmp_path / f"in{n}.nii.gz")
+        rows.append(f"{tmp_path / f'in{n}.nii.gz'},out{n}.nii.gz")
+    rows.append(f"{tmp_path / 'missing.nii.gz'},bad.nii.gz")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    steps = [{"op": "resample_to_spacing", "spacing": [2, 2, 2], "interp": "linear"},
+             {"op": "z_score"}]
+    result = medimg.batch(tmp_path / "manifest.csv", steps, tmp_path / "out")
+    assert (result["total"], result["done"], result["failed"]) == (4, 3, 1)
+    assert os.path.isfile(result["report"])
+    for n in range(3):
+        expected = medimg.Pipeline(steps).run(medimg.read(tmp_path / f"in{n}.nii.gz"))
+        got = medimg.read(tmp_path / "out" / f"out{n}.nii.gz")
+        assert np.array_equal(got.array, expected.array)
+    assert not os.path.exists(tmp_path / "out" / "bad.nii.gz")
