@@ -80,7 +80,7 @@ def load_recipe():
     for name, value in dict(CMakePackage=CMakePackage, CudaPackage=CudaPackage,
                             ROCmPackage=ROCmPackage, variant=variant, depends_on=depends_on,
                             conflicts=conflicts, version=version, maintainers=noop,
-                            license=noop).items():
+                            license=noop, extends=noop).items():
         setattr(api, name, value)
     api.__all__ = [n for n in dir(api) if not n.startswith("_")]
     spack.package = api

@@ -23,6 +23,8 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
     variant("isal", default=True, description="gzip through ISA-L igzip (else zlib)")
     variant("openmp", default=True, description="Kokkos OpenMP host backend")
     variant("benchmarks", default=False, description="Build the benchmarks (medimg beside ITK)")
+    variant("python", default=False,
+            description="The Python package (nanobind), installed into the prefix's site-packages")
     variant("gpu_aware_mpi", default=False,
             description="MPI takes device pointers (CUDA/ROCm-aware MPI); else host staging")
 
@@ -53,6 +55,9 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("benchmark", type="test")
     depends_on("benchmark", when="+benchmarks")
     depends_on("python", type="test")
+    extends("python", when="+python")
+    depends_on("py-nanobind", type="build", when="+python")
+    depends_on("py-numpy", type=("build", "run"), when="+python")
     depends_on("py-nibabel", type="test")
     depends_on("py-scipy", type="test")
     depends_on("py-pydicom", type="test")
@@ -64,6 +69,7 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
             self.define_from_variant("MEDIMG_ENABLE_ITK", "itk"),
             self.define_from_variant("MEDIMG_WITH_ISAL", "isal"),
             self.define_from_variant("MEDIMG_BUILD_BENCHMARKS", "benchmarks"),
+            self.define_from_variant("MEDIMG_BUILD_PYTHON", "python"),
             self.define_from_variant("MEDIMG_GPU_AWARE_MPI", "gpu_aware_mpi"),
             self.define("MEDIMG_BUILD_TESTS", self.run_tests),
         ]
