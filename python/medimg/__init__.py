@@ -229,6 +229,7 @@ def register(fixed, moving, transform="rigid", metric="mse", levels=3, optimizer
     float32 (cast when they are not). `report`, a list, receives one line per
     pyramid level. Transform.write(path) writes an ITK .tfm file."""
     def as_float(image):
+        # `cast` is one of the op functions made at the end of this module.
         return image if image.pixel_type == "float32" else cast(image, type="float32")  # noqa: F821
     result, levels_run = _call(_medimg.register_images, as_float(fixed), as_float(moving),
                                transform, metric, int(levels), optimizer, int(iterations),

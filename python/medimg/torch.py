@@ -15,12 +15,10 @@ derivative, so rigid, similarity or any parameters built from `matrix` in
 torch get their gradients through torch's chain rule (`rigid_matrix`).
 Nearest-neighbour resampling has no parameter gradient (it is 0).
 """
-import math
-
 import numpy as np
 import torch
 
-from . import Grid, _grid_of, _medimg, from_array
+from . import _grid_of, _medimg, from_array
 
 __all__ = ["resample", "affine", "rotate", "rigid_matrix"]
 
@@ -120,6 +118,3 @@ def rotate(volume, grid, angles, translation=(0.0, 0.0, 0.0), interp="linear", f
     center = grid.index_to_point(middle)
     return affine(volume, grid, rigid_matrix(angles, translation, center), interp, fill)
 
-
-def degrees(value):
-    return value * math.pi / 180.0

@@ -6,7 +6,6 @@ Run by ctest (python.package, python.installed): pytest python/tests.
 import gc
 import math
 import os
-import resource
 import threading
 import time
 
