@@ -370,3 +370,24 @@ def test_batch_runs_a_manifest_like_the_pipeline(tmp_path):
         got = medimg.read(tmp_path / "out" / f"out{n}.nii.gz")
         assert np.array_equal(got.array, expected.array)
     assert not os.path.exists(tmp_path / "out" / "bad.nii.gz")
+
+
+def test_mpi_only_under_a_launcher():
+    # A plain python does not start MPI (test_backend_and_threads); under
+    # mpiexec every rank does, and runs ops.
+    import shutil
+    import subprocess
+    import sys
+    launcher = [shutil.which("mpiexec"), "-n", "2", "--oversubscribe"]
+    if os.geteuid() == 0:
+        launcher.append("--allow-run-as-root")
+    code = ("import numpy as np, medimg; "
+            "a = np.asfortranarray(np.arange(8.0).reshape(2, 2, 2)); "
+            "print(medimg._medimg.mpi_in_use(), float(medimg.z_score(medimg.from_array(a)).array.std()))")
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.path.dirname(os.path.dirname(medimg.__file__)))
+    result = subprocess.run(launcher + [sys.executable, "-c", code], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.split()
+    assert lines == ["True", "1.0", "True", "1.0"], result.stdout
