@@ -30,7 +30,7 @@ from . import _medimg  # noqa: E402  (Kokkos starts here)
 from ._medimg import Error  # noqa: E402
 
 __all__ = ["Error", "Grid", "Image", "Pipeline", "Transform", "read", "write", "backend",
-           "resample_to_image", "from_array", "from_dlpack", "ops", "register", "read_transform",
+           "resample_to_image", "affine", "from_array", "from_dlpack", "ops", "register", "read_transform",
            "batch"]
 
 Image = _medimg.Image
@@ -212,6 +212,17 @@ def _read_transform(path):
     return _call(_medimg.Transform.read, _os.fspath(path))
 
 
+def _transform_from_matrix(matrix):
+    """An affine Transform from a 4x4 (or 3x4) matrix [A t]: y = A x + t,
+    fixed/output point -> moving/input point (LPS mm), ITK's convention."""
+    matrix = _np.asarray(matrix, dtype=float)
+    if matrix.shape not in ((4, 4), (3, 4)):
+        raise Error(f"a transform matrix is 4x4 or 3x4, not {matrix.shape}")
+    parameters = list(matrix[:3, :3].ravel()) + list(matrix[:3, 3])
+    return _call(_medimg.Transform._from_parameters, "affine", parameters, [0.0, 0.0, 0.0])
+
+
+Transform.from_matrix = staticmethod(_transform_from_matrix)
 Transform.matrix = property(_transform_matrix)
 Transform.__repr__ = lambda self: (f"<medimg.Transform {self.kind} parameters "
                                    f"{[round(p, 6) for p in self.parameters]}>")
@@ -259,6 +270,22 @@ def batch(manifest, steps, out_dir, resume=False, jobs=2, extension=".nii.gz", p
             _os.unlink(steps_path)
     return _call(_medimg.batch, _os.fspath(manifest), _os.fspath(steps), _os.fspath(out_dir),
                  resume, int(jobs), extension, previews, int(memory_limit))
+
+
+def affine(image, transform, interp=None, fill=None):
+    """`image` resampled on its own grid through `transform` (output point ->
+    input point, LPS mm): a medimg.Transform, a 4x4 or 3x4 matrix, or the
+    path of an ITK .tfm file."""
+    import tempfile
+    if isinstance(transform, (str, _os.PathLike)):
+        return _affine_op(image, transform=_os.fspath(transform), interp=interp,  # noqa: F821
+                          fill=fill)
+    if not isinstance(transform, Transform):
+        transform = _transform_from_matrix(transform)
+    with tempfile.TemporaryDirectory() as folder:
+        path = _os.path.join(folder, "transform.tfm")
+        transform.write(path)
+        return _affine_op(image, transform=path, interp=interp, fill=fill)  # noqa: F821
 
 
 # ------------------------------------------------------------------ pipelines
@@ -334,11 +361,13 @@ def _make_op(name, info):
 
 # Every pipeline op is a function of the same name; those written above
 # (an Image where the pipeline takes a file) stay as they are.
-_written_in_python = {"resample_to_image"}
+_written_in_python = {"resample_to_image", "affine"}
 ops = []
 for _name, _info in sorted(_json.loads(_medimg.ops_description()).items()):
     ops.append(_name)
     if _name in _written_in_python:
+        if _name == "affine":
+            _affine_op = _make_op(_name, _info)
         continue
     globals()[_name] = _make_op(_name, _info)
     __all__.append(_name)

@@ -573,6 +573,14 @@ NB_MODULE(_medimg, m) {
            [](const medimg::ParametricTransform& t, const std::string& path) {
              on_kernel_thread([&] { medimg::save_transform(t, path); });
            })
+      .def_static("_from_parameters",
+                  [](const std::string& kind, const std::vector<double>& parameters,
+                     const std::array<double, 3>& center) {
+                    medimg::ParametricTransform t(medimg::parse_transform_kind(kind),
+                                                  to_vec3(center));
+                    t.set_parameters(parameters);
+                    return t;
+                  })
       .def_static("read", [](const std::string& path) {
         return on_kernel_thread([&] { return medimg::load_transform(path); });
       });

@@ -391,3 +391,32 @@ def test_mpi_only_under_a_launcher():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split()
     assert lines == ["True", "1.0", "True", "1.0"], result.stdout
+
+
+def test_affine_takes_a_matrix_a_transform_or_a_file_like_simpleitk(oblique, tmp_path):
+    image = medimg.read(oblique)
+    peer = sitk.ReadImage(oblique)
+    a = math.radians(7)
+    centre = np.asarray(peer.TransformContinuousIndexToPhysicalPoint(
+        [0.5 * (n - 1) for n in peer.GetSize()]))
+    rotation = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0],
+                         [0, 0, 1]]) @ np.diag([1.0, 1.05, 0.95])
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation
+    matrix[:3, 3] = centre - rotation @ centre + [2.0, -1.0, 0.5]
+    transform = sitk.AffineTransform(3)
+    transform.SetMatrix(rotation.ravel().tolist())
+    transform.SetTranslation(matrix[:3, 3].tolist())
+    expected = sitk_array(sitk.Resample(peer, peer, transform, sitk.sitkLinear, 0.0,
+                                        sitk.sitkFloat32))
+    by_matrix = medimg.affine(image, matrix, interp="linear")
+    assert np.abs(by_matrix.array - expected).max() <= 1e-3 * float(np.ptp(image.array))
+    as_transform = medimg.Transform.from_matrix(matrix)
+    np.testing.assert_allclose(as_transform.matrix, matrix)
+    as_transform.write(tmp_path / "m.tfm")
+    by_file = medimg.affine(image, tmp_path / "m.tfm", interp="linear")
+    by_object = medimg.affine(image, as_transform, interp="linear")
+    assert np.array_equal(by_file.array, by_matrix.array)
+    assert np.array_equal(by_object.array, by_matrix.array)
+    with pytest.raises(medimg.Error, match="4x4 or 3x4"):
+        medimg.affine(image, np.eye(3))
