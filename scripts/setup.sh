@@ -310,13 +310,25 @@ cmake --build "$build_dir" -j "$jobs"
 # `pip install .` into the virtual environment: the package as a user gets
 # it (ctest's python.installed runs the suite on it). Its CMake build stays
 # in build-python/ (pyproject.toml), so a second run rebuilds only changes.
-log "pip install . (the medimg Python package) into $python_venv"
-"$python_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  --no-build-isolation --no-deps "$root" \
-  --config-settings=cmake.define.Kokkos_ROOT="$kokkos_prefix" \
-  --config-settings=cmake.define.KokkosKernels_ROOT="$kernels_prefix" \
-  --config-settings=cmake.define.MEDIMG_WERROR=ON \
-  --config-settings=cmake.define.MEDIMG_ARCH_NATIVE=ON
+# Only for the default build: another MEDIMG_BUILD_DIR (scripts/check-kokkos.sh
+# with another Kokkos) must not replace the environment's package.
+if [ -z "${MEDIMG_BUILD_DIR:-}" ]; then
+  # CMake's cache keeps the Kokkos it found first: another Kokkos starts the
+  # package's build folder again.
+  python_build_stamp="$root/build-python/.medimg-kokkos"
+  if [ -d "$root/build-python" ] && [ "$(cat "$python_build_stamp" 2>/dev/null)" != "$kokkos_prefix $kernels_prefix" ]; then
+    log "Kokkos changed: removing build-python/"
+    rm -rf "$root/build-python"
+  fi
+  log "pip install . (the medimg Python package) into $python_venv"
+  "$python_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps "$root" \
+    --config-settings=cmake.define.Kokkos_ROOT="$kokkos_prefix" \
+    --config-settings=cmake.define.KokkosKernels_ROOT="$kernels_prefix" \
+    --config-settings=cmake.define.MEDIMG_WERROR=ON \
+    --config-settings=cmake.define.MEDIMG_ARCH_NATIVE=ON
+  printf '%s\n' "$kokkos_prefix $kernels_prefix" >"$python_build_stamp"
+fi
 
 # GPU builds (sections 4 and 5), each in its own file, sourced so they share
 # the functions above.
