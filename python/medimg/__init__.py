@@ -275,17 +275,20 @@ def batch(manifest, steps, out_dir, resume=False, jobs=2, extension=".nii.gz", p
 def affine(image, transform, interp=None, fill=None):
     """`image` resampled on its own grid through `transform` (output point ->
     input point, LPS mm): a medimg.Transform, a 4x4 or 3x4 matrix, or the
-    path of an ITK .tfm file."""
-    import tempfile
+    path of an ITK .tfm file (interp "linear" and fill 0 unless given)."""
     if isinstance(transform, (str, _os.PathLike)):
         return _affine_op(image, transform=_os.fspath(transform), interp=interp,  # noqa: F821
                           fill=fill)
-    if not isinstance(transform, Transform):
-        transform = _transform_from_matrix(transform)
-    with tempfile.TemporaryDirectory() as folder:
-        path = _os.path.join(folder, "transform.tfm")
-        transform.write(path)
-        return _affine_op(image, transform=path, interp=interp, fill=fill)  # noqa: F821
+    if isinstance(transform, Transform):
+        rows = transform.matrix_rows
+    else:
+        matrix = _np.asarray(transform, dtype=float)
+        if matrix.shape not in ((4, 4), (3, 4)):
+            raise Error(f"a transform matrix is 4x4 or 3x4, not {matrix.shape}")
+        rows = matrix[:3].tolist()
+    return _call(_medimg.resample, image, list(image.size), list(image.origin),
+                 list(image.spacing), image.direction_rows, rows, interp or "linear",
+                 float(fill or 0.0))
 
 
 # ------------------------------------------------------------------ pipelines

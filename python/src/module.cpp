@@ -227,6 +227,16 @@ medimg::Vec3 to_vec3(const std::array<double, 3>& v) {
   return {v[0], v[1], v[2]};
 }
 
+using Rows3 = std::array<std::array<double, 3>, 3>;
+using Rows34 = std::array<std::array<double, 4>, 3>;
+
+Geometry make_geometry(const std::array<std::int64_t, 3>& size, const std::array<double, 3>& origin,
+                       const std::array<double, 3>& spacing, const Rows3& direction) {
+  medimg::Mat3 d;
+  for (int r = 0; r < 3; ++r) d[r] = to_vec3(direction[static_cast<std::size_t>(r)]);
+  return Geometry({size[0], size[1], size[2]}, to_vec3(origin), to_vec3(spacing), d);
+}
+
 template <class T>
 constexpr bool dtype_is(const nb::dlpack::dtype& d) {
   return d == nb::dtype<T>();
@@ -255,7 +265,7 @@ AnyImage<HostMemory> image_over(void* data, const Geometry& geometry) {
 
 PyImage* from_array(nb::ndarray<nb::ndim<3>, nb::device::cpu> array,
                     const std::array<double, 3>& origin, const std::array<double, 3>& spacing,
-                    const std::array<std::array<double, 3>, 3>& direction, nb::handle owner) {
+                    const Rows3& direction, nb::handle owner) {
   const medimg::Size3 size{static_cast<std::int64_t>(array.shape(0)),
                            static_cast<std::int64_t>(array.shape(1)),
                            static_cast<std::int64_t>(array.shape(2))};
@@ -267,9 +277,7 @@ PyImage* from_array(nb::ndarray<nb::ndim<3>, nb::device::cpu> array,
           "numpy.asfortranarray makes one");
     }
   }
-  medimg::Mat3 d;
-  for (int r = 0; r < 3; ++r) d[r] = to_vec3(direction[static_cast<std::size_t>(r)]);
-  const Geometry geometry(size, to_vec3(origin), to_vec3(spacing), d);
+  const Geometry geometry = make_geometry({size[0], size[1], size[2]}, origin, spacing, direction);
   void* data = array.data();
   AnyImage<HostMemory> image;
   switch (pixel_type_of_dtype(array.dtype())) {
@@ -311,16 +319,6 @@ AnyImage<HostMemory> run_on_device(const medimg::Pipeline& pipeline,
       [](const auto& im) { return AnyImage<medimg::DeviceMemory>(medimg::to_device(im)); }, image);
   AnyImage<medimg::DeviceMemory> out = pipeline.run(std::move(on_device));
   return std::visit([](const auto& im) { return AnyImage<HostMemory>(medimg::to_host(im)); }, out);
-}
-
-using Rows3 = std::array<std::array<double, 3>, 3>;
-using Rows34 = std::array<std::array<double, 4>, 3>;
-
-Geometry make_geometry(const std::array<std::int64_t, 3>& size, const std::array<double, 3>& origin,
-                       const std::array<double, 3>& spacing, const Rows3& direction) {
-  medimg::Mat3 d;
-  for (int r = 0; r < 3; ++r) d[r] = to_vec3(direction[static_cast<std::size_t>(r)]);
-  return Geometry({size[0], size[1], size[2]}, to_vec3(origin), to_vec3(spacing), d);
 }
 
 // y = A x + t from the rows of [A | t]: output point -> input point (mm).
@@ -401,9 +399,8 @@ NB_MODULE(_medimg, m) {
            [](const PyImage& p, const std::array<double, 3>& origin,
               const std::array<double, 3>& spacing,
               const std::array<std::array<double, 3>, 3>& direction) {
-             medimg::Mat3 d;
-             for (int r = 0; r < 3; ++r) d[r] = to_vec3(direction[static_cast<std::size_t>(r)]);
-             const Geometry g(p.geometry().size(), to_vec3(origin), to_vec3(spacing), d);
+             const auto& n = p.geometry().size();
+             const Geometry g = make_geometry({n[0], n[1], n[2]}, origin, spacing, direction);
              AnyImage<HostMemory> copy = p.image();  // shares the voxels
              std::visit([&](auto& im) { im.set_geometry(g); }, copy);
              return new PyImage(std::move(copy), p.keeper());
