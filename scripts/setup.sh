@@ -15,6 +15,11 @@
 #                               Kernels with HIP (+ OpenMP, Serial) in
 #                               .deps/kokkos-hip, medimg in build-hip/ for
 #                               gfx908 (MI100). No AMD GPU runs it here.
+#   scripts/setup.sh --sanitize packages, Kokkos and the Python environment as
+#                               above, then instead of build/ the sanitizer
+#                               build build-sanitize/ (MEDIMG_SANITIZE=
+#                               address,undefined; no benchmarks, no pip
+#                               install; scripts/test.sh --sanitize runs it).
 #   scripts/setup.sh --bench    the same, then the peers of the end-to-end
 #                               benchmark (scripts/bench_e2e.sh): SimpleITK from
 #                               PyPI in the virtual environment .deps/venv-bench
@@ -36,13 +41,15 @@ set -euo pipefail
 cuda="${MEDIMG_CUDA:-0}"
 hip="${MEDIMG_HIP:-0}"
 bench=0
+sanitize=0
 for arg in "$@"; do
   case "$arg" in
   --cuda) cuda=1 ;;
   --hip) hip=1 ;;
   --bench) bench=1 ;;
+  --sanitize) sanitize=1 ;;
   *)
-    echo "usage: scripts/setup.sh [--cuda] [--hip] [--bench]" >&2
+    echo "usage: scripts/setup.sh [--cuda] [--hip] [--bench] [--sanitize]" >&2
     exit 2
     ;;
   esac
@@ -300,6 +307,12 @@ configure_args=(
   -DMEDIMG_WERROR=ON -DMEDIMG_ARCH_NATIVE=ON
   -DMEDIMG_BUILD_PYTHON=ON -DPython_EXECUTABLE="$python_venv/bin/python"
 )
+if [ "$sanitize" = 1 ]; then
+  # AddressSanitizer + UndefinedBehaviorSanitizer on every target; the
+  # benchmarks are left out (their timings mean nothing under ASan).
+  build_dir="${MEDIMG_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
+  configure_args+=(-DMEDIMG_SANITIZE=address,undefined -DMEDIMG_BUILD_BENCHMARKS=OFF)
+fi
 if [ ! -f "$build_dir/build.ninja" ]; then
   log "configuring medimg in $build_dir"
   cmake -S "$root" -B "$build_dir" "${configure_args[@]}" ${MEDIMG_CMAKE_ARGS:-}
@@ -312,7 +325,7 @@ cmake --build "$build_dir" -j "$jobs"
 # in build-python/ (pyproject.toml), so a second run rebuilds only changes.
 # Only for the default build: another MEDIMG_BUILD_DIR (scripts/check-kokkos.sh
 # with another Kokkos) must not replace the environment's package.
-if [ -z "${MEDIMG_BUILD_DIR:-}" ]; then
+if [ -z "${MEDIMG_BUILD_DIR:-}" ] && [ "$sanitize" = 0 ]; then
   # CMake's cache keeps the Kokkos it found first: another Kokkos starts the
   # package's build folder again.
   python_build_stamp="$root/build-python/.medimg-kokkos"

@@ -5,8 +5,28 @@
 # at 1-4 ranks, the Python oracle and CLI tests, the installed-package test,
 # the Spack recipe check and the benchmark smoke test. Extra arguments go to
 # ctest (e.g. -L mpi, -R Geometry). Exit status is non-zero on any failure.
+#
+#   scripts/test.sh --sanitize [ctest args]
+#     the same suites built with AddressSanitizer + UndefinedBehaviorSanitizer
+#     (scripts/setup.sh --sanitize, build-sanitize/): unit, CLI (leak checks
+#     on every command), Python and MPI tests; not the package, style and
+#     benchmark tests, which check the default build. docs/RELIABILITY.md.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ "${1:-}" = --sanitize ]; then
+  shift
+  "$root/scripts/setup.sh" --sanitize
+  cd "${MEDIMG_SANITIZE_BUILD_DIR:-$root/build-sanitize}"
+  # Any report fails its test (the build adds -fno-sanitize-recover=all).
+  # Leaks that are not ours (Open MPI's, ITK's module loader) are listed,
+  # with the reason, in tests/sanitizers/lsan.supp.
+  export ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:strict_init_order=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
+  ctest --output-on-failure --timeout 1800 -j "$(nproc)" -LE "package|style|benchmark" \
+    -E "python.installed" "$@"
+  exit
+fi
 "$root/scripts/setup.sh" --bench
 cd "${MEDIMG_BUILD_DIR:-$root/build}"
 ctest --output-on-failure --timeout 900 -j "$(nproc)" "$@"

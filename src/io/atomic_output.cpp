@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 #include "medimg/core/error.hpp"
@@ -31,6 +32,39 @@ std::string format_extension(const std::string& path) {
   const auto dot = name.rfind('.');
   if (dot == std::string::npos || dot == 0) return "";
   return name.substr(dot);
+}
+
+namespace {
+constexpr const char* temporary_marker = ".medimg-tmp-";
+}  // namespace
+
+bool is_temporary_name(const std::string& filename) {
+  if (filename.size() < 2 || filename[0] != '.') return false;
+  const auto marker = filename.find(temporary_marker, 1);
+  if (marker == std::string::npos) return false;
+  // PID-N after the marker, then the extension (or nothing).
+  std::size_t i = marker + std::char_traits<char>::length(temporary_marker);
+  const auto digits = [&] {
+    const std::size_t first = i;
+    while (i < filename.size() && std::isdigit(static_cast<unsigned char>(filename[i]))) ++i;
+    return i > first;
+  };
+  if (!digits() || i >= filename.size() || filename[i++] != '-' || !digits()) return false;
+  return i == filename.size() || filename[i] == '.';
+}
+
+std::size_t remove_stale_temporaries(const std::string& folder) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec) || !is_temporary_name(it->path().filename().string())) {
+      continue;
+    }
+    std::error_code remove_ec;
+    if (fs::remove(it->path(), remove_ec)) ++removed;
+  }
+  return removed;
 }
 
 void check_output_folder(const std::string& path) {
@@ -70,7 +104,7 @@ AtomicOutput::AtomicOutput(std::string path) : m_path(std::move(path)) {
   const std::string extension = format_extension(m_path);
   std::string stem = target.filename().string();
   stem.resize(stem.size() - extension.size());
-  const std::string name = "." + stem + ".medimg-tmp-" + std::to_string(::getpid()) + "-" +
+  const std::string name = "." + stem + temporary_marker + std::to_string(::getpid()) + "-" +
                            std::to_string(counter++) + extension;
   m_temporary = (target.parent_path() / name).string();
 }

@@ -250,6 +250,17 @@ std::string preview_name(const ManifestRow& row, const char* which) {
   return "previews/" + stem_of(row.output) + "." + which + ".png";
 }
 
+// The temporary files a killed run left (AtomicOutput names them; a process
+// killed with SIGKILL cannot remove its own) in every folder this batch
+// writes to: the output folder, its previews/ and each output's own folder.
+std::size_t remove_stale_temporaries_of(const Context& c) {
+  std::set<fs::path> folders{c.out_dir, c.out_dir / "previews"};
+  for (std::size_t i = 0; i < c.rows.size(); ++i) folders.insert(output_path(c, i).parent_path());
+  std::size_t removed = 0;
+  for (const fs::path& folder : folders) removed += remove_stale_temporaries(folder.string());
+  return removed;
+}
+
 // Resume: the existing output reads back completely and has the grid the
 // pipeline gives this input.
 std::string valid_output(const Context& c, std::size_t index, json& row) {
@@ -713,6 +724,7 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
   });
   const Context context{options, *pipeline, rows, fs::path(options.out_dir), team.rank};
   check_memory(team, context, out);
+  std::size_t stale_removed = 0;
   team.together([&] {
     if (team.rank == 0) {
       try {
@@ -721,8 +733,13 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
         throw Error("cannot create the output folder '" + options.out_dir +
                     "': " + e.code().message());
       }
+      stale_removed = remove_stale_temporaries_of(context);
     }
   });
+  if (stale_removed > 0 && team.rank == 0 && !options.quiet) {
+    out << "batch: removed " << stale_removed
+        << " temporary file(s) that an interrupted run left in the output folders" << std::endl;
+  }
   const auto total = static_cast<std::int64_t>(rows.size());
   if (team.rank == 0 && !options.quiet) {
     out << "batch: " << total << " items, " << pipeline->size() << " steps, " << team.ranks
@@ -876,6 +893,7 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
                            {"skipped", result.skipped}}},
                          {"steps", step_summary},
                          {"memory", memory_json(faults_before)},
+                         {"stale_temporaries_removed", stale_removed},
                          {"items", items}};
     write_reports(fs::path(options.out_dir), report, ops);
     if (!options.quiet) {

@@ -35,6 +35,17 @@ class AtomicOutput {
 // (lower-case; empty when there is none).
 std::string format_extension(const std::string& path);
 
+// Whether `filename` (no folder) has the form of an AtomicOutput's temporary
+// file: ".STEM.medimg-tmp-PID-N[EXT]".
+bool is_temporary_name(const std::string& filename);
+
+// Removes from `folder` (not its subfolders) every file named like an
+// AtomicOutput temporary: what a process killed before commit() (SIGKILL,
+// a node lost, the machine's power) leaves behind. Only for a folder that
+// no other running medimg is writing into (the batch runner calls it on its
+// own output folders before its first item). Returns how many it removed.
+std::size_t remove_stale_temporaries(const std::string& folder);
+
 // Throws medimg::Error unless `path`'s folder exists and is a folder.
 void check_output_folder(const std::string& path);
 
