@@ -308,7 +308,11 @@ std::vector<unsigned char> compress_member(const unsigned char* data, std::size_
 #if MEDIMG_HAS_ISAL
   const int isal = isal_level(level);
   std::vector<unsigned char> level_buffer(isal_level_buffer(isal));
-  isal_zstream s;
+  // Zeroed first: isal_deflate_init leaves some fields as they are (ISA-L
+  // 2.30: hist_bits, the window size, where 0 means 32 KiB), and stack
+  // garbage there made the same bytes compress differently from run to run
+  // (valid streams, but outputs that were not byte-identical).
+  isal_zstream s{};
   isal_deflate_init(&s);
   s.gzip_flag = IGZIP_GZIP;
   s.level = static_cast<std::uint32_t>(isal);
