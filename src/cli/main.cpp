@@ -2,6 +2,7 @@
 // MPI/Kokkos once, runs one subcommand, and turns any medimg::Error into one
 // line on stderr and exit code 1.
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -21,6 +22,11 @@
 
 int main(int argc, char** argv) {
   using namespace medimg;
+  // A write past the file-size limit (ulimit -f, a batch system's
+  // RLIMIT_FSIZE) then fails with EFBIG, which the writer reports as one
+  // line and cleans up after, instead of SIGXFSZ ending the process with its
+  // temporary file left behind (CPython ignores it the same way).
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"medimg: medical image geometry on any hardware (Kokkos, ITK-exact)", "medimg"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("medimg ") + MEDIMG_VERSION_STRING);

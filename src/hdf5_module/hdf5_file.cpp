@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -54,6 +55,11 @@ class Id {
 
 void quiet_hdf5() {
   static const bool done = [] {
+    // No HDF5 clean-up at exit: medimg closes every file it opens, and a
+    // file whose flush failed (a disk that filled while it was written)
+    // cannot be closed: HDF5's exit handler would then crash on it
+    // (H5F__close_cb) after medimg has reported the error.
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
@@ -393,6 +399,7 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
   // Rank 0 names the temporary file (and copies an existing file into it).
   std::unique_ptr<AtomicOutput> output;
   std::string temporary;
+  int copied = 0;  // rank 0: the existing file was copied to `temporary`
   impl::collectively(comm, [&] {
     if (rank != 0) return;
     if (dataset_path.front() != '/' || dataset_path.back() == '/') {
@@ -409,6 +416,7 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
       }
       fs::copy_file(path, temporary, fs::copy_options::overwrite_existing, ec);
       if (ec) throw Error("cannot write " + what + ": " + ec.message());
+      copied = 1;
     }
   });
   if (comm != MPI_COMM_NULL) {
@@ -417,9 +425,10 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
     temporary.resize(static_cast<std::size_t>(length));
     MPI_Bcast(temporary.data(), static_cast<int>(length), MPI_CHAR, 0, comm);
   }
+  // (AtomicOutput made `temporary` empty; it holds an HDF5 file only when
+  // the existing one was copied there.)
   const bool existing = [&] {
-    int flag = 0;
-    if (rank == 0) flag = fs::exists(temporary) ? 1 : 0;
+    int flag = copied;
     if (comm != MPI_COMM_NULL) MPI_Bcast(&flag, 1, MPI_INT, 0, comm);
     return flag != 0;
   }();
@@ -464,13 +473,19 @@ void write_hdf5(MPI_Comm comm, const std::string& path, const std::string& name,
     }
     Id transfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
     if (comm != MPI_COMM_NULL) H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE);
+    errno = 0;
     if (H5Dwrite(dataset.get(), memory_type(type), memory.get(), space.get(), transfer.get(),
                  planes) < 0) {
-      throw Error("cannot write " + what + ": writing the voxels failed (disk full?)");
+      const std::string cause = write_failure_cause(errno, temporary);
+      throw Error("cannot write " + what + ": " +
+                  (cause.empty() ? "writing the voxels failed" : cause));
     }
     write_attributes(dataset.get(), g, metadata);
+    errno = 0;
     if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) {
-      throw Error("cannot write " + what + ": flushing the file failed");
+      const std::string cause = write_failure_cause(errno, temporary);
+      throw Error("cannot write " + what + ": " +
+                  (cause.empty() ? "flushing the file failed" : cause));
     }
   });
   impl::collectively(comm, [&] {

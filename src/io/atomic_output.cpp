@@ -1,13 +1,17 @@
 #include "medimg/io/atomic_output.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -67,6 +71,55 @@ std::size_t remove_stale_temporaries(const std::string& folder) {
   return removed;
 }
 
+namespace {
+std::string mib(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+}  // namespace
+
+void check_output_space(const std::string& path, std::uint64_t bytes) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      bytes > static_cast<std::uint64_t>(limit.rlim_cur)) {
+    throw Error("cannot write '" + path + "': " + std::strerror(EFBIG) + " (it needs " +
+                mib(bytes) + ", the file-size limit is " +
+                mib(static_cast<std::uint64_t>(limit.rlim_cur)) + ")");
+  }
+  const fs::path folder = fs::absolute(fs::path(path)).parent_path();
+  struct statvfs disk {};
+  if (::statvfs(folder.c_str(), &disk) != 0) return;
+  const std::uint64_t free =
+      static_cast<std::uint64_t>(disk.f_bavail) * static_cast<std::uint64_t>(disk.f_frsize);
+  if (bytes > free) {
+    throw Error("cannot write '" + path + "': " + std::strerror(ENOSPC) + " (it needs " +
+                mib(bytes) + ", '" + folder.string() + "' has " + mib(free) + " free)");
+  }
+}
+
+std::string write_failure_cause(int saved_errno, const std::string& target) {
+  switch (saved_errno) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case EROFS:
+    case EIO: return std::strerror(saved_errno);
+    default: break;
+  }
+  rlimit limit{};
+  struct stat file {};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      ::stat(target.c_str(), &file) == 0 && static_cast<rlim_t>(file.st_size) >= limit.rlim_cur) {
+    return std::string(std::strerror(EFBIG)) + " (the file-size limit is " +
+           mib(static_cast<std::uint64_t>(limit.rlim_cur)) + ")";
+  }
+  struct statvfs disk {};
+  const fs::path folder = fs::absolute(fs::path(target)).parent_path();
+  if (::statvfs(folder.c_str(), &disk) == 0 && disk.f_bavail == 0) return std::strerror(ENOSPC);
+  return "";
+}
+
 void check_output_folder(const std::string& path) {
   const fs::path folder = fs::absolute(fs::path(path)).parent_path();
   std::error_code ec;
@@ -107,6 +160,16 @@ AtomicOutput::AtomicOutput(std::string path) : m_path(std::move(path)) {
   const std::string name = "." + stem + temporary_marker + std::to_string(::getpid()) + "-" +
                            std::to_string(counter++) + extension;
   m_temporary = (target.parent_path() / name).string();
+  // Made here, empty, so that a folder medimg cannot write to (permissions,
+  // an immutable or read-only folder) is reported in medimg's words before
+  // any library (ITK, HDF5) tries and reports it in its own.
+  const int fd = ::open(m_temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int error = errno;
+    throw Error("cannot write '" + m_path + "': cannot create a file in '" +
+                target.parent_path().string() + "': " + std::strerror(error));
+  }
+  ::close(fd);
 }
 
 AtomicOutput::~AtomicOutput() {

@@ -286,6 +286,21 @@ void check_output_path(const std::string& path) {
 void save_image(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options) {
   check_output_path(path);
+  {
+    // The least the file takes: its voxels (deflate's best ratio, 1032:1,
+    // when compressed), plus what an HDF5 file it is added to holds already.
+    const std::string file = is_hdf5_path(path) ? parse_hdf5_location(path).file : path;
+    const Geometry& g = geometry(image);
+    std::uint64_t bytes =
+        static_cast<std::uint64_t>(g.voxel_count()) * pixel_size(pixel_type(image));
+    if (options.compress || format_extension(path) == ".nii.gz") bytes /= 1032;
+    std::error_code ec;
+    if (is_hdf5_path(path) && std::filesystem::exists(file, ec)) {
+      const std::uintmax_t existing = std::filesystem::file_size(file, ec);
+      if (!ec) bytes += existing;
+    }
+    check_output_space(file, bytes);
+  }
 #if MEDIMG_HAS_HDF5
   if (is_hdf5_path(path)) {
     const Hdf5Location location = parse_hdf5_location(path);

@@ -17,8 +17,10 @@
 #include <itkRGBPixel.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -26,6 +28,7 @@
 
 #include "itk_module/module.hpp"
 #include "medimg/core/error.hpp"
+#include "medimg/io/atomic_output.hpp"
 #include "medimg/io/detail/itk_module.hpp"
 #include "medimg/io/detail/payload_check.hpp"
 #include "medimg/io/itk_bridge.hpp"
@@ -58,9 +61,9 @@ class CapturedStderr {
  public:
   // In an isolated child no other thread exists, and one of the parent's
   // may have held the lock when it forked: the child does not take it.
-  CapturedStderr()
-      : m_lock(mutex(), std::defer_lock), m_previous(std::cerr.rdbuf(m_buffer.rdbuf())) {
+  CapturedStderr() : m_lock(mutex(), std::defer_lock) {
     if (!in_isolated_child()) m_lock.lock();
+    m_previous = std::cerr.rdbuf(m_buffer.rdbuf());
   }
   ~CapturedStderr() { std::cerr.rdbuf(m_previous); }
   CapturedStderr(const CapturedStderr&) = delete;
@@ -81,7 +84,7 @@ class CapturedStderr {
   }
   std::unique_lock<std::mutex> m_lock;
   std::ostringstream m_buffer;
-  std::streambuf* m_previous;
+  std::streambuf* m_previous = nullptr;
 };
 
 // The first line of an ITK exception's description, without ITK's source
@@ -438,10 +441,56 @@ GridAndType read_dicom_series_header(const std::string& folder,
   }
 }
 
+namespace {
+
+// Runs an ITK write of `target` (the temporary file of `path`); a failure
+// becomes one medimg::Error naming `path`. What the writer prints instead of
+// throwing (MetaIO: "file stream is fail after write", then success) is
+// captured and returned for verify_written.
+template <class Write>
+std::string itk_write(const std::string& path, const std::string& target, Write&& write) {
+  CapturedStderr captured;
+  errno = 0;
+  try {
+    write();
+  } catch (const itk::ExceptionObject& e) {
+    const std::string cause = write_failure_cause(errno, target);
+    throw Error("cannot write '" + path + "': " + (cause.empty() ? describe(e) : cause));
+  }
+  return captured.text();
+}
+
+// ITK's MetaImage writer reports a failed write on std::cerr and returns as
+// if it had succeeded: the file written is checked before it is committed.
+// A MetaImage file must hold its payload (payload_check.cpp, as when it is
+// read); an uncompressed file of another format at least its voxel bytes.
+void verify_written(const std::string& path, const std::string& target, const Geometry& geometry,
+                    PixelType type, bool compress, const std::string& complaint) {
+  const std::uint64_t bytes = static_cast<std::uint64_t>(geometry.voxel_count()) * pixel_size(type);
+  std::string problem;
+  if (std::filesystem::path(target).extension() == ".mha") {
+    try {
+      detail::check_after_header(target, "MetaImageIO", bytes);
+    } catch (const Error&) {
+      problem = "incomplete";
+    }
+  } else if (!compress) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(target, ec);
+    if (ec || size < bytes) problem = "incomplete";
+  }
+  if (problem.empty()) return;
+  std::string cause = write_failure_cause(0, target);
+  if (cause.empty()) cause = complaint.empty() ? "the file written is incomplete" : complaint;
+  throw Error("cannot write '" + path + "': " + cause);
+}
+
+}  // namespace
+
 void write_file(const std::string& path, const std::string& target, const Geometry& geometry,
                 PixelType type, const void* voxels, bool compress) {
   register_io_factories();
-  try {
+  const std::string complaint = itk_write(path, target, [&] {
     visit_pixel_type(type, [&](auto zero) {
       using T = decltype(zero);
       using ItkImage = itk::Image<T, 3>;
@@ -452,9 +501,8 @@ void write_file(const std::string& path, const std::string& target, const Geomet
       writer->Update();
       return 0;
     });
-  } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot write '" + path + "': " + describe(e));
-  }
+  });
+  verify_written(path, target, geometry, type, compress, complaint);
 }
 
 void write_png(const std::string& path, const std::string& target, const RgbPicture& picture) {
@@ -469,14 +517,12 @@ void write_png(const std::string& path, const std::string& target, const RgbPict
   image->Allocate();
   std::memcpy(static_cast<void*>(image->GetBufferPointer()), picture.rgb.data(),
               picture.rgb.size());
-  try {
+  itk_write(path, target, [&] {
     auto writer = itk::ImageFileWriter<Picture>::New();
     writer->SetFileName(target);
     writer->SetInput(image);
     writer->Update();
-  } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot write '" + path + "': " + describe(e));
-  }
+  });
 }
 
 }  // namespace medimg::itk_module

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
@@ -500,6 +501,16 @@ struct Team {
     f();
 #endif
   }
+  std::uint64_t sum(std::uint64_t v) const {
+#if MEDIMG_HAS_MPI
+    if (comm == MPI_COMM_NULL) return v;
+    std::uint64_t out = 0;
+    MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, MPI_SUM, comm);
+    return out;
+#else
+    return v;
+#endif
+  }
   std::uint64_t max(std::uint64_t v) const {
 #if MEDIMG_HAS_MPI
     if (comm == MPI_COMM_NULL) return v;
@@ -561,9 +572,59 @@ struct Team {
 
 // Reads every item's header (ranks take turns) and checks the pipeline's
 // peak memory against what a rank may use.
+// The least space the outputs can take: their voxel bytes for uncompressed
+// formats; for compressed ones (.nii.gz, .hdr.gz, .img.gz, and .nrrd, .mha
+// and .h5 only if they compress, which batch outputs do not) deflate's
+// largest possible ratio, 1032:1. Refusing below that is never wrong;
+// anything above it may still fill the disk, and then the item's write fails
+// with the system's message.
+std::uint64_t least_output_bytes(const std::string& output, const ImageShape& result) {
+  const std::uint64_t bytes =
+      static_cast<std::uint64_t>(result.grid.voxel_count()) * pixel_size(result.type) + 352;
+  const std::string ext = format_extension(output);
+  const bool compressed = ext == ".nii.gz" || ext == ".hdr.gz" || ext == ".img.gz";
+  return compressed ? bytes / 1032 : bytes;
+}
+
+// Free bytes for an unprivileged writer in `folder` (or in the nearest
+// folder above it that exists); 0 when the system cannot say.
+std::uint64_t free_bytes(fs::path folder) {
+  std::error_code ec;
+  folder = fs::absolute(folder, ec);
+  while (!folder.empty() && !fs::exists(folder, ec) && folder != folder.parent_path()) {
+    folder = folder.parent_path();
+  }
+  struct statvfs st {};
+  if (::statvfs(folder.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
+}
+
+// The outputs must fit in the output folder's free space (see
+// least_output_bytes); refuses to start otherwise.
+void check_disk(const Team& team, const Context& c, std::uint64_t my_output_bytes,
+                std::size_t my_outputs) {
+  const std::uint64_t need = team.sum(my_output_bytes);
+  const std::uint64_t outputs = team.sum(my_outputs);
+  std::string message;
+  if (team.rank == 0) {
+    const std::uint64_t free = free_bytes(c.out_dir);
+    if (free > 0 && need > free) {
+      std::ostringstream s;
+      s << "the output folder '" << c.out_dir.string() << "' has " << gib(static_cast<double>(free))
+        << " free, and the " << outputs << " outputs to write need at least "
+        << gib(static_cast<double>(need))
+        << "; free space, choose another --out-dir, or write .nii.gz (--format)";
+      message = s.str();
+    }
+  }
+  team.together([&] {
+    if (!message.empty()) throw Error("batch refuses to start: " + message);
+  });
+}
+
 void check_memory(const Team& team, const Context& c, std::ostream& out) {
-  std::uint64_t need = 0, biggest_io = 0;
-  std::size_t worst = 0;
+  std::uint64_t need = 0, biggest_io = 0, output_bytes = 0;
+  std::size_t worst = 0, outputs = 0;
   for (std::size_t i = static_cast<std::size_t>(team.rank); i < c.rows.size();
        i += static_cast<std::size_t>(team.ranks)) {
     try {
@@ -575,6 +636,10 @@ void check_memory(const Team& team, const Context& c, std::ostream& out) {
           static_cast<std::uint64_t>(in.grid.voxel_count()) * pixel_size(in.type),
           static_cast<std::uint64_t>(result.grid.voxel_count()) * pixel_size(result.type));
       biggest_io = std::max(biggest_io, io);
+      if (!(c.options.resume && fs::exists(output_path(c, i)))) {
+        output_bytes += least_output_bytes(c.rows[i].output, result);
+        ++outputs;
+      }
       if (peak > need) {
         need = peak;
         worst = i;
@@ -611,6 +676,7 @@ void check_memory(const Team& team, const Context& c, std::ostream& out) {
   team.together([&] {
     if (!message.empty()) throw Error("batch refuses to start: " + message);
   });
+  check_disk(team, c, output_bytes, outputs);
   const std::uint64_t peak_all = team.max(need);
   if (team.rank == 0 && !c.options.quiet) {
     out << "batch: memory plan: largest item peak " << gib(static_cast<double>(peak_all))

@@ -7,6 +7,7 @@
 // new file reuses them (atomic_output.cpp says why).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace medimg {
@@ -45,6 +46,23 @@ bool is_temporary_name(const std::string& filename);
 // no other running medimg is writing into (the batch runner calls it on its
 // own output folders before its first item). Returns how many it removed.
 std::size_t remove_stale_temporaries(const std::string& folder);
+
+// Throws medimg::Error, before anything is written, when a file of at least
+// `bytes` cannot be written at `path`: more than its folder's free space
+// ("No space left on device", with both figures) or than the process'
+// file-size limit (RLIMIT_FSIZE, "File too large"). Does nothing when the
+// system cannot say. A writer still reports a disk that fills while it
+// writes; this check keeps the common case from starting at all (and the
+// HDF5 library from being left with a file it cannot close).
+void check_output_space(const std::string& path, std::uint64_t bytes);
+
+// Why writing `target` failed, when the system can tell, for writers whose
+// library does not say (ITK's "fwrite wrote only N things", HDF5's failed
+// flush): `saved_errno` when it is one of a full or limited disk (ENOSPC,
+// EDQUOT, EFBIG, EROFS, EIO); else EFBIG's text when `target` has reached
+// the file-size limit, ENOSPC's when its folder has no free space left;
+// else empty.
+std::string write_failure_cause(int saved_errno, const std::string& target);
 
 // Throws medimg::Error unless `path`'s folder exists and is a folder.
 void check_output_folder(const std::string& path);
