@@ -253,6 +253,10 @@ def rss_mib():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+# Not under `scripts/test.sh --sanitize`: AddressSanitizer's quarantine
+# keeps 256 MiB of freed blocks resident (the default build's suite runs it).
+@pytest.mark.skipif(os.environ.get("MEDIMG_SANITIZED") == "1",
+                    reason="memory footprint is not measurable under AddressSanitizer")
 def test_ten_thousand_calls_do_not_grow_memory():
     data = np.asfortranarray(np.random.default_rng(4).random((16, 16, 16), dtype=np.float32))
 

@@ -21,7 +21,7 @@ import unittest
 
 import nibabel as nib
 import numpy as np
-from cli_support import MRICRON, NIBABEL_DATA, fresh_dir, run, MEDIMG
+from cli_support import MRICRON, NIBABEL_DATA, SANITIZED, SANITIZED_REASON, fresh_dir, run, MEDIMG
 
 MPIEXEC = sys.argv[3] if len(sys.argv) > 3 else None
 CT_SMALL = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm"
@@ -192,6 +192,7 @@ class Batch(unittest.TestCase):
         self.assertRegex(screen, r"\[#{30}\] 8/8 items")
         self.assertIn("items/s, ETA", screen)
 
+    @unittest.skipIf(SANITIZED, SANITIZED_REASON)
     def test_steady_state_items_reuse_memory(self):
         """Freed blocks stay in the process (mallopt in run_batch) and the next
         item's images reuse them: an item after the first takes a fraction of
