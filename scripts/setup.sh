@@ -20,6 +20,11 @@
 #                               build build-sanitize/ (MEDIMG_SANITIZE=
 #                               address,undefined; no benchmarks, no pip
 #                               install; scripts/test.sh --sanitize runs it).
+#   scripts/setup.sh --fuzz     the same, then the libFuzzer build
+#                               build-fuzz/: clang-14, Kokkos (Serial) built
+#                               with it in .deps/kokkos-clang, the library and
+#                               harnesses with fuzzer-no-link,address,undefined
+#                               (scripts/fuzz.sh runs them).
 #   scripts/setup.sh --bench    the same, then the peers of the end-to-end
 #                               benchmark (scripts/bench_e2e.sh): SimpleITK from
 #                               PyPI in the virtual environment .deps/venv-bench
@@ -42,14 +47,16 @@ cuda="${MEDIMG_CUDA:-0}"
 hip="${MEDIMG_HIP:-0}"
 bench=0
 sanitize=0
+fuzz=0
 for arg in "$@"; do
   case "$arg" in
   --cuda) cuda=1 ;;
   --hip) hip=1 ;;
   --bench) bench=1 ;;
   --sanitize) sanitize=1 ;;
+  --fuzz) fuzz=1 ;;
   *)
-    echo "usage: scripts/setup.sh [--cuda] [--hip] [--bench] [--sanitize]" >&2
+    echo "usage: scripts/setup.sh [--cuda] [--hip] [--bench] [--sanitize] [--fuzz]" >&2
     exit 2
     ;;
   esac
@@ -363,4 +370,28 @@ if [ "$bench" = 1 ]; then
     /usr/bin/python3 -m venv --system-site-packages "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "SimpleITK>=2.2,<3"
   fi
+fi
+
+# ----------------------------------------------- 7. the fuzz build (--fuzz)
+# libFuzzer needs Clang: Debian's clang-14 with its runtime libraries, and a
+# Kokkos built by the same compiler (Serial: a harness runs one input at a
+# time, and this Clang has no OpenMP headers). Debian's ITK headers refuse
+# Clang, so the ITK module is the default build's (fuzz/CMakeLists.txt).
+if [ "$fuzz" = 1 ]; then
+  install_packages clang-14 libclang-rt-14-dev
+  kokkos_compiler=(-DCMAKE_CXX_COMPILER=clang++-14)
+  build_kokkos "$deps/kokkos-clang" -DKokkos_ENABLE_SERIAL=ON
+  fuzz_dir="${MEDIMG_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+  if [ ! -f "$fuzz_dir/build.ninja" ]; then
+    log "configuring the fuzz build in $fuzz_dir"
+    cmake -S "$root" -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+      -DKokkos_ROOT="$deps/kokkos-clang" -DKokkosKernels_ROOT="$deps/kokkos-clang" \
+      -DMEDIMG_WERROR=ON -DMEDIMG_SANITIZE=fuzzer-no-link,address,undefined \
+      -DMEDIMG_BUILD_FUZZ=ON -DMEDIMG_BUILD_TESTS=OFF -DMEDIMG_BUILD_BENCHMARKS=OFF
+  fi
+  log "building the fuzz harnesses"
+  cmake --build "$fuzz_dir" -j "$jobs"
+  mkdir -p "$fuzz_dir/lib/medimg"
+  ln -sf "${MEDIMG_BUILD_DIR:-$root/build}/lib/medimg/libmedimg_itk.so" "$fuzz_dir/lib/medimg/libmedimg_itk.so"
 fi

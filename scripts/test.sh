@@ -26,8 +26,14 @@ if [ "${1:-}" = --sanitize ]; then
   # ASan's allocator and quarantine change both.
   export MEDIMG_SANITIZED=1
   export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
+  # Not python.test_batch: the batch forks its DICOM and HDF5 readers
+  # (io/detail/isolated.hpp) while its read-ahead threads allocate, and GCC
+  # 12's AddressSanitizer does not lock its allocator around fork(): a child
+  # forked while another thread holds that lock waits for it forever (seen:
+  # a DICOM screen child). glibc's malloc is fork-safe; the default build's
+  # suite runs the test. docs/RELIABILITY.md.
   ctest --output-on-failure --timeout 1800 -j "$(nproc)" -LE "package|style|benchmark" \
-    -E "python.installed" "$@"
+    -E "python.installed|python.test_batch" "$@"
   exit
 fi
 "$root/scripts/setup.sh" --bench

@@ -20,9 +20,8 @@
 
 #if MEDIMG_HAS_ISAL
 #include <isa-l/igzip_lib.h>
-#else
-#include <zlib.h>
 #endif
+#include <zlib.h>
 
 namespace medimg::detail {
 
@@ -301,11 +300,44 @@ std::size_t isal_level_buffer(int isal) {
 }
 #endif
 
+// One complete gzip member holding `size` bytes of `data`, by zlib.
+std::vector<unsigned char> compress_member_zlib(const unsigned char* data, std::size_t size,
+                                                int level, const std::string& error_path) {
+  std::vector<unsigned char> out;
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw Error("cannot write '" + error_path + "': zlib could not start");
+  }
+  out.resize(deflateBound(&zs, static_cast<uLong>(size)));
+  zs.next_in = const_cast<unsigned char*>(data);
+  zs.avail_in = static_cast<uInt>(size);
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int code = deflate(&zs, Z_FINISH);
+  const std::size_t produced = out.size() - zs.avail_out;
+  deflateEnd(&zs);
+  if (code != Z_STREAM_END) {
+    throw Error("cannot write '" + error_path + "': zlib deflate failed");
+  }
+  out.resize(produced);
+  return out;
+}
+
+#if MEDIMG_HAS_ISAL
+constexpr std::size_t small_member_bytes = 64 * 1024;
+#endif
+
 // One complete gzip member holding `size` bytes of `data`.
 std::vector<unsigned char> compress_member(const unsigned char* data, std::size_t size, int level,
                                            const std::string& error_path) {
-  std::vector<unsigned char> out(size + size / 8 + 1024);
 #if MEDIMG_HAS_ISAL
+  // Small members (the header of a .nii.gz) go through zlib: ISA-L 2.30 was
+  // seen to encode the same 352-byte header two ways in different processes
+  // of one mpiexec run (both valid; the other way matches zlib's block
+  // header), so outputs were not byte-identical from run to run. Its large
+  // blocks were always identical. zlib costs nothing at this size.
+  if (size < small_member_bytes) return compress_member_zlib(data, size, level, error_path);
+  std::vector<unsigned char> out(size + size / 8 + 1024);
   const int isal = isal_level(level);
   std::vector<unsigned char> level_buffer(isal_level_buffer(isal));
   // Zeroed first: isal_deflate_init leaves some fields as they are (ISA-L
@@ -335,25 +367,11 @@ std::vector<unsigned char> compress_member(const unsigned char* data, std::size_
     if (s.internal_state.state == ZSTATE_END) break;
     out.resize(out.size() * 2);
   }
-#else
-  z_stream zs{};
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw Error("cannot write '" + error_path + "': zlib could not start");
-  }
-  out.resize(deflateBound(&zs, static_cast<uLong>(size)));
-  zs.next_in = const_cast<unsigned char*>(data);
-  zs.avail_in = static_cast<uInt>(size);
-  zs.next_out = out.data();
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int code = deflate(&zs, Z_FINISH);
-  const std::size_t produced = out.size() - zs.avail_out;
-  deflateEnd(&zs);
-  if (code != Z_STREAM_END) {
-    throw Error("cannot write '" + error_path + "': zlib deflate failed");
-  }
-#endif
   out.resize(produced);
   return out;
+#else
+  return compress_member_zlib(data, size, level, error_path);
+#endif
 }
 
 class OutputFile {

@@ -4,7 +4,9 @@
 // reads run in an isolated child (io/detail/isolated.hpp) that sends the
 // image back through a pipe.
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <system_error>
@@ -18,6 +20,9 @@
 #include "medimg/io/detail/isolated.hpp"
 #include "medimg/io/detail/itk_module.hpp"
 #include "medimg/io/hdf5_io.hpp"
+#if MEDIMG_HAS_HDF5
+#include "medimg/dist/hdf5.hpp"
+#endif
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/nifti_io.hpp"
 
@@ -135,7 +140,8 @@ AnyImage<HostMemory> load_isolated(const std::string& path, const detail::ItkMod
 }
 
 template <class Read>
-ImageHeader header_isolated(const std::string& path, const detail::ItkModule& module, Read&& read) {
+ImageHeader header_isolated(const std::string& path, const detail::ItkModule& module, Read&& read,
+                            const char* what = "the DICOM library") {
   ImageHeader result;
   detail::run_isolated(
       path,
@@ -144,9 +150,39 @@ ImageHeader header_isolated(const std::string& path, const detail::ItkModule& mo
         const detail::GridAndType header = read();
         send_header(out, header.geometry, header.type, Metadata{});
       },
-      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); });
+      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, what);
   return result;
 }
+
+#if MEDIMG_HAS_HDF5
+// HDF5 1.10 loops without end on some damaged files (a variable-length
+// attribute in a corrupt global heap; fuzz/ found it): the header, where it
+// does, is read in an isolated child with a time limit (60 s, or
+// MEDIMG_HDF5_TIMEOUT seconds) before the file is read here. No other
+// thread is inside HDF5 while the child is forked (the lock), and the child
+// does not take the lock it inherited held.
+double hdf5_header_timeout() {
+  const char* text = std::getenv("MEDIMG_HDF5_TIMEOUT");
+  char* end = nullptr;
+  const double seconds = text ? std::strtod(text, &end) : 0.0;
+  return text && end != text && seconds > 0.0 ? seconds : 60.0;
+}
+
+ImageHeader hdf5_header_isolated(const Hdf5Location& location) {
+  ImageHeader result;
+  const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
+  detail::run_isolated(
+      location.file,
+      [&](detail::PipeWriter& out) {
+        const impl::Hdf5Header header =
+            impl::read_hdf5_header(MPI_COMM_NULL, location.file, location.dataset);
+        send_header(out, header.geometry, header.type, Metadata{});
+      },
+      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, "the HDF5 library",
+      hdf5_header_timeout());
+  return result;
+}
+#endif
 
 // Tells the user which series of a folder was read when there was a choice,
 // and that files were skipped (unless the caller named the series).
@@ -196,6 +232,7 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
     case Source::hdf5: {
 #if MEDIMG_HAS_HDF5
       const Hdf5Location location = parse_hdf5_location(path);
+      (void)hdf5_header_isolated(location);
       return load_hdf5(location.file, location.dataset);
 #else
       break;
@@ -220,6 +257,12 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
     return load_isolated(path, module,
                          [&](detail::VoxelSink& sink) { module.read_file(path, sink); });
   }
+  // ITK's NRRD and MetaImage parsers crash on some malformed headers (a
+  // MetaImage key longer than 255 characters overflows a strcpy in MetaIO;
+  // fuzz/ found it): the header is read in an isolated child first, which
+  // turns such a crash into one error, and only then the file here.
+  (void)header_isolated(
+      path, module, [&] { return module.read_file_header(path); }, "ITK's reader");
   const detail::LibraryCall call;
   ImageSink sink;
   module.read_file(path, sink);
@@ -230,20 +273,16 @@ ImageHeader read_image_header(const std::string& path, const LoadOptions& option
   const Source source = source_of(path);
 #if MEDIMG_HAS_HDF5
   if (source == Source::hdf5) {
-    const Hdf5Location location = parse_hdf5_location(path);
-    ImageHeader header;
-    read_hdf5_shape(location.file, location.dataset, header.geometry, header.type);
-    return header;
+    return hdf5_header_isolated(parse_hdf5_location(path));
   }
 #endif
   if (source == Source::file && is_nifti_path(path)) return read_nifti_header(path, options);
   const detail::ItkModule& module = detail::itk_module(path);
   if (source == Source::file) {
-    auto read = [&]() { return module.read_file_header(path); };
-    if (may_be_dicom_file(path)) return header_isolated(path, module, read);
-    const detail::LibraryCall call;
-    const detail::GridAndType header = read();
-    return {header.geometry, header.type};
+    // Isolated for every format ITK parses (see load_image).
+    return header_isolated(
+        path, module, [&] { return module.read_file_header(path); },
+        may_be_dicom_file(path) ? "the DICOM library" : "ITK's reader");
   }
   const detail::DicomFolderScan scan = detail::scan_dicom_folder(path);
   const detail::DicomSeriesFiles& chosen =

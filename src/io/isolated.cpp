@@ -9,12 +9,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "medimg/core/error.hpp"
 
@@ -115,7 +118,8 @@ LibraryCall::~LibraryCall() {
 }
 
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
-                  const std::function<void(PipeReader&)>& parent) {
+                  const std::function<void(PipeReader&)>& parent, const char* what,
+                  double timeout_seconds) {
   int pipe_fds[2], error_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) fail(path, std::string("pipe: ") + std::strerror(errno));
   if (pipe2(error_fds, O_CLOEXEC) != 0) {
@@ -166,6 +170,31 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   }
   close(pipe_fds[1]);
   close(error_fds[1]);
+  // The watchdog kills a child that runs past the timeout; it is joined
+  // before the child is reaped, so it never signals a reused pid.
+  std::mutex watch_mutex;
+  std::condition_variable watch_done;
+  bool finished = false, timed_out = false;
+  std::thread watchdog;
+  if (timeout_seconds > 0.0) {
+    watchdog = std::thread([&] {
+      std::unique_lock<std::mutex> lock(watch_mutex);
+      if (!watch_done.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                               [&] { return finished; })) {
+        timed_out = true;
+        kill(pid, SIGKILL);
+      }
+    });
+  }
+  const auto stop_watchdog = [&] {
+    if (!watchdog.joinable()) return;
+    {
+      const std::lock_guard<std::mutex> lock(watch_mutex);
+      finished = true;
+    }
+    watch_done.notify_all();
+    watchdog.join();
+  };
   PipeReader in(pipe_fds[0]);
   std::string failure;
   bool died = false;
@@ -195,6 +224,7 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
     child_error.append(buffer, static_cast<std::size_t>(got));
   }
   close(error_fds[0]);
+  stop_watchdog();
   int wait_status = 0;
   while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
   }
@@ -203,11 +233,16 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1 && !child_error.empty()) {
     throw Error(child_error);
   }
+  if (timed_out) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%g", timeout_seconds);
+    fail(path, std::string(what) + " did not finish reading it in " + seconds +
+                   " s (a damaged file?) and was stopped");
+  }
   if (WIFSIGNALED(wait_status)) {
     const int sig = WTERMSIG(wait_status);
-    fail(path, std::string("the DICOM library aborted while reading it (signal ") +
-                   std::to_string(sig) + ", " + strsignal(sig) + ")" +
-                   (said.empty() ? std::string() : ": " + said));
+    fail(path, std::string(what) + " aborted while reading it (signal " + std::to_string(sig) +
+                   ", " + strsignal(sig) + ")" + (said.empty() ? std::string() : ": " + said));
   }
   if (!(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0)) {
     fail(path, "the reading process failed" + (said.empty() ? std::string() : ": " + said));

@@ -323,6 +323,9 @@ NiftiHeader parse_nifti_header(InputFile& in, bool single_file, NiftiXform choic
   if (!(vox_offset >= 0.0) || (single_file && vox_offset < h.header_bytes)) {
     fail(path, "vox_offset " + std::to_string(vox_offset) + " points inside the header");
   }
+  if (!(vox_offset < 4.6e18)) {  // also not finite; 2^62 bytes is past any file
+    fail(path, "vox_offset " + std::to_string(vox_offset) + " points past the end of any file");
+  }
   h.voxel_offset = static_cast<std::uint64_t>(vox_offset);
 
   const double slope = raw.version == 2 ? raw.n2.scl_slope : raw.n1.scl_slope;

@@ -111,6 +111,28 @@ OpenedNifti open_nifti(const std::string& path, const LoadOptions& options) {
   return opened;
 }
 
+// Before the voxels are allocated: the file can hold the `bytes` the header
+// describes (a header can describe any size, and a truncated or hostile
+// file must not cost that much memory before it is found short). Plain
+// files: the bytes after the voxel offset. gzip: deflate's best ratio,
+// 1032:1, over the whole compressed file.
+void check_payload_fits(const InputFile& in, std::uint64_t bytes) {
+  std::error_code ec;
+  const std::uint64_t file_bytes = std::filesystem::file_size(in.path(), ec);
+  if (ec) return;
+  const std::uint64_t at_most = in.compressed()              ? file_bytes * 1032
+                                : file_bytes > in.position() ? file_bytes - in.position()
+                                                             : 0;
+  if (bytes > at_most) {
+    const std::string holds =
+        in.compressed() ? "its " + std::to_string(file_bytes) + " bytes of gzip can hold at most " +
+                              std::to_string(at_most)
+                        : "it holds " + std::to_string(at_most) + " bytes after the header";
+    throw Error("cannot read '" + in.path() + "': truncated: " + holds + "; the voxels need " +
+                std::to_string(bytes));
+  }
+}
+
 }  // namespace
 
 AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options) {
@@ -128,6 +150,7 @@ AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& opti
     opened.data_file = std::make_unique<InputFile>(h.data_path);
     opened.data_file->skip(h.voxel_offset, "vox_offset");
   }
+  check_payload_fits(opened.voxels(), static_cast<std::uint64_t>(count) * h.stored_bytes);
   return visit_pixel_type(h.type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
     auto image = Image<T, HostMemory>::uninitialized(h.geometry);

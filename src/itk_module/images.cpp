@@ -487,6 +487,10 @@ void verify_written(const std::string& path, const std::string& target, const Ge
 
 }  // namespace
 
+std::string describe_itk_error(const itk::ExceptionObject& e) {
+  return describe(e);
+}
+
 void write_file(const std::string& path, const std::string& target, const Geometry& geometry,
                 PixelType type, const void* voxels, bool compress) {
   register_io_factories();

@@ -11,7 +11,15 @@
 
 #define MEDIMG_ITK_MODULE_EXPORT __attribute__((visibility("default")))
 
+namespace itk {
+class ExceptionObject;
+}
+
 namespace medimg::itk_module {
+
+// An ITK exception's description on one line, without ITK's location
+// boilerplate (images.cpp).
+std::string describe_itk_error(const itk::ExceptionObject& e);
 
 // The library's answer (io/detail/isolated.hpp): true in an isolated child.
 bool in_isolated_child();

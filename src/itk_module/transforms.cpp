@@ -60,7 +60,7 @@ void write_transform(const std::string& path, const std::string& target,
     writer->SetFileName(target);
     writer->Update();
   } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot write transform '" + path + "': " + e.GetDescription());
+    throw Error("cannot write transform '" + path + "': " + describe_itk_error(e));
   }
 }
 
@@ -71,7 +71,11 @@ detail::ItkTransformRecord read_transform(const std::string& path) {
   try {
     reader->Update();
   } catch (const itk::ExceptionObject& e) {
-    throw Error("cannot read transform '" + path + "': " + e.GetDescription());
+    throw Error("cannot read transform '" + path + "': " + describe_itk_error(e));
+  } catch (const std::exception& e) {
+    // ITK's text reader also throws the standard library's exceptions
+    // (std::out_of_range from a malformed class name).
+    throw Error("cannot read transform '" + path + "': ITK could not parse it (" + e.what() + ")");
   }
   const auto* list = reader->GetTransformList();
   if (list->size() != 1) throw Error("'" + path + "' must hold exactly one transform");

@@ -220,7 +220,9 @@ Pipeline Pipeline::from_json_text(const std::string& text, const std::string& so
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for a number past double's range
+    // ("1E444..."; fuzz/ found it ending the process).
     throw Error("pipeline '" + source + "': not valid JSON: " + e.what());
   }
   return from_json(document, source);

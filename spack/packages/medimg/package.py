@@ -72,6 +72,8 @@ class Medimg(CMakePackage, CudaPackage, ROCmPackage):
             self.define_from_variant("MEDIMG_BUILD_PYTHON", "python"),
             self.define_from_variant("MEDIMG_GPU_AWARE_MPI", "gpu_aware_mpi"),
             self.define("MEDIMG_BUILD_TESTS", self.run_tests),
+            # The libFuzzer harnesses are a development build (scripts/fuzz.sh).
+            self.define("MEDIMG_BUILD_FUZZ", False),
         ]
         if self.spec.satisfies("+cuda") or self.spec.satisfies("+rocm"):
             # Kokkos' compiler wrapper (nvcc_wrapper / hipcc) builds the same sources.

@@ -46,8 +46,13 @@ class PipeReader {
 // PipeWriter) and `parent` here (it reads that result). Throws medimg::Error
 // "cannot read 'PATH': ..." with the child's error message, or, when the
 // child died, with the signal and the last line it printed on stderr.
+// `what` names the library in that message ("the DICOM library"). With
+// `timeout_seconds` > 0 a child still running then is killed and the read
+// fails ("did not finish in N s"): a library that loops on a damaged file
+// (HDF5 1.10's global heap, found by fuzz/) cannot hang the process.
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
-                  const std::function<void(PipeReader&)>& parent);
+                  const std::function<void(PipeReader&)>& parent,
+                  const char* what = "the DICOM library", double timeout_seconds = 0.0);
 
 // Held while a thread calls into ITK or GDCM outside an isolated child:
 // run_isolated forks only when no thread holds one, so the child never

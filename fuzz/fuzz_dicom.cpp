@@ -1,0 +1,18 @@
+// One file in a folder, read as a DICOM series (the folder scan and GDCM's
+// header screen, which run in an isolated child: io/detail/isolated.hpp),
+// then loaded. The child's coverage does not reach libFuzzer; the parent's
+// side (the screen's JSON, grouping, geometry rules) is what is guided.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_support.hpp"
+#include "medimg/io/image_io.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  medimg::fuzz::initialise();
+  const std::string file = medimg::fuzz::write_input(data, size, "series/slice.dcm");
+  const std::string folder = std::filesystem::path(file).parent_path().string();
+  medimg::fuzz::expect_clean([&] { (void)medimg::read_image_header(folder); });
+  medimg::fuzz::expect_clean([&] { (void)medimg::load_image(folder); });
+  return 0;
+}

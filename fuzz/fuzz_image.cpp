@@ -1,0 +1,17 @@
+// One image file of the format MEDIMG_FUZZ_EXTENSION (".nii", ".nii.gz",
+// ".nrrd", ".mha", ".h5"): its header as `medimg info` reads it, then the
+// whole image as every command loads it.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_support.hpp"
+#include "medimg/io/image_io.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  medimg::fuzz::initialise();
+  const std::string path =
+      medimg::fuzz::write_input(data, size, std::string("input") + MEDIMG_FUZZ_EXTENSION);
+  medimg::fuzz::expect_clean([&] { (void)medimg::read_image_header(path); });
+  medimg::fuzz::expect_clean([&] { (void)medimg::load_image(path); });
+  return 0;
+}

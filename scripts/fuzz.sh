@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs medimg's libFuzzer harnesses (fuzz/, docs/RELIABILITY.md).
+#
+#   scripts/fuzz.sh [SECONDS] [HARNESS...]
+#
+# Sets up and builds build-fuzz/ (scripts/setup.sh --fuzz), writes the seed
+# corpora with medimg's own writers (medimg_fuzz_seeds) plus Debian's pydicom
+# DICOM test files for the dicom harness, then runs each harness (default:
+# all) for SECONDS (default 60) on its corpus, build-fuzz/fuzz/corpus/NAME,
+# which grows from run to run. A finding (crash-*, leak-*, timeout-*,
+# oom-*) is written to build-fuzz/fuzz/findings/NAME/ and makes the exit
+# status 1. The last lines print each harness' executions and corpus size.
+# MEDIMG_FUZZ_SEED fixes libFuzzer's random seed (CI's smoke run uses 1).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+seconds=${1:-60}
+shift || true
+all=(nifti nifti_gz nrrd mha hdf5 dicom pipeline manifest transform)
+harnesses=("$@")
+[ "${#harnesses[@]}" -gt 0 ] || harnesses=("${all[@]}")
+
+"$root/scripts/setup.sh" --fuzz
+build="${MEDIMG_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+work="$build/fuzz"
+mkdir -p "$work"
+
+export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
+export OMP_NUM_THREADS=1
+# HDF5 headers are read in a child with a time limit (image_io.cpp); a
+# damaged file that makes HDF5 loop then costs 2 s, not the default 60.
+export MEDIMG_HDF5_TIMEOUT=2
+
+rm -rf "$work/seeds"
+"$build/bin/medimg_fuzz_seeds" "$work/seeds" >/dev/null
+pydicom_files=/usr/lib/python3/dist-packages/pydicom/data/test_files
+for f in CT_small.dcm MR_small.dcm MR_small_implicit.dcm MR_small_bigendian.dcm ExplVR_BigEnd.dcm rtplan.dcm emri_small.dcm; do
+  [ -f "$pydicom_files/$f" ] && cp "$pydicom_files/$f" "$work/seeds/dicom/"
+done
+
+failed=0
+summary=()
+for name in "${harnesses[@]}"; do
+  corpus="$work/corpus/$name"
+  findings="$work/findings/$name"
+  mkdir -p "$corpus" "$findings"
+  log="$work/$name.log"
+  echo "[fuzz] $name: ${seconds} s"
+  # -rss_limit_mb: a header may ask for any size; medimg must refuse what the
+  # file cannot hold before allocating it, so 2 GiB is plenty.
+  if ! "$build/bin/medimg_fuzz_$name" "$corpus" "$work/seeds/$name" \
+    -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+    ${MEDIMG_FUZZ_SEED:+-seed="$MEDIMG_FUZZ_SEED"} \
+    -artifact_prefix="$findings/" >"$log" 2>&1; then
+    failed=1
+    echo "[fuzz] $name: FINDING, see $log and $findings/" >&2
+    grep -E "ERROR|SUMMARY|medimg fuzz" "$log" | head -n 5 >&2 || true
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  summary+=("$name: ${runs:-?} executions, $(find "$corpus" -type f | wc -l) corpus files")
+done
+printf '[fuzz] %s\n' "${summary[@]}"
+exit "$failed"
