@@ -502,22 +502,20 @@ struct Team {
 #endif
   }
   std::uint64_t sum(std::uint64_t v) const {
-#if MEDIMG_HAS_MPI
-    if (comm == MPI_COMM_NULL) return v;
-    std::uint64_t out = 0;
-    MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, MPI_SUM, comm);
-    return out;
-#else
-    return v;
-#endif
+    return reduce(v, true);
   }
   std::uint64_t max(std::uint64_t v) const {
+    return reduce(v, false);
+  }
+  // Every rank's `v` summed (or their largest), on every rank.
+  std::uint64_t reduce(std::uint64_t v, bool add) const {
 #if MEDIMG_HAS_MPI
     if (comm == MPI_COMM_NULL) return v;
     std::uint64_t out = 0;
-    MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, MPI_MAX, comm);
+    MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, add ? MPI_SUM : MPI_MAX, comm);
     return out;
 #else
+    (void)add;
     return v;
 #endif
   }
