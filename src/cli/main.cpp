@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "medimg/config.hpp"
 #include "medimg/core/error.hpp"
+#include "medimg/core/message.hpp"
 #include "medimg/core/scope_guard.hpp"
 #include "medimg/core/warning.hpp"
 #include "medimg/io/image_io.hpp"
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
     try {
       return action();
     } catch (const Error& e) {
-      if (report) std::cerr << "medimg: error: " << e.what() << std::endl;
+      if (report) std::cerr << "medimg: error: " << one_line(e.what()) << std::endl;
       // The other ranks linger a moment before exiting non-zero: mpiexec
       // aborts the job at the first failing rank and can drop rank 0's
       // line still being forwarded. (Not a barrier: a rank-0-only command
@@ -124,9 +125,9 @@ int main(int argc, char** argv) {
       if (!report) std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   } catch (const Error& e) {
-    if (report) std::cerr << "medimg: error: " << e.what() << "\n";
+    if (report) std::cerr << "medimg: error: " << one_line(e.what()) << "\n";
   } catch (const std::exception& e) {
-    std::cerr << "medimg: internal error: " << e.what() << "\n";
+    std::cerr << "medimg: internal error: " << one_line(e.what()) << "\n";
   }
   return EXIT_FAILURE;
 }

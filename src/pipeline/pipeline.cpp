@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "medimg/core/message.hpp"
 #include "medimg/resample/resample.hpp"
 #include "steps.hpp"
 
@@ -174,7 +175,8 @@ PipelineStep StepReader::step() const {
 
 Pipeline Pipeline::from_json(const nlohmann::json& document, const std::string& source) {
   const auto fail = [&source](const std::string& message) {
-    throw Error("pipeline '" + source + "': " + message);
+    // one_line: a key or value quoted from the document may hold newlines.
+    throw Error(one_line("pipeline '" + source + "': " + message));
   };
   if (!document.is_object()) fail("must be a JSON object with \"steps\"");
   for (const auto& item : document.items()) {
