@@ -46,6 +46,7 @@ for name in "${harnesses[@]}"; do
   findings="$work/findings/$name"
   mkdir -p "$corpus" "$findings"
   log="$work/$name.log"
+  touch "$work/.started"
   echo "[fuzz] $name: ${seconds} s"
   # -rss_limit_mb: a header may ask for any size; medimg must refuse what the
   # file cannot hold before allocating it, so 2 GiB is plenty.
@@ -55,7 +56,15 @@ for name in "${harnesses[@]}"; do
     -artifact_prefix="$findings/" >"$log" 2>&1; then
     failed=1
     echo "[fuzz] $name: FINDING, see $log and $findings/" >&2
-    grep -E "ERROR|SUMMARY|medimg fuzz" "$log" | head -n 5 >&2 || true
+    # Enough to reproduce from a CI log alone: the end of libFuzzer's report
+    # and each input that failed, in base64 (base64 -d > input; then
+    # build-fuzz/bin/medimg_fuzz_NAME input).
+    grep -v -E '^#[0-9]+' "$log" | tail -n 40 >&2 || true
+    find "$findings" -type f -newer "$work/.started" | while read -r input; do
+      echo "[fuzz] $name: $(basename "$input") ($(stat -c %s "$input") bytes), base64:" >&2
+      head -c 8192 "$input" | base64 -w 0 >&2
+      echo >&2
+    done
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   summary+=("$name: ${runs:-?} executions, $(find "$corpus" -type f | wc -l) corpus files")

@@ -226,6 +226,37 @@ TEST(BadInput, ZeroNegativeNanSpacingInMetaImageAndNrrdHeaders) {
   expect_read_error((dir / "zero.nrrd").string(), "spacing along j is 0");
 }
 
+// ITK's MetaImage reader hands an ElementDataFile pattern to sprintf as the
+// format and fills the slices of missing files with garbage; a crash inside
+// any ITK read happens in the isolated child (io/image_io.cpp).
+TEST(BadInput, MetaImageFilePatternsAndReaderCrashesAreOneError) {
+  const fs::path dir = scratch_dir();
+  const std::string header =
+      "ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\n";
+  const std::string payload(16, '\0');
+  auto mha = [&](const std::string& name, const std::string& lines) {
+    write_file_bytes(dir / name, header + lines);
+    return (dir / name).string();
+  };
+  for (const char* pattern : {"x%n%n%n 1 2 1", "x%s%s%s 1 2 1", "x%03d.raw 1 2 1", "LIST"}) {
+    const std::string path = mha("pattern.mhd", std::string("ElementDataFile = ") + pattern + "\n");
+    expect_read_error(path, "names one file per slice");
+    // The header alone is read as it is (the voxels are not touched).
+    EXPECT_EQ(read_image_header(path).geometry.voxel_count(), 8) << pattern;
+  }
+  // A compressed voxel file that is not zlib: refused, not read as zeros.
+  write_file_bytes(dir / "voxels.zraw", std::string(100, '\0'));
+  expect_read_error(mha("packed.mhd", "CompressedData = True\nElementDataFile = voxels.zraw\n"),
+                    "compressed voxel data is corrupt");
+  // A key of 300 characters overflows MetaIO's buffer: the child dies, the
+  // caller gets one error, and the next read works.
+  const std::string long_key =
+      mha("long.mha", std::string(300, 'K') + " = 1\nElementDataFile = LOCAL\n" + payload);
+  EXPECT_THROW((void)load_image(long_key), Error);
+  const std::string good = mha("good.mha", "ElementDataFile = LOCAL\n" + payload);
+  EXPECT_EQ(geometry(load_image(good)).voxel_count(), 8);
+}
+
 TEST(BadInput, UnsupportedPixelTypes) {
   const fs::path dir = scratch_dir();
   register_itk_io();

@@ -1,5 +1,6 @@
 // A check ITK's MetaImage reader does not make: ITK 5.2 reads a truncated
-// MetaImage file without complaint (the missing voxels are garbage). This
+// MetaImage file without complaint (the missing voxels are garbage), and the
+// missing files of a LIST or "%d" pattern alike. This refuses patterns and
 // counts the payload bytes (inflating a zlib payload). NIfTI needs none of
 // this: medimg's own reader (nifti_io.cpp) detects a short payload as it
 // streams it.
@@ -61,21 +62,36 @@ void check_metaimage(const std::string& path, std::uint64_t data_bytes) {
     }
   }
   if (data_file.empty()) fail(path, "MetaImage header has no ElementDataFile");
-  if (data_file != "LOCAL") {
-    if (data_file == "LIST" || data_file.find('%') != std::string::npos) return;
-    const fs::path external = fs::path(path).parent_path() / data_file;
-    if (!fs::exists(external)) fail(path, "its voxel file '" + external.string() + "' is missing");
-    if (!compressed) check_payload_size(path, fs::file_size(external), data_bytes);
-    return;
+  if (data_file == "LIST" || data_file.rfind("LIST ", 0) == 0 ||
+      data_file.find('%') != std::string::npos) {
+    // MetaIO hands a pattern to sprintf as the format ("%n" aborts, "%s"
+    // reads the stack) and fills the slices of missing files with garbage.
+    const std::string shown = data_file.size() > 80 ? data_file.substr(0, 80) + "..." : data_file;
+    fail(path, "its ElementDataFile '" + shown +
+                   "' names one file per slice (LIST or a % pattern), which medimg does not "
+                   "read; write the voxels to one file (ElementDataFile = LOCAL or one .raw)");
   }
-  const auto offset = static_cast<std::uint64_t>(in.tellg());
-  const std::uint64_t file_size = fs::file_size(path);
+  std::uint64_t offset = 0;
+  fs::path data_path = path;
+  if (data_file != "LOCAL") {
+    data_path = fs::path(path).parent_path() / data_file;
+    if (!fs::is_regular_file(data_path)) {
+      fail(path, "its voxel file '" + data_path.string() + "' is missing");
+    }
+    in.close();
+    in.open(data_path, std::ios::binary);
+    if (!in) fail(path, "cannot open its voxel file '" + data_path.string() + "'");
+  } else {
+    offset = static_cast<std::uint64_t>(in.tellg());
+  }
+  const std::uint64_t file_size = fs::file_size(data_path);
   const std::uint64_t stored = file_size > offset ? file_size - offset : 0;
   if (!compressed) {
     check_payload_size(path, stored, data_bytes);
     return;
   }
-  // zlib stream after the header: inflate it and count.
+  // A zlib stream (after the header, or the whole voxel file): inflate it
+  // and count.
   std::vector<unsigned char> input(static_cast<std::size_t>(stored));
   in.read(reinterpret_cast<char*>(input.data()), static_cast<std::streamsize>(stored));
   z_stream stream{};
