@@ -36,6 +36,24 @@ namespace fs = std::filesystem;
 // files, which cannot be renamed into place together.
 const char* const writable_extensions[] = {".nii", ".nii.gz", ".nrrd", ".mha"};
 
+using ChildBuffer = std::unique_ptr<unsigned char, decltype(&std::free)>;
+
+// A buffer in an isolated child, uninitialised and on huge pages like an
+// Image: the reader overwrites every byte, and 4 KiB first touches cost
+// this kind of VM 4 ms per MiB.
+ChildBuffer child_buffer(std::size_t bytes, const std::string& path) {
+  constexpr std::size_t huge = std::size_t(2) << 20;
+  ChildBuffer buffer(static_cast<unsigned char*>(std::aligned_alloc(
+                         huge, std::max(huge, (bytes + huge - 1) / huge * huge))),
+                     &std::free);
+  if (!buffer) {
+    throw Error("cannot read '" + path + "': not enough memory for its voxels (" +
+                format_bytes(bytes) + ")");
+  }
+  advise_huge_pages(buffer.get(), bytes);
+  return buffer;
+}
+
 // The child's side of an isolated read: the voxels in a plain buffer, then
 // sent whole.
 class BufferSink : public detail::VoxelSink {
@@ -45,21 +63,12 @@ class BufferSink : public detail::VoxelSink {
     m_header = {geometry, type};
     m_metadata = std::move(metadata);
     m_size = static_cast<std::size_t>(geometry.voxel_count()) * pixel_size(type);
-    // Uninitialised and on huge pages, like an Image: the module overwrites
-    // every byte, and 4 KiB first touches cost this kind of VM 4 ms per MiB.
-    constexpr std::size_t huge = std::size_t(2) << 20;
-    m_bytes.reset(static_cast<unsigned char*>(
-        std::aligned_alloc(huge, std::max(huge, (m_size + huge - 1) / huge * huge))));
-    if (!m_bytes) {
-      throw Error("cannot read '" + m_path + "': not enough memory for its voxels (" +
-                  format_bytes(m_size) + ")");
-    }
-    advise_huge_pages(m_bytes.get(), m_size);
+    m_bytes = child_buffer(m_size, m_path);
     return m_bytes.get();
   }
   detail::GridAndType m_header;
   Metadata m_metadata;
-  std::unique_ptr<unsigned char, decltype(&std::free)> m_bytes{nullptr, &std::free};
+  ChildBuffer m_bytes{nullptr, &std::free};
   std::size_t m_size = 0;
   std::string m_path;
 };
@@ -99,6 +108,26 @@ ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata) {
 
 // Runs `read` (a module read into a VoxelSink) in an isolated child and
 // receives the image here.
+// The parent's side of an isolated read: the header, then the voxels
+// straight into the Image (`disarm`: the time limit ends once the header is
+// here).
+AnyImage<HostMemory> receive_image(detail::PipeReader& in, const std::string& path) {
+  Metadata metadata;
+  const ImageHeader header = receive_header(in, &metadata);
+  in.disarm();
+  return visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
+    using T = decltype(zero);
+    const auto bytes = static_cast<std::uint64_t>(header.geometry.voxel_count()) * sizeof(T);
+    check_host_allocation(bytes, path);
+    auto image = Image<T, HostMemory>::uninitialized(header.geometry);
+    if (!in.read(image.voxels().data(), static_cast<std::size_t>(bytes))) {
+      throw Error("cannot read '" + path + "': the reading process ended early");
+    }
+    image.metadata() = std::move(metadata);
+    return image;
+  });
+}
+
 template <class Read>
 AnyImage<HostMemory> load_isolated(const std::string& path, const detail::ItkModule& module,
                                    Read&& read, const char* what = "the DICOM library") {
@@ -112,21 +141,7 @@ AnyImage<HostMemory> load_isolated(const std::string& path, const detail::ItkMod
         send_header(out, sink.m_header.geometry, sink.m_header.type, sink.m_metadata);
         out.write(sink.m_bytes.get(), sink.m_size);
       },
-      [&](detail::PipeReader& in) {
-        Metadata metadata;
-        const ImageHeader header = receive_header(in, &metadata);
-        result = visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
-          using T = decltype(zero);
-          auto image = Image<T, HostMemory>::uninitialized(header.geometry);
-          if (!in.read(image.voxels().data(),
-                       static_cast<std::size_t>(header.geometry.voxel_count()) * sizeof(T))) {
-            throw Error("cannot read '" + path + "': the reading process ended early");
-          }
-          image.metadata() = std::move(metadata);
-          return image;
-        });
-      },
-      what);
+      [&](detail::PipeReader& in) { result = receive_image(in, path); }, what);
   return result;
 }
 
@@ -171,6 +186,38 @@ ImageHeader hdf5_header_isolated(const Hdf5Location& location) {
       },
       [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, "the HDF5 library",
       hdf5_header_timeout());
+  return result;
+}
+// The whole HDF5 read in a child too, so that a crash in HDF5's dataset
+// reading is one error as well: the header (under the time limit above),
+// then the voxels in slabs of about 64 MiB, with no limit (a large dataset
+// on a slow file system may take long).
+AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
+  AnyImage<HostMemory> result;
+  const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
+  detail::run_isolated(
+      location.file,
+      [&](detail::PipeWriter& out) {
+        const impl::Hdf5Header header =
+            impl::read_hdf5_header(MPI_COMM_NULL, location.file, location.dataset);
+        send_header(out, header.geometry, header.type, header.metadata);
+        const auto& size = header.geometry.size();
+        const std::uint64_t plane =
+            static_cast<std::uint64_t>(size[0]) * size[1] * pixel_size(header.type);
+        const std::int64_t slab = std::max<std::int64_t>(
+            1, std::min<std::int64_t>(size[2], static_cast<std::int64_t>((64u << 20) / plane)));
+        const ChildBuffer buffer =
+            child_buffer(static_cast<std::size_t>(plane * slab), location.file);
+        for (std::int64_t k0 = 0; k0 < size[2]; k0 += slab) {
+          const std::int64_t count = std::min(slab, size[2] - k0);
+          impl::read_hdf5_planes(MPI_COMM_NULL, location.file, header, k0, count, buffer.get());
+          out.write(buffer.get(), static_cast<std::size_t>(plane * count));
+        }
+      },
+      [&](detail::PipeReader& in) {
+        result = receive_image(in, location.file + ":" + location.dataset);
+      },
+      "the HDF5 library", hdf5_header_timeout());
   return result;
 }
 #endif
@@ -223,8 +270,7 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
     case Source::hdf5: {
 #if MEDIMG_HAS_HDF5
       const Hdf5Location location = parse_hdf5_location(path);
-      (void)hdf5_header_isolated(location);
-      return load_hdf5(location.file, location.dataset);
+      return hdf5_load_isolated(location);
 #else
       break;
 #endif

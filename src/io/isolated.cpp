@@ -195,7 +195,7 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
     watch_done.notify_all();
     watchdog.join();
   };
-  PipeReader in(pipe_fds[0]);
+  PipeReader in(pipe_fds[0], stop_watchdog);
   std::string failure;
   bool died = false;
   try {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace medimg::detail {
 
@@ -32,14 +33,21 @@ class PipeWriter {
 
 class PipeReader {
  public:
-  explicit PipeReader(int fd) : m_fd(fd) {}
+  explicit PipeReader(int fd, std::function<void()> disarm = {})
+      : m_fd(fd), m_disarm(std::move(disarm)) {}
   // False when the pipe ended before `bytes` arrived (the child died).
   bool read(void* data, std::size_t bytes);
   std::uint64_t read_u64();
   std::string read_string();
+  // Ends run_isolated's time limit: the child is past the part of the read
+  // that can loop (an HDF5 header), and what is left may take long.
+  void disarm() {
+    if (m_disarm) m_disarm();
+  }
 
  private:
   int m_fd;
+  std::function<void()> m_disarm;
 };
 
 // Runs `child` in a forked child process (it writes its result with the
