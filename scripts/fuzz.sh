@@ -28,9 +28,9 @@ export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0"
 export OMP_NUM_THREADS=1
-# HDF5 headers are read in a child with a time limit (image_io.cpp); a
-# damaged file that makes HDF5 loop then costs 2 s, not the default 60.
-export MEDIMG_HDF5_TIMEOUT=2
+# Headers are parsed in a child with a time limit (image_io.cpp); a
+# damaged file that makes HDF5 or MetaIO loop then costs 2 s, not 60.
+export MEDIMG_HEADER_TIMEOUT=2
 
 rm -rf "$work/seeds"
 "$build/bin/medimg_fuzz_seeds" "$work/seeds" >/dev/null

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <itkImageFileWriter.h>
 #include <itkRGBPixel.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "itk_support.hpp"
 #include "medimg/config.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/isolated.hpp"
 #include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/phantom.hpp"
@@ -255,6 +258,58 @@ TEST(BadInput, MetaImageFilePatternsAndReaderCrashesAreOneError) {
   EXPECT_THROW((void)load_image(long_key), Error);
   const std::string good = mha("good.mha", "ElementDataFile = LOCAL\n" + payload);
   EXPECT_EQ(geometry(load_image(good)).voxel_count(), 8);
+}
+
+// MetaIO reads NDims^2 numbers for a TransformMatrix: "NDims=84731" had it
+// read 7e9 values from an exhausted stream (hours; fuzz/ found it).
+TEST(BadInput, MetaImageDimensionCountIsCheckedBeforeItkParsesTheHeader) {
+  const fs::path dir = scratch_dir();
+  write_file_bytes(dir / "ndims.mha", "NDims=84731\nTransformMatrix=0");
+  const std::string path = (dir / "ndims.mha").string();
+  const auto start = std::chrono::steady_clock::now();
+  expect_read_error(path, "MetaImage NDims is '84731'");
+  EXPECT_THROW((void)read_image_header(path), Error);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+}
+
+// The time limit of an isolated read: a child that never answers is
+// stopped; one that has sent its header (disarm) is not.
+TEST(Isolation, ChildIsStoppedAtTheTimeLimitUnlessDisarmed) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    detail::run_isolated(
+        "hang.mha", [](detail::PipeWriter&) { ::sleep(30); },
+        [](detail::PipeReader& in) {
+          char c = 0;
+          (void)in.read(&c, 1);
+        },
+        "the test's reader", 1.0);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the test's reader did not finish reading it in 1 s"),
+              std::string::npos)
+        << e.what();
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(seconds, 1.0);
+  EXPECT_LT(seconds, 10.0);
+  char got = 0;
+  detail::run_isolated(
+      "slow.mha",
+      [](detail::PipeWriter& out) {
+        out.write("H", 1);
+        ::usleep(2500000);
+        out.write("V", 1);
+      },
+      [&got](detail::PipeReader& in) {
+        char mark = 0;
+        ASSERT_TRUE(in.read(&mark, 1));
+        in.disarm();
+        ASSERT_TRUE(in.read(&got, 1));
+      },
+      "the test's reader", 1.0);
+  EXPECT_EQ(got, 'V');
 }
 
 TEST(BadInput, UnsupportedPixelTypes) {

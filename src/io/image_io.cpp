@@ -108,6 +108,29 @@ ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata) {
 
 // Runs `read` (a module read into a VoxelSink) in an isolated child and
 // receives the image here.
+// Libraries loop without end on some damaged headers (HDF5 1.10 on a
+// corrupt global heap, ITK's MetaIO in MET_Read; fuzz/ found both): every
+// isolated read has a time limit until the header has been parsed, 60 s or
+// MEDIMG_HEADER_TIMEOUT seconds; the voxels that follow have none (a large
+// image on a slow file system may take long).
+double header_timeout() {
+  const char* text = std::getenv("MEDIMG_HEADER_TIMEOUT");
+  char* end = nullptr;
+  const double seconds = text ? std::strtod(text, &end) : 0.0;
+  return text && end != text && seconds > 0.0 ? seconds : 60.0;
+}
+
+// Sent by a child when the header is parsed and only the voxels are left.
+constexpr char header_parsed = 'H';
+
+void wait_for_header(detail::PipeReader& in, const std::string& path) {
+  char mark = 0;
+  if (!in.read(&mark, 1) || mark != header_parsed) {
+    throw Error("cannot read '" + path + "': the reading process ended early");
+  }
+  in.disarm();
+}
+
 // The parent's side of an isolated read: the header, then the voxels
 // straight into the Image (`disarm`: the time limit ends once the header is
 // here).
@@ -128,20 +151,29 @@ AnyImage<HostMemory> receive_image(detail::PipeReader& in, const std::string& pa
   });
 }
 
-template <class Read>
+// `read_header` parses the header alone (under the time limit), then
+// `read` reads the whole image.
+template <class ReadHeader, class Read>
 AnyImage<HostMemory> load_isolated(const std::string& path, const detail::ItkModule& module,
-                                   Read&& read, const char* what = "the DICOM library") {
+                                   ReadHeader&& read_header, Read&& read,
+                                   const char* what = "the DICOM library") {
   AnyImage<HostMemory> result;
   detail::run_isolated(
       path,
       [&](detail::PipeWriter& out) {
         module.prepare_isolated_child();
+        (void)read_header();
+        out.write(&header_parsed, 1);
         BufferSink sink(path);
         read(sink);
         send_header(out, sink.m_header.geometry, sink.m_header.type, sink.m_metadata);
         out.write(sink.m_bytes.get(), sink.m_size);
       },
-      [&](detail::PipeReader& in) { result = receive_image(in, path); }, what);
+      [&](detail::PipeReader& in) {
+        wait_for_header(in, path);
+        result = receive_image(in, path);
+      },
+      what, header_timeout());
   return result;
 }
 
@@ -156,24 +188,14 @@ ImageHeader header_isolated(const std::string& path, const detail::ItkModule& mo
         const detail::GridAndType header = read();
         send_header(out, header.geometry, header.type, Metadata{});
       },
-      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, what);
+      [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, what,
+      header_timeout());
   return result;
 }
 
 #if MEDIMG_HAS_HDF5
-// HDF5 1.10 loops without end on some damaged files (a variable-length
-// attribute in a corrupt global heap; fuzz/ found it): the header, where it
-// does, is read in an isolated child with a time limit (60 s, or
-// MEDIMG_HDF5_TIMEOUT seconds) before the file is read here. No other
-// thread is inside HDF5 while the child is forked (the lock), and the child
-// does not take the lock it inherited held.
-double hdf5_header_timeout() {
-  const char* text = std::getenv("MEDIMG_HDF5_TIMEOUT");
-  char* end = nullptr;
-  const double seconds = text ? std::strtod(text, &end) : 0.0;
-  return text && end != text && seconds > 0.0 ? seconds : 60.0;
-}
-
+// No other thread is inside HDF5 while its child is forked (the lock), and
+// the child does not take the lock it inherited held.
 ImageHeader hdf5_header_isolated(const Hdf5Location& location) {
   ImageHeader result;
   const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
@@ -185,13 +207,12 @@ ImageHeader hdf5_header_isolated(const Hdf5Location& location) {
         send_header(out, header.geometry, header.type, Metadata{});
       },
       [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, "the HDF5 library",
-      hdf5_header_timeout());
+      header_timeout());
   return result;
 }
 // The whole HDF5 read in a child too, so that a crash in HDF5's dataset
-// reading is one error as well: the header (under the time limit above),
-// then the voxels in slabs of about 64 MiB, with no limit (a large dataset
-// on a slow file system may take long).
+// reading is one error as well: the header (under the time limit), then the
+// voxels in slabs of about 64 MiB.
 AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
   AnyImage<HostMemory> result;
   const std::lock_guard<std::recursive_mutex> guard(hdf5_lock());
@@ -217,7 +238,7 @@ AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
       [&](detail::PipeReader& in) {
         result = receive_image(in, location.file + ":" + location.dataset);
       },
-      "the HDF5 library", hdf5_header_timeout());
+      "the HDF5 library", header_timeout());
   return result;
 }
 #endif
@@ -280,9 +301,9 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
       const detail::DicomSeriesFiles& chosen =
           detail::select_dicom_series(scan, path, options.series_uid);
       const detail::ItkModule& module = detail::itk_module(path);
-      AnyImage<HostMemory> image = load_isolated(path, module, [&](detail::VoxelSink& sink) {
-        module.read_dicom_series(path, chosen, sink);
-      });
+      AnyImage<HostMemory> image = load_isolated(
+          path, module, [&] { return module.read_dicom_series_header(path, chosen); },
+          [&](detail::VoxelSink& sink) { module.read_dicom_series(path, chosen, sink); });
       report_choice(path, scan, chosen, options);
       return image;
     }
@@ -295,9 +316,11 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& opti
   // more than 255 characters overflows a strcpy in MetaIO, and its
   // ElementDataFile pattern is handed to sprintf as the format, so "%n"
   // aborts and "%s" reads the stack). A crash, an abort or an assert there
-  // becomes one error here; the cost is one copy through a pipe.
+  // becomes one error here, and a loop in the header parser (MetaIO's
+  // MET_Read) a time limit; the cost is one copy through a pipe.
   return load_isolated(
-      path, module, [&](detail::VoxelSink& sink) { module.read_file(path, sink); },
+      path, module, [&] { return module.read_file_header(path); },
+      [&](detail::VoxelSink& sink) { module.read_file(path, sink); },
       may_be_dicom_file(path) ? "the DICOM library" : "ITK's reader");
 }
 

@@ -283,6 +283,7 @@ FileHeader read_file_header(const std::string& path) {
                 "': not an image in a format medimg reads (NIfTI, NRRD, MetaImage, DICOM, PNG)");
   }
   io->SetFileName(path);
+  detail::check_before_header(path, io->GetNameOfClass());
   itk_read(path, [&io] { io->ReadImageInformation(); });
   const PixelType type = pixel_type_of_io(*io, path);
   Geometry geometry = header_geometry(*io, path);

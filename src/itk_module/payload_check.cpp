@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -117,6 +118,30 @@ void check_metaimage(const std::string& path, std::uint64_t data_bytes) {
 }
 
 }  // namespace
+
+void check_before_header(const std::string& path, const std::string& io_class) {
+  if (io_class != "MetaImageIO") return;
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  // The header is text before the voxels; NDims comes before ElementDataFile.
+  for (int lines = 0; lines < 1000 && std::getline(in, line); ++lines) {
+    const auto equals = line.find('=');
+    if (equals == std::string::npos) continue;
+    std::string key = line.substr(0, equals);
+    key.erase(0, key.find_first_not_of(" \t\r"));
+    key.erase(key.find_last_not_of(" \t\r") + 1);
+    if (key == "ElementDataFile") return;
+    if (key != "NDims") continue;
+    std::string value = line.substr(equals + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    char* end = nullptr;
+    const long dims = std::strtol(value.c_str(), &end, 10);
+    if (end == value.c_str() || dims < 1 || dims > 4) {
+      const std::string shown = value.size() > 40 ? value.substr(0, 40) + "..." : value;
+      fail(path, "MetaImage NDims is '" + shown + "'; medimg reads images of 2 or 3 dimensions");
+    }
+  }
+}
 
 void check_after_header(const std::string& path, const std::string& io_class,
                         std::uint64_t data_bytes) {

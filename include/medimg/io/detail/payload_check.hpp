@@ -9,6 +9,11 @@
 
 namespace medimg::detail {
 
+// Before ITK parses a MetaImage header: NDims must be 1-4. MetaIO reads
+// NDims^2 numbers for a TransformMatrix, so "NDims = 84731" has it read
+// 7e9 values from an exhausted stream, which takes hours (fuzz/ found it).
+void check_before_header(const std::string& path, const std::string& io_class);
+
 // After ITK parsed the header: a MetaImage payload holds `data_bytes`.
 // io_class is ITK's ImageIO class name; other formats are left to their readers.
 void check_after_header(const std::string& path, const std::string& io_class,
