@@ -80,14 +80,22 @@ void check_transform_text(const std::string& path) {
       ++transforms;
       values >> name;
     } else if (key == "Parameters" || key == "FixedParameters") {
+      // One line of each, after the Transform line: ITK keeps the last line
+      // of several (fuzz/ found two Parameters lines whose counts added up).
       std::vector<double>& out = key == "Parameters" ? parameters : fixed;
-      (key == "Parameters" ? has_parameters : has_fixed) = true;
+      bool& seen = key == "Parameters" ? has_parameters : has_fixed;
+      if (transforms == 0) fail(number, key + " before the Transform line");
+      if (seen) fail(number, "a second " + key + " line");
+      seen = true;
       std::string token;
       while (values >> token) {
         char* end = nullptr;
         const double v = std::strtod(token.c_str(), &end);
-        if (end != token.c_str() + token.size() || !std::isfinite(v)) {
-          fail(number, key + " holds '" + token.substr(0, 40) + "', not a finite number");
+        // Decimal only: strtod also takes "0x4" and "inf", where ITK's
+        // stream stops early and then reads freed memory (fuzz/ found it).
+        const bool decimal = token.find_first_not_of("0123456789+-.eE") == std::string::npos;
+        if (!decimal || end != token.c_str() + token.size() || !std::isfinite(v)) {
+          fail(number, key + " holds '" + token.substr(0, 40) + "', not a finite decimal number");
         }
         out.push_back(v);
       }
