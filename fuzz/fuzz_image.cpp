@@ -34,22 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string path =
       medimg::fuzz::write_input(data, size, std::string("input") + MEDIMG_FUZZ_EXTENSION);
   bool in_process = std::strcmp(MEDIMG_FUZZ_EXTENSION, ".h5") == 0;
-  medimg::fuzz::expect_clean([&] {
-    try {
-      (void)medimg::read_image_header(path);
-    } catch (const medimg::Error& e) {
-      if (child_failed(e)) in_process = false;
-      throw;
-    }
-  });
-  medimg::fuzz::expect_clean([&] {
-    try {
-      (void)medimg::load_image(path);
-    } catch (const medimg::Error& e) {
-      if (child_failed(e)) in_process = false;
-      throw;
-    }
-  });
+  // A call whose isolated child died or was stopped clears in_process.
+  const auto screened = [&in_process](auto&& call) {
+    return [&in_process, call] {
+      try {
+        call();
+      } catch (const medimg::Error& e) {
+        if (child_failed(e)) in_process = false;
+        throw;
+      }
+    };
+  };
+  medimg::fuzz::expect_clean(screened([&] { (void)medimg::read_image_header(path); }));
+  medimg::fuzz::expect_clean(screened([&] { (void)medimg::load_image(path); }));
   if (in_process) medimg::fuzz::expect_clean([&] { (void)medimg::load_hdf5(path); });
   return 0;
 }

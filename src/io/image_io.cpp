@@ -210,6 +210,7 @@ ImageHeader hdf5_header_isolated(const Hdf5Location& location) {
       header_timeout());
   return result;
 }
+
 // The whole HDF5 read in a child too, so that a crash in HDF5's dataset
 // reading is one error as well: the header (under the time limit), then the
 // voxels in slabs of about 64 MiB.
@@ -226,7 +227,9 @@ AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
         const std::uint64_t plane =
             static_cast<std::uint64_t>(size[0]) * size[1] * pixel_size(header.type);
         const std::int64_t slab = std::max<std::int64_t>(
-            1, std::min<std::int64_t>(size[2], static_cast<std::int64_t>((64u << 20) / plane)));
+            1, std::min<std::int64_t>(
+                   size[2],
+                   static_cast<std::int64_t>((64u << 20) / std::max<std::uint64_t>(plane, 1))));
         const ChildBuffer buffer =
             child_buffer(static_cast<std::size_t>(plane * slab), location.file);
         for (std::int64_t k0 = 0; k0 < size[2]; k0 += slab) {
