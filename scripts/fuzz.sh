@@ -46,7 +46,6 @@ for name in "${harnesses[@]}"; do
   findings="$work/findings/$name"
   mkdir -p "$corpus" "$findings"
   log="$work/$name.log"
-  touch "$work/.started"
   echo "[fuzz] $name: ${seconds} s"
   # -rss_limit_mb: a header may ask for any size; medimg must refuse what the
   # file cannot hold before allocating it, so 2 GiB is plenty.
@@ -60,7 +59,10 @@ for name in "${harnesses[@]}"; do
     # and each input that failed, in base64 (base64 -d > input; then
     # build-fuzz/bin/medimg_fuzz_NAME input).
     grep -v -E '^#[0-9]+' "$log" | tail -n 40 >&2 || true
-    find "$findings" -type f -newer "$work/.started" | while read -r input; do
+    # The input the log names (isolated children may leave crash files of
+    # their own in the folder: a crash there is one error, not a finding).
+    sed -n 's/.*Test unit written to //p' "$log" | while read -r input; do
+      [ -f "$input" ] || continue
       echo "[fuzz] $name: $(basename "$input") ($(stat -c %s "$input") bytes), base64:" >&2
       head -c 8192 "$input" | base64 -w 0 >&2
       echo >&2
