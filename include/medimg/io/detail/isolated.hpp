@@ -40,7 +40,8 @@ class PipeReader {
   std::uint64_t read_u64();
   std::string read_string();
   // Ends run_isolated's time limit: the child is past the part of the read
-  // that can loop (an HDF5 header), and what is left may take long.
+  // that can loop (a damaged header, in HDF5 or ITK's MetaIO), and what is
+  // left (the voxels) may take long.
   void disarm() {
     if (m_disarm) m_disarm();
   }
