@@ -1,16 +1,23 @@
 // medimg pipeline IN OUT --steps steps.json   (one image through a pipeline)
 // medimg pipeline --list-ops                  (the op table as JSON)
+// Augmentation steps draw from their own "seed"/"item" parameters, or from
+// --seed and --item when given (as `medimg batch --seed` does per item);
+// --drawn FILE writes what they drew (JSON), enough to make OUT again.
 // The pipeline is validated before IN is read; the per-step times are
 // printed. Under mpiexec it runs on rank 0 (`medimg batch` spreads a cohort
 // over the ranks).
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.hpp"
 #include "image_command.hpp"
 #include "medimg/core/voxel_pool.hpp"
+#include "medimg/io/atomic_output.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/pipeline/pipeline.hpp"
 
@@ -19,7 +26,8 @@ namespace medimg::cli {
 namespace {
 
 struct PipelineOptions {
-  std::string input, output, steps;
+  std::string input, output, steps, drawn;
+  std::optional<std::uint64_t> seed, item;
   bool list_ops = false;
 };
 
@@ -35,7 +43,16 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
   check_output_path(o.output);
   auto input = to_memory_space<DeviceMemory>(load_image(o.input));
   const Size3 input_size = geometry(input).size();
+  if (!o.drawn.empty()) {
+    const std::filesystem::path folder = std::filesystem::absolute(o.drawn).parent_path();
+    if (!std::filesystem::is_directory(folder)) {
+      throw Error("cannot write '" + o.drawn + "': no folder '" + folder.string() + "'");
+    }
+  }
   std::vector<StepTiming> timings;
+  std::vector<nlohmann::json> drawn;
+  RandomContext random{o.seed.value_or(0), o.item.value_or(0), &drawn};
+  const bool keyed = o.seed || o.item;
   // Handed over (take): the input is released once the first step has made
   // its output.
   const auto result = [&] {
@@ -44,9 +61,19 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
     // allocation that cannot use it, and the scope ends before the write:
     // the peak is what it is without the pool.
     const VoxelPool::Scope pool(0);
-    return pipeline.run(take(input), &timings);
+    RandomContext recording{0, 0, &drawn, false};
+    return pipeline.run(take(input), &timings, keyed ? &random : &recording);
   }();
   save_image(to_memory_space<HostMemory>(result), o.output);
+  if (!o.drawn.empty()) {
+    AtomicOutput file(o.drawn);
+    {
+      std::ofstream out(file.temporary_path());
+      out << nlohmann::json(drawn).dump(1) << "\n";
+      if (!out.flush()) throw Error("cannot write '" + o.drawn + "'");
+    }
+    file.commit();
+  }
   if (!global.quiet) {
     double total = 0.0;
     for (const StepTiming& t : timings) total += t.ms;
@@ -71,6 +98,10 @@ void add_pipeline_command(CLI::App& app, const GlobalOptions& global, Action& ac
                   "output file: .nii, .nii.gz, .nrrd, .mha or FILE.h5[:/DATASET]");
   cmd->add_option("--steps", o->steps, "pipeline JSON (docs/PIPELINES.md)");
   cmd->add_flag("--list-ops", o->list_ops, "print the ops and their parameters as JSON");
+  cmd->add_option("--seed", o->seed,
+                  "seed of the augmentation steps (replaces their \"seed\"; with --item)");
+  cmd->add_option("--item", o->item, "the image's index in its cohort (augmentation draws)");
+  cmd->add_option("--drawn", o->drawn, "write what the augmentation steps drew (JSON)");
   cmd->callback([&action, &global, o] {
     action = [&global, o] { return on_rank_zero([&] { return run_pipeline(*o, global); }); };
   });

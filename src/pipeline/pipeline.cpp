@@ -20,6 +20,7 @@ const std::vector<OpInfo>& op_table() {
     std::vector<OpInfo> t;
     add_geometric_ops(t);
     add_intensity_ops(t);
+    add_augment_ops(t);
     return t;
   }();
   return table;
@@ -143,6 +144,15 @@ Size3 StepReader::size3(const char* name, std::int64_t minimum) const {
     out[a] = v[a].get<std::int64_t>();
   }
   return out;
+}
+
+std::uint64_t StepReader::seed(const char* name) const {
+  if (!has(name)) return 0;
+  const nlohmann::json& v = value(name);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+    bad(name, "an integer >= 0");
+  }
+  return v.get<std::uint64_t>();
 }
 
 std::pair<double, double> StepReader::range(const char* name) const {
@@ -324,13 +334,17 @@ AnyImage<DeviceMemory> Pipeline::run_fused(const AnyImage<DeviceMemory>& image, 
   }
 }
 
-AnyImage<DeviceMemory> Pipeline::run(AnyImage<DeviceMemory> image,
-                                     std::vector<StepTiming>* timings) const {
+AnyImage<DeviceMemory> Pipeline::run(AnyImage<DeviceMemory> image, std::vector<StepTiming>* timings,
+                                     RandomContext* random) const {
   for (const auto& [first, last] : m_units) {
     const PipelineStep& step = *m_steps[first];
     const auto start = std::chrono::steady_clock::now();
     try {
-      image = last - first > 1 ? run_fused(image, first, last) : step.apply(image);
+      if (last - first > 1) {
+        image = run_fused(image, first, last);
+      } else {
+        image = step.apply_random ? step.apply_random(image, random) : step.apply(image);
+      }
       Kokkos::fence();
     } catch (const StepError&) {
       throw;

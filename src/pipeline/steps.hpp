@@ -20,6 +20,9 @@ struct PipelineStep {
   int number = 0;
   std::string op;
   std::function<DeviceImage(const DeviceImage&)> apply;
+  // Augmentation steps (steps_augment.cpp) instead of `apply`: the run's
+  // RandomContext, or null for the step's own seed and item.
+  std::function<DeviceImage(const DeviceImage&, RandomContext*)> apply_random;
   std::function<ImageShape(const ImageShape&)> shape;
   // Extra device bytes per input voxel while the step runs (B-spline
   // coefficients, masks).
@@ -57,6 +60,10 @@ class StepReader {
   [[noreturn]] void bad(const char* name, const std::string& expected) const;
 
   bool has(const char* name) const;
+  // The parameter as given (for kinds read by the step's own builder).
+  const nlohmann::json& raw(const char* name) const { return value(name); }
+  // A non-negative integer (a seed or an item index), 0 when not given.
+  std::uint64_t seed(const char* name) const;
   double number(const char* name, double fallback) const;
   double number(const char* name) const;
   double positive(const char* name) const;
@@ -91,6 +98,7 @@ struct OpInfo {
 
 void add_geometric_ops(std::vector<OpInfo>& table);
 void add_intensity_ops(std::vector<OpInfo>& table);
+void add_augment_ops(std::vector<OpInfo>& table);
 
 // read(path) for the file a step's parameter names (read when the pipeline
 // is loaded); a failure names the step and the parameter.

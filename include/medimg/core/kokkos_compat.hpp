@@ -24,12 +24,17 @@ namespace kmath = ::Kokkos::Experimental;
 #endif
 
 using kmath::ceil;
+using kmath::cos;
+using kmath::exp;
 using kmath::fabs;
 using kmath::floor;
 using kmath::fmax;
 using kmath::fmin;
 using kmath::isfinite;
 using kmath::isnan;
+using kmath::log;
+using kmath::pow;
+using kmath::sin;
 using kmath::sqrt;
 
 #if defined(KOKKOS_ENABLE_HIP)

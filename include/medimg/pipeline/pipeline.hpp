@@ -60,6 +60,21 @@ struct ImageShape {
   PixelType type = PixelType::float32;
 };
 
+// Where a run's augmentation steps (random_affine, random_flip) draw from:
+// the run's seed and the item's index in its cohort, in place of the steps'
+// own "seed" and "item" parameters (each step is its own stream, keyed by
+// its number). `drawn`, when set, receives one JSON object per augmentation
+// step run: what it drew ({"step", "op", and the op's values}), enough to
+// make the output again (the batch report keeps them).
+// With `keyed` false the steps keep their own seed and item and the context
+// only records.
+struct RandomContext {
+  std::uint64_t seed = 0;
+  std::uint64_t item = 0;
+  std::vector<nlohmann::json>* drawn = nullptr;
+  bool keyed = true;
+};
+
 struct PipelineStep;  // one compiled step (src/pipeline/pipeline.cpp)
 
 class Pipeline {
@@ -75,7 +90,8 @@ class Pipeline {
 
   // Runs the steps in order (each fenced, so `timings` are per step).
   AnyImage<DeviceMemory> run(AnyImage<DeviceMemory> image,
-                             std::vector<StepTiming>* timings = nullptr) const;
+                             std::vector<StepTiming>* timings = nullptr,
+                             RandomContext* random = nullptr) const;
 
   // The output of every step for an input of this shape (throws StepError
   // as run would for a grid the step refuses).

@@ -215,8 +215,13 @@ struct ResampleAffineRows {
   template <class Member>
   KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
     const std::int64_t row = team.league_rank();
-    const std::int64_t j = row % ny;
-    const std::int64_t k = row / ny;
+    this->row(team, row % ny, row / ny);
+  }
+
+  // Output row (j, k) by one team (the batched kernel calls it per item).
+  template <class Member>
+  KOKKOS_INLINE_FUNCTION void row(const Member& team, const std::int64_t j,
+                                  const std::int64_t k) const {
     Out* row_out = &out(0, j, k);
     const Segments s = segments(j, k);
     // Only the short end segments visit the clamping sampler or the fill.
