@@ -27,7 +27,8 @@
 #                               (scripts/fuzz.sh runs them).
 #   scripts/setup.sh --bench    the same, then the peers of the end-to-end
 #                               benchmark (scripts/bench_e2e.sh): SimpleITK from
-#                               PyPI in the virtual environment .deps/venv-bench
+#                               PyPI in the virtual environment .deps/venv-bench,
+#                               and TorchIO 0.19 (benchmarks/augment_vs_torchio.py)
 #                               (--system-site-packages: Debian's numpy and
 #                               nibabel stay visible).
 #
@@ -369,6 +370,15 @@ if [ "$bench" = 1 ]; then
     install_packages python3-venv
     /usr/bin/python3 -m venv --system-site-packages "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "SimpleITK>=2.2,<3"
+  fi
+  # TorchIO, the peer of benchmarks/augment_vs_torchio.py: the last series
+  # that runs on Debian's torch 1.13 (1.x needs jaxtyping and a newer torch),
+  # without its dependencies so pip never replaces Debian's torch; the few
+  # small ones it imports are listed.
+  if ! "$venv/bin/python" -c "import torchio" 2>/dev/null; then
+    log "installing TorchIO (0.19) from PyPI into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+      "torchio>=0.19,<0.20" "wrapt<3" "deprecated<2" "humanize<5" "tqdm<5" "typer<1"
   fi
 fi
 

@@ -251,10 +251,12 @@ def register(fixed, moving, transform="rigid", metric="mse", levels=3, optimizer
 
 
 def batch(manifest, steps, out_dir, resume=False, jobs=2, extension=".nii.gz", previews=False,
-          memory_limit=0):
+          memory_limit=0, seed=0, repeat=1):
     """`medimg batch`: runs a pipeline over every image a manifest (CSV)
     lists, into out_dir, with its report.json, resumable. `steps` is a
-    pipeline file, or anything Pipeline takes. Returns the counts
+    pipeline file, or anything Pipeline takes. Augmentation steps draw from
+    `seed` and each item's index; `repeat` K writes K augmented copies per
+    input (docs/AUGMENTATION.md). Returns the counts
     {total, done, failed, skipped, seconds, report}."""
     import tempfile
     if isinstance(steps, Pipeline) or not (isinstance(steps, (str, _os.PathLike))
@@ -265,11 +267,13 @@ def batch(manifest, steps, out_dir, resume=False, jobs=2, extension=".nii.gz", p
             steps_path = f.name
         try:
             return _call(_medimg.batch, _os.fspath(manifest), steps_path, _os.fspath(out_dir),
-                         resume, int(jobs), extension, previews, int(memory_limit))
+                         resume, int(jobs), extension, previews, int(memory_limit), int(seed),
+                         int(repeat))
         finally:
             _os.unlink(steps_path)
     return _call(_medimg.batch, _os.fspath(manifest), _os.fspath(steps), _os.fspath(out_dir),
-                 resume, int(jobs), extension, previews, int(memory_limit))
+                 resume, int(jobs), extension, previews, int(memory_limit), int(seed),
+                 int(repeat))
 
 
 def affine(image, transform, interp=None, fill=None):

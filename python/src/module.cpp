@@ -624,7 +624,7 @@ NB_MODULE(_medimg, m) {
       "batch",
       [](const std::string& manifest, const std::string& steps, const std::string& out_dir,
          bool resume, int jobs, const std::string& extension, bool previews,
-         std::uint64_t memory_limit) {
+         std::uint64_t memory_limit, std::uint64_t seed, int repeat) {
         medimg::BatchOptions o;
         o.manifest = manifest;
         o.steps = steps;
@@ -634,6 +634,8 @@ NB_MODULE(_medimg, m) {
         o.extension = extension;
         o.previews = previews;
         o.memory_limit = memory_limit;
+        o.seed = seed;
+        o.repeat = repeat;
         o.quiet = true;
         const medimg::BatchResult r = on_kernel_thread([&] {
           std::ostringstream out, progress;
@@ -649,7 +651,8 @@ NB_MODULE(_medimg, m) {
         return d;
       },
       "manifest"_a, "steps"_a, "out_dir"_a, "resume"_a = false, "jobs"_a = 2,
-      "extension"_a = ".nii.gz", "previews"_a = false, "memory_limit"_a = 0);
+      "extension"_a = ".nii.gz", "previews"_a = false, "memory_limit"_a = 0, "seed"_a = 0,
+      "repeat"_a = 1);
 
   m.def("ops_description", [] { return medimg::pipeline_ops_description().dump(); });
 }

@@ -376,6 +376,32 @@ def test_batch_runs_a_manifest_like_the_pipeline(tmp_path):
     assert not os.path.exists(tmp_path / "out" / "bad.nii.gz")
 
 
+def test_augmentations_are_seeded_and_batch_repeats_them(tmp_path):
+    rng = np.random.default_rng(4)
+    data = rng.normal(100, 20, (18, 22, 14)).astype(np.float32)
+    image = medimg.from_array(data, spacing=(1.1, 0.9, 2.0))
+    for op, params in (("random_affine", {"degrees": [-20, 20], "shear": [-0.1, 0.1]}),
+                       ("random_flip", {"axes": ["i", "j", "k"]}),
+                       ("random_elastic", {"max_displacement": [4, 4, 4]}),
+                       ("random_intensity", {"noise_std": [1, 2]})):
+        f = getattr(medimg, op)
+        a = f(image, seed=5, item=2, **params)
+        assert np.array_equal(a.array, f(image, seed=5, item=2, **params).array), op
+        others = [f(image, seed=5, item=i, **params).array for i in range(3, 8)]
+        assert any(not np.array_equal(a.array, o) for o in others), op
+        assert a.size == image.size and np.allclose(a.spacing, image.spacing)
+    medimg.write(image, tmp_path / "in.nii")
+    (tmp_path / "m.csv").write_text(f"input,output\n{tmp_path / 'in.nii'},x.nii\n")
+    steps = [{"op": "random_affine"}, {"op": "random_intensity", "noise_std": [1, 1]}]
+    result = medimg.batch(tmp_path / "m.csv", steps, tmp_path / "out", seed=9, repeat=2)
+    assert (result["total"], result["done"]) == (2, 2)
+    read_back = medimg.read(tmp_path / "in.nii")  # the grid as NIfTI's float32 fields hold it
+    for c in range(2):
+        got = medimg.read(tmp_path / "out" / f"x_aug{c}.nii").array
+        want = medimg.Pipeline([dict(s, seed=9, item=c) for s in steps]).run(read_back).array
+        assert np.array_equal(got, want)
+
+
 def test_mpi_only_under_a_launcher():
     # A plain python does not start MPI (test_backend_and_threads); under
     # mpiexec every rank does, and runs ops.

@@ -1,6 +1,7 @@
 // medimg batch --manifest cohort.csv --steps steps.json --out-dir DIR
 //              [--resume] [--jobs-per-rank N] [--previews] [--format EXT]
 //              [--memory-limit BYTES] [--progress-interval S]
+//              [--seed S] [--repeat K]
 // The cohort runner (include/medimg/pipeline/batch.hpp, docs/BATCH.md); run
 // it under `mpiexec -n P` to share the items between P ranks. Exit code 1
 // when an item failed (the others are still written).
@@ -28,6 +29,10 @@ void add_batch_command(CLI::App& app, const GlobalOptions& global, Action& actio
                   "bytes one rank may use (default: free device memory)");
   cmd->add_option("--progress-interval", o->progress_interval,
                   "seconds between progress lines when stderr is not a terminal")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the augmentation steps (each item draws its own)")
+      ->capture_default_str();
+  cmd->add_option("--repeat", o->repeat, "augmented copies per input (NAME_augC.EXT)")
       ->capture_default_str();
   cmd->callback([&action, &global, o] {
     action = [&global, o] {

@@ -205,6 +205,31 @@ class Progress {
   std::int64_t m_shown = -1;
 };
 
+// --- repeats -----------------------------------------------------------
+
+// Every row `repeat` times (copy c written as NAME_augC.EXT), each with its
+// item index for the augmentation draws.
+std::vector<ManifestRow> with_repeats(std::vector<ManifestRow> rows, int repeat) {
+  const auto k = static_cast<std::uint64_t>(repeat);
+  if (repeat == 1) {
+    for (ManifestRow& r : rows) r.item = r.row - 1;
+    return rows;
+  }
+  std::vector<ManifestRow> out;
+  for (const ManifestRow& r : rows) {
+    const std::string ext = format_extension(r.output);
+    const std::string stem = r.output.substr(0, r.output.size() - ext.size());
+    for (std::uint64_t c = 0; c < k; ++c) {
+      ManifestRow copy = r;
+      copy.copy = static_cast<std::size_t>(c);
+      copy.item = (r.row - 1) * k + c;
+      copy.output = stem + "_aug" + std::to_string(c) + ext;
+      out.push_back(std::move(copy));
+    }
+  }
+  return out;
+}
+
 // --- one item ----------------------------------------------------------
 
 json geometry_json(const Geometry& g, PixelType type) {
@@ -281,8 +306,9 @@ Loaded load_item(const Context& c, std::size_t index) {
   Loaded l;
   l.index = index;
   const ManifestRow& m = c.rows[index];
-  l.row = {{"row", m.row},       {"input", m.input}, {"output", m.output},
-           {"status", "failed"}, {"rank", c.rank},   {"fields", m.fields}};
+  l.row = {{"row", m.row},   {"input", m.input},   {"output", m.output}, {"status", "failed"},
+           {"rank", c.rank}, {"fields", m.fields}, {"item", m.item}};
+  if (c.options.repeat > 1) l.row["copy"] = m.copy;
   const auto start = Clock::now();
   if (c.options.resume && fs::exists(output_path(c, index))) {
     try {
@@ -776,6 +802,9 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
   if (options.jobs_per_rank < 1 || options.jobs_per_rank > 64) {
     throw Error("--jobs-per-rank must be in [1, 64]");
   }
+  if (options.repeat < 1 || options.repeat > 100000) {
+    throw Error("--repeat must be in [1, 100000]");
+  }
   std::vector<ManifestRow> rows;
   std::optional<Pipeline> pipeline;
   team.together([&] {
@@ -784,7 +813,7 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
                   "' is not a writable format (.nii.gz, .nii, .nrrd, .mha, .h5)");
     }
     pipeline = Pipeline::load(options.steps);
-    rows = read_manifest(options.manifest, options.extension);
+    rows = with_repeats(read_manifest(options.manifest, options.extension), options.repeat);
   });
   const Context context{options, *pipeline, rows, fs::path(options.out_dir), team.rank};
   check_memory(team, context, out);
@@ -860,10 +889,13 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
       item.image.reset();
       if (options.previews) before = render_preview(image);
       std::vector<StepTiming> timings;
+      std::vector<json> drawn;
+      RandomContext random{options.seed, rows[item.index].item, &drawn};
       try {
         // Handed over (take): each step's input is released as soon as the
         // step has made its output (peak: one step's input and output).
-        image = pipeline->run(take(image), &timings);
+        image = pipeline->run(take(image), &timings, &random);
+        if (!drawn.empty()) row["drawn"] = drawn;
       } catch (const StepError& e) {
         row["step"] = std::to_string(e.step()) + " " + e.op();
         throw;
@@ -913,8 +945,10 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   result.report = (fs::path(options.out_dir) / "report.json").string();
   if (team.rank == 0) {
-    std::sort(items.begin(), items.end(),
-              [](const json& a, const json& b) { return a["row"] < b["row"]; });
+    std::sort(items.begin(), items.end(), [](const json& a, const json& b) {
+      return a["row"] < b["row"] ||
+             (a["row"] == b["row"] && a.value("copy", 0) < b.value("copy", 0));
+    });
     std::vector<double> step_total(pipeline->size(), 0.0);
     std::vector<std::int64_t> step_count(pipeline->size(), 0);
     double read_total = 0.0, write_total = 0.0;

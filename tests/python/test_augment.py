@@ -10,19 +10,24 @@ what they drew (--drawn) checked against independent evaluations:
   standard deviation;
 - random_affine with nearest keeps a label map's labels;
 - every output is the same bytes with 1 and 2 threads, and for the same
-  (--seed, --item); another item gives another output.
+  (--seed, --item); another item gives another output;
+- `medimg batch --repeat K --seed S` writes K copies per input, records
+  every item's draws, gives the same bytes with 1 and 2 MPI ranks, and any
+  output is made again by `medimg pipeline --seed S --item I`.
 
 Usage: test_augment.py MEDIMG_BINARY SCRATCH_DIR
 """
 import json
 import os
+import shutil
+import subprocess
 import sys
 import unittest
 
 import nibabel as nib
 import numpy as np
 from scipy import ndimage
-from cli_support import MRICRON, fresh_dir, run
+from cli_support import MEDIMG, MRICRON, fresh_dir, run
 
 AAL = os.path.join(MRICRON, "aal.nii.gz")
 
@@ -169,6 +174,52 @@ class Augment(unittest.TestCase):
         _, _, path = self.pipeline(own, self.positive, "own_seed")
         with open(path, "rb") as f:
             self.assertEqual(f.read(), outputs[("2", "1")])
+
+    def test_batch_repeats_record_the_draws_and_any_output_is_remade(self):
+        steps = [{"op": "random_affine", "degrees": [-10, 10], "translation": [-2, 2]},
+                 {"op": "random_flip", "axes": ["i", "j"]},
+                 {"op": "random_intensity", "noise_std": [1, 2]}]
+        steps_path = os.path.join(self.dir, "batch_steps.json")
+        with open(steps_path, "w") as f:
+            json.dump({"steps": steps}, f)
+        manifest = os.path.join(self.dir, "batch.csv")
+        with open(manifest, "w") as f:
+            f.write(f"input,output\n{self.positive},a.nii\n{self.ramps[0]},b.nii\n")
+        runs = [("1", [])]
+        mpiexec = shutil.which("mpiexec")
+        if mpiexec:
+            runs.append(("2", [mpiexec, "--allow-run-as-root", "--oversubscribe", "-n", "2"]))
+        outputs = {}
+        for ranks, launcher in runs:
+            out_dir = os.path.join(self.dir, "batch" + ranks)
+            r = subprocess.run(launcher + [MEDIMG, "--quiet", "batch", "--manifest", manifest,
+                                           "--steps", steps_path, "--out-dir", out_dir,
+                                           "--repeat", "3", "--seed", "12"],
+                               capture_output=True, text=True,
+                               env=dict(os.environ, OMP_NUM_THREADS="1"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out_dir, "report.json")) as f:
+                report = json.load(f)
+            self.assertEqual(report["summary"]["done"], 6)
+            names = [item["output"] for item in report["items"]]
+            self.assertEqual(names, [f"{x}_aug{c}.nii" for x in "ab" for c in range(3)])
+            self.assertEqual([item["item"] for item in report["items"]], list(range(6)))
+            for item in report["items"]:
+                self.assertEqual([d["op"] for d in item["drawn"]],
+                                 ["random_affine", "random_flip", "random_intensity"])
+                with open(os.path.join(out_dir, item["output"]), "rb") as f:
+                    outputs.setdefault(item["output"], set()).add(f.read())
+            # Copies differ from each other.
+            self.assertNotEqual(report["items"][0]["drawn"], report["items"][1]["drawn"])
+        # The same bytes with 1 and 2 ranks.
+        self.assertTrue(all(len(v) == 1 for v in outputs.values()), outputs.keys())
+        # Any output made again from its seed and item.
+        item = report["items"][4]
+        _, drawn, path = self.pipeline(steps, self.ramps[0], "remade", "--seed", "12",
+                                       "--item", str(item["item"]))
+        self.assertEqual(drawn, item["drawn"])
+        with open(path, "rb") as f:
+            self.assertEqual({f.read()}, outputs[item["output"]])
 
     def test_bad_parameters_name_the_step(self):
         path = os.path.join(self.dir, "bad.json")

@@ -23,7 +23,9 @@
 // - Rank 0 prints progress (a live bar on a terminal, plain lines
 //   otherwise), the summary and the per-step times, and writes
 //   DIR/report.json, DIR/report.csv and DIR/report.html (with before/after
-//   pictures when `previews`).
+//   pictures when `previews`). Each item's row records what its augmentation
+//   steps drew ("drawn"), enough to make that output again with
+//   `medimg pipeline --seed S --item I`.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,10 @@ struct ManifestRow {
   std::string input;
   std::string output;                         // relative to the output folder
   std::map<std::string, std::string> fields;  // every column
+  // With BatchOptions::repeat K: copy c (0..K-1) of the row, and the item
+  // index augmentation steps draw with: (row - 1) * K + c.
+  std::size_t copy = 0;
+  std::uint64_t item = 0;
 };
 
 // Reads and checks a manifest; `extension` (".nii.gz", ".nii", ".nrrd",
@@ -54,6 +60,11 @@ struct BatchOptions {
   std::uint64_t memory_limit = 0;   // bytes per rank; 0: what the device has
   double progress_interval = 10.0;  // seconds between plain progress lines
   bool quiet = false;
+  // Augmentation (docs/AUGMENTATION.md): the steps draw from `seed` and the
+  // item's index (ManifestRow::item), whatever the ranks and read-ahead;
+  // `repeat` K > 1 makes K copies of every row, written as NAME_augC.EXT.
+  std::uint64_t seed = 0;
+  int repeat = 1;
 };
 
 struct BatchResult {
