@@ -43,6 +43,41 @@ nlohmann::json to_json(const Vec3& v) {
   return nlohmann::json::array({v[0], v[1], v[2]});
 }
 
+// The step of a random op: run(image, key, draw) makes the output and fills
+// the draw, record(draw) says what was drawn (JSON, with the step's number
+// and op added).
+template <class Draw, class Run, class Record>
+PipelineStep random_step(const StepReader& r, const char* op, Run run, Record record) {
+  const std::uint64_t seed = r.seed("seed");
+  const std::uint64_t item = r.seed("item");
+  PipelineStep s = r.step();
+  const int number = s.number;
+  s.apply_random = [=](const DeviceImage& image, RandomContext* context) {
+    const RandomKey key = key_of(seed, item, context, number);
+    Draw draw{};
+    DeviceImage out = on_pixels(image, [&](const auto& t) { return run(t, key, draw); });
+    if (context && context->drawn) {
+      nlohmann::json entry = record(draw);
+      entry["step"] = number;
+      entry["op"] = op;
+      context->drawn->push_back(std::move(entry));
+    }
+    return out;
+  };
+  s.shape = [](const ImageShape& in) { return in; };
+  return s;
+}
+
+// Options checked by the library's own check, its message naming the step.
+template <class Check>
+void checked(const StepReader& r, Check&& check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    r.fail(e.what());
+  }
+}
+
 PipelineStep build_random_affine(const StepReader& r) {
   RandomAffineOptions o;
   o.degrees = axis_ranges(r, "degrees", {-10.0, 10.0});
@@ -55,27 +90,17 @@ PipelineStep build_random_affine(const StepReader& r) {
   for (const Range& s : o.scales) {
     if (!(s.first > 0.0)) r.bad("scales", "ranges of positive numbers");
   }
-  const std::uint64_t seed = r.seed("seed");
-  const std::uint64_t item = r.seed("item");
-  PipelineStep s = r.step();
-  const int number = s.number;
-  s.apply_random = [=](const DeviceImage& image, RandomContext* context) {
-    const RandomKey key = key_of(seed, item, context, number);
-    AffineDraw draw;
-    DeviceImage out = on_pixels(image, [&](const auto& t) {
-      return random_affine(Kokkos::DefaultExecutionSpace(), t, o, key, &draw);
-    });
-    if (context && context->drawn) {
-      context->drawn->push_back({{"step", number},
-                                 {"op", "random_affine"},
-                                 {"degrees", to_json(draw.degrees)},
-                                 {"scales", to_json(draw.scales)},
-                                 {"translation", to_json(draw.translation)},
-                                 {"shear", to_json(draw.shear)}});
-    }
-    return out;
-  };
-  s.shape = [](const ImageShape& in) { return in; };
+  PipelineStep s = random_step<AffineDraw>(
+      r, "random_affine",
+      [o](const auto& t, const RandomKey& key, AffineDraw& draw) {
+        return random_affine(Kokkos::DefaultExecutionSpace(), t, o, key, &draw);
+      },
+      [](const AffineDraw& d) -> nlohmann::json {
+        return {{"degrees", to_json(d.degrees)},
+                {"scales", to_json(d.scales)},
+                {"translation", to_json(d.translation)},
+                {"shear", to_json(d.shear)}};
+      });
   s.scratch_bytes_per_voxel = o.interp == Interp::bspline ? 8.0 : 0.0;
   return s;
 }
@@ -98,24 +123,14 @@ PipelineStep build_random_flip(const StepReader& r) {
   }
   o.probability = r.number("probability", 0.5);
   if (!(o.probability >= 0.0 && o.probability <= 1.0)) r.bad("probability", "a number in [0, 1]");
-  const std::uint64_t seed = r.seed("seed");
-  const std::uint64_t item = r.seed("item");
-  PipelineStep s = r.step();
-  const int number = s.number;
-  s.apply_random = [=](const DeviceImage& image, RandomContext* context) {
-    const RandomKey key = key_of(seed, item, context, number);
-    std::array<bool, 3> flips{};
-    DeviceImage out = on_pixels(image, [&](const auto& t) {
-      return random_flip(Kokkos::DefaultExecutionSpace(), t, o, key, &flips);
-    });
-    if (context && context->drawn) {
-      context->drawn->push_back(
-          {{"step", number}, {"op", "random_flip"}, {"flipped", {flips[0], flips[1], flips[2]}}});
-    }
-    return out;
-  };
-  s.shape = [](const ImageShape& in) { return in; };
-  return s;
+  return random_step<std::array<bool, 3>>(
+      r, "random_flip",
+      [o](const auto& t, const RandomKey& key, std::array<bool, 3>& flips) {
+        return random_flip(Kokkos::DefaultExecutionSpace(), t, o, key, &flips);
+      },
+      [](const std::array<bool, 3>& f) -> nlohmann::json {
+        return {{"flipped", {f[0], f[1], f[2]}}};
+      });
 }
 
 PipelineStep build_random_elastic(const StepReader& r) {
@@ -131,30 +146,15 @@ PipelineStep build_random_elastic(const StepReader& r) {
   o.locked_borders = static_cast<int>(r.integer("locked_borders", 2, 0, 2));
   o.interp = r.interp("interp", Interp::linear);
   o.fill = r.number("fill", 0.0);
-  try {
-    check_random_elastic_options(o);
-  } catch (const Error& e) {
-    r.fail(e.what());
-  }
-  const std::uint64_t seed = r.seed("seed");
-  const std::uint64_t item = r.seed("item");
-  PipelineStep s = r.step();
-  const int number = s.number;
-  s.apply_random = [=](const DeviceImage& image, RandomContext* context) {
-    const RandomKey key = key_of(seed, item, context, number);
-    ElasticDraw draw;
-    DeviceImage out = on_pixels(image, [&](const auto& t) {
-      return random_elastic(Kokkos::DefaultExecutionSpace(), t, o, key, &draw);
-    });
-    if (context && context->drawn) {
-      context->drawn->push_back({{"step", number},
-                                 {"op", "random_elastic"},
-                                 {"control_points", draw.points},
-                                 {"displacements", draw.displacements}});
-    }
-    return out;
-  };
-  s.shape = [](const ImageShape& in) { return in; };
+  checked(r, [&] { check_random_elastic_options(o); });
+  PipelineStep s = random_step<ElasticDraw>(
+      r, "random_elastic",
+      [o](const auto& t, const RandomKey& key, ElasticDraw& draw) {
+        return random_elastic(Kokkos::DefaultExecutionSpace(), t, o, key, &draw);
+      },
+      [](const ElasticDraw& d) -> nlohmann::json {
+        return {{"control_points", d.points}, {"displacements", d.displacements}};
+      });
   s.scratch_bytes_per_voxel = o.interp == Interp::bspline ? 8.0 : 0.0;
   return s;
 }
@@ -166,32 +166,15 @@ PipelineStep build_random_intensity(const StepReader& r) {
   o.noise_mean = r.number("noise_mean", 0.0);
   o.bias = r.number("bias", 0.5);
   o.bias_order = static_cast<int>(r.integer("bias_order", 3, 0, max_bias_order));
-  try {
-    check_random_intensity_options(o);
-  } catch (const Error& e) {
-    r.fail(e.what());
-  }
-  const std::uint64_t seed = r.seed("seed");
-  const std::uint64_t item = r.seed("item");
-  PipelineStep s = r.step();
-  const int number = s.number;
-  s.apply_random = [=](const DeviceImage& image, RandomContext* context) {
-    const RandomKey key = key_of(seed, item, context, number);
-    IntensityDraw draw;
-    DeviceImage out = on_pixels(image, [&](const auto& t) {
-      return random_intensity(Kokkos::DefaultExecutionSpace(), t, o, key, &draw);
-    });
-    if (context && context->drawn) {
-      context->drawn->push_back({{"step", number},
-                                 {"op", "random_intensity"},
-                                 {"gamma", draw.gamma},
-                                 {"noise_std", draw.noise_std},
-                                 {"bias", draw.bias}});
-    }
-    return out;
-  };
-  s.shape = [](const ImageShape& in) { return in; };
-  return s;
+  checked(r, [&] { check_random_intensity_options(o); });
+  return random_step<IntensityDraw>(
+      r, "random_intensity",
+      [o](const auto& t, const RandomKey& key, IntensityDraw& draw) {
+        return random_intensity(Kokkos::DefaultExecutionSpace(), t, o, key, &draw);
+      },
+      [](const IntensityDraw& d) -> nlohmann::json {
+        return {{"gamma", d.gamma}, {"noise_std", d.noise_std}, {"bias", d.bias}};
+      });
 }
 
 }  // namespace

@@ -76,6 +76,15 @@ class BatchedImage {
     return batch;
   }
 
+  // A batch of one sharing `image`'s voxels (an op written for batches run
+  // on one image).
+  static BatchedImage of_one(const item_type& image) {
+    const Size3& size = image.geometry().size();
+    view_type voxels(image.voxels().data(), static_cast<std::size_t>(size[0]),
+                     static_cast<std::size_t>(size[1]), static_cast<std::size_t>(size[2]), 1);
+    return BatchedImage({image.geometry()}, voxels, {image.metadata()});
+  }
+
   std::size_t count() const { return m_geometries.size(); }
   const Size3& size() const { return m_geometries.front().size(); }
   const Geometry& geometry(std::size_t n) const { return m_geometries.at(n); }

@@ -238,11 +238,7 @@ template <class ExecutionSpace, class T, class MemorySpace>
 Image<T, MemorySpace> random_elastic(const ExecutionSpace& exec, const Image<T, MemorySpace>& image,
                                      const RandomElasticOptions& options, const RandomKey& key,
                                      ElasticDraw* drawn = nullptr) {
-  const Size3& size = image.geometry().size();
-  typename BatchedImage<T, MemorySpace>::view_type voxels(
-      image.voxels().data(), static_cast<std::size_t>(size[0]), static_cast<std::size_t>(size[1]),
-      static_cast<std::size_t>(size[2]), 1);
-  const BatchedImage<T, MemorySpace> one({image.geometry()}, voxels, {image.metadata()});
+  const auto one = BatchedImage<T, MemorySpace>::of_one(image);
   std::vector<ElasticDraw> draws;
   const auto out = random_elastic_batch(exec, one, options, key.seed, key.item, key.stream, &draws);
   if (drawn) *drawn = draws.front();

@@ -160,11 +160,7 @@ Image<T, MemorySpace> random_intensity(const ExecutionSpace& exec,
                                        const Image<T, MemorySpace>& image,
                                        const RandomIntensityOptions& options, const RandomKey& key,
                                        IntensityDraw* drawn = nullptr) {
-  const Size3& size = image.geometry().size();
-  typename BatchedImage<T, MemorySpace>::view_type voxels(
-      image.voxels().data(), static_cast<std::size_t>(size[0]), static_cast<std::size_t>(size[1]),
-      static_cast<std::size_t>(size[2]), 1);
-  const BatchedImage<T, MemorySpace> one({image.geometry()}, voxels, {image.metadata()});
+  const auto one = BatchedImage<T, MemorySpace>::of_one(image);
   std::vector<IntensityDraw> draws;
   const auto out =
       random_intensity_batch(exec, one, options, key.seed, key.item, key.stream, &draws);
