@@ -146,8 +146,16 @@ class Augment(unittest.TestCase):
         out, drawn, _ = self.pipeline([step], AAL, "labels", "--seed", "2", "--item", "9")
         labels = set(np.unique(voxels(AAL)).tolist())
         self.assertTrue(set(np.unique(out).tolist()) <= labels)
+        self.assertGreater(len(set(np.unique(out).tolist())), 50)
         self.assertEqual(drawn[0]["op"], "random_affine")
         self.assertEqual(len(drawn[0]["degrees"]), 3)
+        # The image that goes with the labels: the same seed and item draw
+        # the same motion whatever the interpolator, so image and labels
+        # stay aligned (TorchIO's LabelMap).
+        image_step = dict(step, interp="linear")
+        _, image_drawn, _ = self.pipeline([image_step], os.path.join(MRICRON, "ch2.nii.gz"),
+                                          "labels_image", "--seed", "2", "--item", "9")
+        self.assertEqual(image_drawn, drawn)
 
     def test_same_bytes_for_any_thread_count_and_seed_item_decide(self):
         steps = [{"op": "random_affine", "degrees": [-10, 10], "shear": [-0.05, 0.05],

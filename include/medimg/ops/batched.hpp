@@ -102,6 +102,19 @@ BatchedImage<T, MemorySpace> copy_batch_by_index_mappings(const ExecutionSpace& 
   return result;
 }
 
+// The adjoint of copy_batch_by_index_mappings (items on `inputs`): the
+// inverse mappings, 0 where no output voxel read an input voxel (as
+// copy_by_index_mapping_transpose per item).
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> copy_batch_by_index_mappings_transpose(
+    const ExecutionSpace& exec, const BatchedImage<T, MemorySpace>& dLdy,
+    const std::vector<Geometry>& inputs, const std::vector<IndexMapping>& mappings) {
+  std::vector<IndexMapping> inverses;
+  for (const IndexMapping& m : mappings) inverses.push_back(inverse(m));
+  return copy_batch_by_index_mappings(exec, dLdy, inputs, inverses, T(0),
+                                      "medimg::index_copy_batch_transpose");
+}
+
 // Flips item n along every axis a with flips[n][a] (none: a copy).
 template <class ExecutionSpace, class T, class MemorySpace>
 BatchedImage<T, MemorySpace> flip_batch(const ExecutionSpace& exec,
