@@ -28,11 +28,14 @@
 #include "medimg/ops/augment_elastic.hpp"
 #include "medimg/ops/augment_intensity.hpp"
 #include "medimg/ops/batched.hpp"
+#include "medimg/ops/change_orientation.hpp"
 #include "medimg/ops/crop.hpp"
 #include "medimg/ops/flip.hpp"
 #include "medimg/ops/pad.hpp"
+#include "medimg/ops/resize.hpp"
 #include "medimg/ops/rotate.hpp"
 #include "medimg/ops/scale.hpp"
+#include "medimg/ops/translate.hpp"
 #include "medimg/resample/backward.hpp"
 #include "medimg/resample/batched.hpp"
 #include "medimg/resample/batched_backward.hpp"
@@ -179,6 +182,34 @@ TEST(BatchedOps, ResampleIsOneLaunchAndEachItemIsTheSingleResampleBitForBit) {
   check_resample_batch<std::int16_t>(floats);
 }
 
+TEST(BatchedOps, InterpolatingOpsTakeOneValuePerItemBitForBit) {
+  const auto items = three_items();
+  const auto batch = on_memory<float, Memory>(items);
+  const std::vector<double> degrees{5.0, -12.5, 30.0};
+  const std::vector<Vec3> factors{Vec3{1.1, 0.9, 1.0}, Vec3{0.8, 1.2, 1.05}, Vec3{1, 1, 1}};
+  const std::vector<Vec3> offsets{Vec3{1.5, -2, 0.5}, Vec3{0, 0, 3}, Vec3{-4, 1, 0}};
+  const Size3 size{25, 30, 12};
+  const auto rotated = rotate_batch(Exec(), batch, Axis::j, degrees, Interp::bspline, -1.0);
+  const auto scaled = scale_batch(Exec(), batch, factors, Interp::linear);
+  const auto moved = translate_resample_batch(Exec(), batch, offsets, Interp::nearest);
+  const auto resized = resize_batch(Exec(), batch, size, Interp::linear);
+  for (std::size_t n = 0; n < 3; ++n) {
+    const auto one = to_memory_space<Memory>(items[n]);
+    const std::string item = " item " + std::to_string(n);
+    expect_identical(rotated.item(n),
+                     rotate(Exec(), one, Axis::j, degrees[n], Interp::bspline, -1.0),
+                     "rotate" + item);
+    expect_identical(scaled.item(n), scale(Exec(), one, factors[n], Interp::linear),
+                     "scale" + item);
+    expect_identical(moved.item(n), translate_resample(Exec(), one, offsets[n], Interp::nearest),
+                     "translate_resample" + item);
+    expect_identical(resized.item(n), resize(Exec(), one, size, Interp::linear), "resize" + item);
+  }
+  // The items' spacings differ, so 1 mm grids differ in size: refused.
+  EXPECT_THROW(resample_to_spacing_batch(Exec(), batch, Vec3{1, 1, 1}, Interp::linear), Error);
+  EXPECT_THROW(rotate_batch(Exec(), batch, Axis::i, {1.0, 2.0}, Interp::linear), Error);
+}
+
 TEST(BatchedOps, FlipCropPadAreTheSingleOpsBitForBit) {
   const auto items = three_items();
   const auto batch = on_memory<float, Memory>(items);
@@ -200,6 +231,14 @@ TEST(BatchedOps, FlipCropPadAreTheSingleOpsBitForBit) {
                      "crop " + std::to_string(n));
     expect_identical(padded.item(n), pad(Exec(), single, Size3{2, 0, 3}, Size3{1, 4, 0}, -5.0),
                      "pad " + std::to_string(n));
+  }
+  for (const char* code : {"RAS", "PIL", "SLA"}) {
+    const auto reoriented = change_orientation_batch(Exec(), batch, code);
+    for (std::size_t n = 0; n < 3; ++n) {
+      expect_identical(reoriented.item(n),
+                       change_orientation(Exec(), to_memory_space<Memory>(items[n]), code),
+                       std::string("reorient ") + code);
+    }
   }
 }
 

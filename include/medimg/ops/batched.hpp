@@ -1,4 +1,4 @@
-// The index ops of a BatchedImage (crop, pad, flip; any per-item
+// The index ops of a BatchedImage (crop, pad, flip, reorient; any per-item
 // IndexMapping), in one launch over every item: item n of the result is the
 // single-image op on item n, bit for bit (the same CopyByIndexMapping code,
 // per row on host backends, per voxel on GPUs). Each item may take its own
@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "medimg/core/batched_image.hpp"
@@ -152,6 +153,30 @@ BatchedImage<T, MemorySpace> crop_batch(const ExecutionSpace& exec,
     mappings.push_back(crop_mapping(starts[n]));
   }
   return copy_batch_by_index_mappings(exec, batch, outputs, mappings, T(0), "medimg::crop_batch");
+}
+
+// Every item reoriented to `code` (change_orientation per item, one launch);
+// the items must come out of one size (their axes permuted alike).
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> change_orientation_batch(const ExecutionSpace& exec,
+                                                      const BatchedImage<T, MemorySpace>& batch,
+                                                      std::string_view code) {
+  std::vector<Geometry> outputs;
+  std::vector<IndexMapping> mappings;
+  for (std::size_t n = 0; n < batch.count(); ++n) {
+    const Reorientation r = reorientation(batch.geometry(n), code);
+    const Size3& a = r.grid.size();
+    const Size3& b = outputs.empty() ? a : outputs.front().size();
+    if (a[0] != b[0] || a[1] != b[1] || a[2] != b[2]) {
+      throw Error("change_orientation_batch: item " + std::to_string(n) + " becomes " +
+                  to_string(a) + " in " + std::string(code) + ", item 0 " + to_string(b) +
+                  " (a batch holds one size)");
+    }
+    outputs.push_back(r.grid);
+    mappings.push_back(r.mapping);
+  }
+  return copy_batch_by_index_mappings(exec, batch, outputs, mappings, T(0),
+                                      "medimg::change_orientation_batch");
 }
 
 // Every item padded by `before` and `after` voxels of `value`.

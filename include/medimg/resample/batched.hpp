@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "medimg/core/batched_image.hpp"
+#include "medimg/ops/geometry_rules.hpp"
 #include "medimg/resample/resample.hpp"
 
 namespace medimg {
@@ -162,6 +163,67 @@ BatchedImage<T, MemorySpace> resample_batch(const std::vector<Geometry>& outputs
                                             Interp interp, double fill = 0.0) {
   return resample_batch(typename MemorySpace::execution_space(), outputs, input, transforms, interp,
                         fill);
+}
+
+// The interpolating ops on a batch, one value per item, each ONE
+// resample_batch launch (item n bit for bit the single op on item n).
+
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> rotate_batch(const ExecutionSpace& exec,
+                                          const BatchedImage<T, MemorySpace>& batch, Axis axis,
+                                          const std::vector<double>& degrees, Interp interp,
+                                          double fill = 0.0) {
+  std::vector<AffineTransform> transforms;
+  for (std::size_t n = 0; n < batch.count() && n < degrees.size(); ++n) {
+    transforms.push_back(rotation_about_center(batch.geometry(n), axis, degrees[n]));
+  }
+  return resample_batch(exec, batch.geometries(), batch, transforms, interp, fill);
+}
+
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> scale_batch(const ExecutionSpace& exec,
+                                         const BatchedImage<T, MemorySpace>& batch,
+                                         const std::vector<Vec3>& factors, Interp interp,
+                                         double fill = 0.0) {
+  std::vector<AffineTransform> transforms;
+  for (std::size_t n = 0; n < batch.count() && n < factors.size(); ++n) {
+    transforms.push_back(zoom_about_center(batch.geometry(n), factors[n]));
+  }
+  return resample_batch(exec, batch.geometries(), batch, transforms, interp, fill);
+}
+
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> translate_resample_batch(const ExecutionSpace& exec,
+                                                      const BatchedImage<T, MemorySpace>& batch,
+                                                      const std::vector<Vec3>& offsets_mm,
+                                                      Interp interp, double fill = 0.0) {
+  std::vector<AffineTransform> transforms;
+  for (std::size_t n = 0; n < batch.count() && n < offsets_mm.size(); ++n) {
+    const Vec3& o = offsets_mm[n];
+    transforms.push_back(AffineTransform::translation(Vec3{-o[0], -o[1], -o[2]}));
+  }
+  return resample_batch(exec, batch.geometries(), batch, transforms, interp, fill);
+}
+
+// Every item resized to `size` (resize's grid rule per item).
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> resize_batch(const ExecutionSpace& exec,
+                                          const BatchedImage<T, MemorySpace>& batch,
+                                          const Size3& size, Interp interp) {
+  std::vector<Geometry> outputs;
+  for (const Geometry& g : batch.geometries()) outputs.push_back(resized_grid(g, size));
+  return resample_batch(exec, outputs, batch, std::vector<AffineTransform>(batch.count()), interp);
+}
+
+// Every item resampled to `spacing` (resample_to_spacing's grid rule); the
+// items must come out of one size.
+template <class ExecutionSpace, class T, class MemorySpace>
+BatchedImage<T, MemorySpace> resample_to_spacing_batch(const ExecutionSpace& exec,
+                                                       const BatchedImage<T, MemorySpace>& batch,
+                                                       const Vec3& spacing, Interp interp) {
+  std::vector<Geometry> outputs;
+  for (const Geometry& g : batch.geometries()) outputs.push_back(spacing_grid(g, spacing));
+  return resample_batch(exec, outputs, batch, std::vector<AffineTransform>(batch.count()), interp);
 }
 
 }  // namespace medimg
