@@ -99,6 +99,16 @@ int main(int argc, char** argv) {
   {"op": "rescale", "slope": 2, "intercept": -1},
   {"op": "window", "level": 40, "width": 400, "output": [0, 1]},
   {"op": "min_max"}]})");
+  write_text(out / "pipeline" / "augment.json",
+             R"({"medimg_pipeline": 1, "steps": [
+  {"op": "random_affine", "degrees": [[-10, 10], [0, 5], [-3, 3]], "scales": [0.9, 1.1],
+   "isotropic": true, "translation": [-2, 2], "shear": [0, 0.1], "interp": "bspline",
+   "fill": -1, "seed": 7, "item": 3},
+  {"op": "random_flip", "axes": ["i", "k"], "probability": 0.5, "seed": 1},
+  {"op": "random_elastic", "control_points": [5, 6, 7], "max_displacement": [2, 3, 4],
+   "locked_borders": 1, "interp": "nearest", "fill": 0, "item": 18446744073709551615},
+  {"op": "random_intensity", "log_gamma": [-0.3, 0.3], "noise_std": [0, 0.25],
+   "noise_mean": 0.5, "bias": 0.4, "bias_order": 2}]})");
   // Manifests.
   write_text(out / "manifest" / "cohort.csv",
              "input,output,modality,site\n/data/a.nii.gz,a.nii.gz,MRI,\"x, y\"\n"
