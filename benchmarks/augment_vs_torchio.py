@@ -6,7 +6,8 @@ RandomElasticDeformation (7 x 7 x 7 control points, at most 7.5 mm, borders
 locked, linear): TorchIO's defaults, and medimg's `random_affine` and
 `random_elastic` steps with the same ranges, run through `medimg.Pipeline`
 (each item its own `item` index). Prints the median time per volume of each
-and the ratio. Both outputs keep the volume's shape and stay within its
+and the ratio; then TorchIO's RandomBiasField, RandomGamma and RandomNoise
+against medimg's `random_intensity` with the other parts off. Both outputs keep the volume's shape and stay within its
 value range (linear interpolation), which the script checks.
 
 Usage (scripts/setup.sh --bench makes the environment):
@@ -95,3 +96,21 @@ print(f"  TorchIO {tio.__version__} RandomAffine + RandomElasticDeformation: "
 print(f"  medimg random_affine + random_elastic:                 "
       f"{t_medimg * 1e3:8.1f} ms/volume")
 print(f"  ratio (TorchIO / medimg): {t_torchio / t_medimg:.2f}x")
+
+# Intensity: TorchIO's three transforms against medimg's random_intensity
+# with the other parts off (defaults of both: bias order 3 and 0.5, log
+# gamma +-0.3, noise std 0-0.25).
+intensity = [
+    ("bias field", tio.RandomBiasField(), {"log_gamma": [0, 0], "noise_std": [0, 0]}),
+    ("gamma", tio.RandomGamma(), {"bias": 0, "noise_std": [0, 0]}),
+    ("noise", tio.RandomNoise(), {"bias": 0, "log_gamma": [0, 0]}),
+    ("all three", tio.Compose([tio.RandomBiasField(), tio.RandomGamma(), tio.RandomNoise()]), {}),
+]
+for name, transform, params in intensity:
+    # (Intensities leave the input's range: only the shape is checked.)
+    if medimg.random_intensity(image, seed=1, **params).array.shape != image.array.shape:
+        sys.exit(f"medimg {name}: shape changed")
+    a = timed(lambda i: transform(subject), args.items)
+    b = timed(lambda i: medimg.random_intensity(image, seed=1, item=i, **params), args.items)
+    print(f"  intensity {name:10s}: TorchIO {a * 1e3:8.1f} ms, medimg {b * 1e3:8.1f} ms, "
+          f"ratio {a / b:.2f}x")
