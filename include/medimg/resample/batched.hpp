@@ -75,6 +75,22 @@ void run_batched_rows(const ExecutionSpace& exec, const OutView4& out,
       Functor{out, source, maps, in_size, nx, ny, nz, fill});
 }
 
+// Item n's index map (output n -> input n through transform n), in
+// MemorySpace; the caller keeps it until its kernels are done.
+template <class ExecutionSpace, class MemorySpace>
+Kokkos::View<IndexMap*, MemorySpace> item_index_maps(
+    const ExecutionSpace& exec, const std::vector<Geometry>& outputs,
+    const std::vector<Geometry>& inputs, const std::vector<AffineTransform>& transforms) {
+  Kokkos::View<IndexMap*, MemorySpace> maps(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::batch_index_maps"), inputs.size());
+  auto host_maps = Kokkos::create_mirror_view(maps);
+  for (std::size_t n = 0; n < inputs.size(); ++n) {
+    host_maps(n) = index_map(outputs[n], inputs[n], transforms[n]);
+  }
+  Kokkos::deep_copy(exec, maps, host_maps);
+  return maps;
+}
+
 }  // namespace impl
 
 // The B-spline coefficients of every item, (nx, ny, nz, n) in
@@ -115,13 +131,8 @@ BatchedImage<Out, MemorySpace> resample_batch_as(const ExecutionSpace& exec,
   }
   auto result = BatchedImage<Out, MemorySpace>::uninitialized(outputs, "medimg::resample_batch");
   for (std::size_t n = 0; n < items; ++n) result.metadata(n) = input.metadata(n);
-  Kokkos::View<impl::IndexMap*, MemorySpace> maps(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::resample_batch_maps"), items);
-  auto host_maps = Kokkos::create_mirror_view(maps);
-  for (std::size_t n = 0; n < items; ++n) {
-    host_maps(n) = impl::index_map(outputs[n], input.geometry(n), transforms[n]);
-  }
-  Kokkos::deep_copy(exec, maps, host_maps);
+  const auto maps = impl::item_index_maps<ExecutionSpace, MemorySpace>(
+      exec, outputs, input.geometries(), transforms);
   using Voxels3 = Kokkos::View<const T***, Kokkos::LayoutLeft, MemorySpace>;
   const Out fill_value = pixel_cast<Out>(fill);
   switch (interp) {

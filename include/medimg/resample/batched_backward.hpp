@@ -147,13 +147,9 @@ BatchedResampleGradient<T, MemorySpace> resample_batch_backward(
   if ((what & (wrt::image | wrt::params)) == 0) {
     throw Error("resample_batch_backward: ask for wrt::image, wrt::params or both");
   }
-  Kokkos::View<impl::IndexMap*, MemorySpace> maps(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "medimg::backward_batch_maps"), items);
-  auto host_maps = Kokkos::create_mirror_view(maps);
-  for (std::size_t n = 0; n < items; ++n) {
-    host_maps(n) = impl::index_map(outputs[n], input.geometry(n), transforms[n]);
-  }
-  Kokkos::deep_copy(exec, maps, host_maps);
+  const auto maps = impl::item_index_maps<ExecutionSpace, MemorySpace>(
+      exec, outputs, input.geometries(), transforms);
+  const impl::IndexMap first = impl::index_map(outputs[0], input.geometry(0), transforms[0]);
   const Geometry& in = input.geometry(0);
   const Size3& out_size = dLdy.size();
   BatchedResampleGradient<T, MemorySpace> result;
@@ -165,7 +161,7 @@ BatchedResampleGradient<T, MemorySpace> resample_batch_backward(
       using Interpolator = std::decay_t<decltype(stencils)>;
       const impl::BatchedImageContributions<Interpolator, std::decay_t<decltype(dy)>> contributions{
           stencils, maps, in, dy, out_size[2]};
-      const Vec3 step{host_maps(0).m[0][0], host_maps(0).m[1][0], host_maps(0).m[2][0]};
+      const Vec3 step{first.m[0][0], first.m[1][0], first.m[2][0]};
       impl::accumulate(
           exec, mode,
           Size3{out_size[0], out_size[1], out_size[2] * static_cast<std::int64_t>(items)},
