@@ -464,6 +464,28 @@ TEST(Augment, ElasticAndIntensityBatchesAreTheOneImageResults) {
   e.interp = Interp::linear;
   expect_identical(random_elastic(Exec(), to_memory_space<Memory>(items[0]), e, RandomKey{}),
                    to_memory_space<Memory>(items[0]), "elastic with no displacement");
+  // An odd voxel count (noise comes in pairs of voxels): every voxel written.
+  std::vector<Image<float, HostMemory>> odd;
+  for (int n = 0; n < 2; ++n) {
+    auto image = Image<float, HostMemory>::uninitialized(
+        Geometry(Size3{5, 3, 3}, Vec3{0, 0, 0}, Vec3{1, 1, 1}));
+    for (std::int64_t v = 0; v < 45; ++v) image.voxels().data()[v] = float(v + 100 * n);
+    odd.push_back(image);
+  }
+  const auto odd_batch = on_memory<float, Memory>(odd);
+  RandomIntensityOptions none;
+  none.log_gamma = {0.0, 0.0};
+  none.noise_std = {0.0, 0.0};
+  none.bias = 0.0;
+  const auto same = random_intensity_batch(Exec(), odd_batch, none, 1, 0, 1);
+  const auto odd_noisy = random_intensity_batch(Exec(), odd_batch, g, 1, 0, 1);
+  for (std::size_t n = 0; n < 2; ++n) {
+    expect_identical(same.item(n), odd[n], "no intensity change, odd count");
+    expect_identical(
+        odd_noisy.item(n),
+        random_intensity(Exec(), to_memory_space<Memory>(odd[n]), g, RandomKey{1, n, 1}),
+        "odd count, item " + std::to_string(n));
+  }
   const auto noisy = random_intensity_batch(Exec(), batch, g, 4, 7, 3);
   for (std::size_t n = 0; n < 3; ++n) {
     expect_identical(

@@ -4,8 +4,8 @@
 //          uniform in [-bias, bias], X, Y, Z the voxel index mapped onto
 //          [-1, 1] along each axis (TorchIO's generate_bias_field);
 //   gamma  sign(x) |x|^g, g = exp(uniform in the log-gamma range);
-//   noise  + normal(mean, s), s uniform in the std range, one normal draw
-//          per voxel keyed by its index in the image.
+//   noise  + normal(mean, s), s uniform in the std range: voxels 2q and
+//          2q + 1 of the image take Box-Muller's two normals of counter q.
 // Integer images round and clamp (pixel_cast). A batch is one launch; one
 // image is a batch of one. Host backends give the same bits; GPUs' exp, pow
 // and log may differ from glibc's in the last place.
@@ -40,11 +40,12 @@ struct IntensityDraw {
 };
 
 void check_random_intensity_options(const RandomIntensityOptions& options);
-// Draw 0 gamma, 1 noise std, 2.. the bias coefficients; the noise's
-// per-voxel draws are random_voxel_draw(key, voxel).
+// Draw 0 gamma, 1 noise std, 2.. the bias coefficients; the noise of voxels
+// 2q and 2q + 1 comes from the counter random_voxel_draw(stream, q).
 IntensityDraw draw_random_intensity(const RandomIntensityOptions& options, const RandomKey& key);
 
-// The counter of voxel v's draw in `stream` (apart from the scalar draws).
+// The counter of per-voxel draw `voxel` in `stream` (apart from the scalar
+// draws: bit 39 set).
 KOKKOS_INLINE_FUNCTION std::uint64_t random_voxel_draw(std::uint32_t stream, std::int64_t voxel) {
   return (static_cast<std::uint64_t>(stream) << 40) | (std::uint64_t(1) << 39) |
          static_cast<std::uint64_t>(voxel);
@@ -75,10 +76,9 @@ struct IntensityVoxels {
                  : 0.0;
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t flat) const {
-    const std::int64_t count = size[0] * size[1] * size[2];
-    const std::int64_t n = flat / count, v = flat % count;
-    const IntensityItem& p = items(n);
+  // Voxel v of item n (flat = n * count + v) before the noise.
+  KOKKOS_INLINE_FUNCTION double biased(const IntensityItem& p, std::int64_t flat,
+                                       std::int64_t v) const {
     double x = static_cast<double>(in.data()[flat]);
     if (p.terms > 0) {
       const std::int64_t i = v % size[0], j = (v / size[0]) % size[1], k = v / (size[0] * size[1]);
@@ -103,11 +103,32 @@ struct IntensityVoxels {
       const double m = compat::pow(compat::fabs(x), p.gamma);
       x = x < 0.0 ? -m : m;
     }
-    if (p.noise_std != 0.0 || p.noise_mean != 0.0) {
-      x += p.noise_mean +
-           p.noise_std * random_normal(p.seed, p.item, random_voxel_draw(p.stream, v));
+    return x;
+  }
+
+  // Voxels 2q and 2q + 1 of an item (work item n * pairs + q): one counter
+  // (q) gives both of Box-Muller's normals, r cos and r sin.
+  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t pair) const {
+    const std::int64_t count = size[0] * size[1] * size[2];
+    const std::int64_t pairs = (count + 1) / 2;
+    const std::int64_t n = pair / pairs, q = pair % pairs;
+    const IntensityItem& p = items(n);
+    double z[2] = {0.0, 0.0};
+    if (p.noise_std != 0.0) {
+      const Philox4x32 w = random_words(p.seed, p.item, random_voxel_draw(p.stream, q));
+      const double r = compat::sqrt(-2.0 * compat::log(1.0 - unit_interval(w.v[0], w.v[1])));
+      const double angle = 6.283185307179586 * unit_interval(w.v[2], w.v[3]);
+      z[0] = r * compat::cos(angle);
+      z[1] = r * compat::sin(angle);
     }
-    out.data()[flat] = pixel_cast<T>(x);
+    for (int h = 0; h < 2; ++h) {
+      const std::int64_t v = 2 * q + h;
+      if (v >= count) break;
+      const std::int64_t flat = n * count + v;
+      double x = biased(p, flat, v);
+      if (p.noise_std != 0.0 || p.noise_mean != 0.0) x += p.noise_mean + p.noise_std * z[h];
+      out.data()[flat] = pixel_cast<T>(x);
+    }
   }
 };
 
@@ -146,11 +167,12 @@ BatchedImage<T, MemorySpace> random_intensity_batch(const ExecutionSpace& exec,
   for (std::size_t n = 0; n < count; ++n) result.metadata(n) = batch.metadata(n);
   const Size3& size = batch.size();
   using View4 = typename BatchedImage<T, MemorySpace>::view_type;
-  Kokkos::parallel_for("medimg::random_intensity",
-                       Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
-                           exec, 0, size[0] * size[1] * size[2] * static_cast<std::int64_t>(count)),
-                       impl::IntensityVoxels<View4>{batch.voxels(), result.voxels(), items, size,
-                                                    options.bias_order});
+  Kokkos::parallel_for(
+      "medimg::random_intensity",
+      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+          exec, 0, (size[0] * size[1] * size[2] + 1) / 2 * static_cast<std::int64_t>(count)),
+      impl::IntensityVoxels<View4>{batch.voxels(), result.voxels(), items, size,
+                                   options.bias_order});
   exec.fence();  // the item parameters are freed at the end of this scope
   return result;
 }
