@@ -109,9 +109,9 @@ std::array<bool, 3> draw_random_flip(const RandomFlipOptions& o, const RandomKey
 
 void check_random_elastic_options(const RandomElasticOptions& o) {
   for (std::size_t a = 0; a < 3; ++a) {
-    if (o.control_points[a] < 4 || o.control_points[a] > max_elastic_control_points) {
+    if (o.control_points[a] < 4 || o.control_points[a] > max_bspline_displacement_points) {
       throw Error("random_elastic: control points per axis must lie in [4, " +
-                  std::to_string(max_elastic_control_points) + "], got " +
+                  std::to_string(max_bspline_displacement_points) + "], got " +
                   std::to_string(o.control_points[a]));
     }
     if (!std::isfinite(o.max_displacement[a]) || o.max_displacement[a] < 0.0) {

@@ -216,25 +216,31 @@ BatchedImage<T, MemorySpace> translate_resample_batch(const ExecutionSpace& exec
   return resample_batch(exec, batch.geometries(), batch, transforms, interp, fill);
 }
 
-// Every item resized to `size` (resize's grid rule per item).
+// Every item resampled (identity transform) onto grid_of(its geometry):
+// resize's and resample_to_spacing's grid rules; the grids must share a size.
+template <class ExecutionSpace, class T, class MemorySpace, class GridOf>
+BatchedImage<T, MemorySpace> resample_batch_onto(const ExecutionSpace& exec,
+                                                 const BatchedImage<T, MemorySpace>& batch,
+                                                 GridOf&& grid_of, Interp interp) {
+  std::vector<Geometry> outputs;
+  for (const Geometry& g : batch.geometries()) outputs.push_back(grid_of(g));
+  return resample_batch(exec, outputs, batch, std::vector<AffineTransform>(batch.count()), interp);
+}
+
 template <class ExecutionSpace, class T, class MemorySpace>
 BatchedImage<T, MemorySpace> resize_batch(const ExecutionSpace& exec,
                                           const BatchedImage<T, MemorySpace>& batch,
                                           const Size3& size, Interp interp) {
-  std::vector<Geometry> outputs;
-  for (const Geometry& g : batch.geometries()) outputs.push_back(resized_grid(g, size));
-  return resample_batch(exec, outputs, batch, std::vector<AffineTransform>(batch.count()), interp);
+  return resample_batch_onto(
+      exec, batch, [&](const Geometry& g) { return resized_grid(g, size); }, interp);
 }
 
-// Every item resampled to `spacing` (resample_to_spacing's grid rule); the
-// items must come out of one size.
 template <class ExecutionSpace, class T, class MemorySpace>
 BatchedImage<T, MemorySpace> resample_to_spacing_batch(const ExecutionSpace& exec,
                                                        const BatchedImage<T, MemorySpace>& batch,
                                                        const Vec3& spacing, Interp interp) {
-  std::vector<Geometry> outputs;
-  for (const Geometry& g : batch.geometries()) outputs.push_back(spacing_grid(g, spacing));
-  return resample_batch(exec, outputs, batch, std::vector<AffineTransform>(batch.count()), interp);
+  return resample_batch_onto(
+      exec, batch, [&](const Geometry& g) { return spacing_grid(g, spacing); }, interp);
 }
 
 }  // namespace medimg
