@@ -8,7 +8,19 @@
 #   lib/                        every shared library the binaries load that is not
 #                               glibc's or the driver's (libcudart 11, libstdc++,
 #                               libgomp, ...), found with ldd
-#   run.sh [RESULTS]            runs all three, results into RESULTS (default ./results)
+#   python/medimg               with MEDIMG_BUNDLE_PYTHON_INCLUDE and
+#                               MEDIMG_BUNDLE_PYTHON_SOABI set: the Python package,
+#                               its extension built (CUDA) for that machine's
+#                               interpreter, whose header folders they name and
+#                               whose version this machine need not have (run
+#                               `python3 -c "import sysconfig;
+#                               print(sysconfig.get_paths()['include'],
+#                               sysconfig.get_config_var('SOABI'))"` there and
+#                               bring the folders back, with the multiarch one
+#                               its pyconfig.h includes on Debian and Ubuntu),
+#                               python/tests/test_gpu.py and
+#                               benchmarks/gpu/python_gpu.py beside it
+#   run.sh [RESULTS]            runs them all, results into RESULTS (default ./results)
 #
 # The binaries are built by scripts/setup.sh --cuda in build-gpu-bundle/ with
 # ITK, MPI and HDF5 off, so the bundle stays small and self-contained.
@@ -23,16 +35,39 @@ MEDIMG_CUDA_BUILD_DIR="$build" \
   MEDIMG_CUDA_CMAKE_ARGS="-DMEDIMG_ENABLE_ITK=OFF -DMEDIMG_ENABLE_MPI=OFF -DMEDIMG_ENABLE_HDF5=OFF" \
   MEDIMG_CUDA_TARGETS="${binaries[*]}" "$root/scripts/setup.sh" --cuda
 
+python_include="${MEDIMG_BUNDLE_PYTHON_INCLUDE:-}"
+if [ -n "$python_include" ]; then
+  # The extension for the GPU machine's interpreter (python/CMakeLists.txt:
+  # MEDIMG_PYTHON_TARGET_*); this machine's venv Python only finds nanobind.
+  cmake -S "$root" -B "$build" -DMEDIMG_BUILD_PYTHON=ON \
+    "-DMEDIMG_PYTHON_TARGET_INCLUDE=${python_include//:/;}" \
+    "-DMEDIMG_PYTHON_TARGET_SOABI=${MEDIMG_BUNDLE_PYTHON_SOABI:?names the interpreter SOABI}" \
+    -DPython_EXECUTABLE="$root/.deps/venv-python/bin/python" >/dev/null
+  cmake --build "$build" --target _medimg
+fi
+
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
 for binary in "${binaries[@]}"; do cp "$build/bin/$binary" "$out/bin/"; done
 cp "$root/benchmarks/gpu/grid_sample_vs_medimg.py" "$out/"
+if [ -n "$python_include" ]; then
+  mkdir -p "$out/python/medimg" "$out/python/tests"
+  cp "$build"/python/medimg/_medimg.*.so "$out/python/medimg/"
+  cp "$root"/python/medimg/*.py "$out/python/medimg/"
+  cp "$root/python/tests/test_gpu.py" "$out/python/tests/"
+  cp "$root/benchmarks/gpu/python_gpu.py" "$root/examples/python/fit_rigid.py" "$out/"
+  binaries+=(python)
+fi
 
 # Libraries: everything ldd resolves except glibc's own and the driver's
 # (libcuda, which must match the machine's kernel module).
 system_library='^(libc|libm|libdl|librt|libpthread|ld-linux-x86-64|libcuda|libnvidia-.*)\.so'
 for binary in "${binaries[@]}"; do
-  ldd "$out/bin/$binary" | awk '/=> \// { print $1, $3 }'
+  if [ "$binary" = python ]; then
+    ldd "$out"/python/medimg/_medimg.*.so
+  else
+    ldd "$out/bin/$binary"
+  fi | awk '/=> \// { print $1, $3 }'
 done | sort -u | while read -r name path; do
   if [[ "$name" =~ $system_library ]]; then continue; fi
   cp -L "$path" "$out/lib/$name"
@@ -67,6 +102,22 @@ if python3 -c "import torch" 2>/dev/null; then
     --json "$results/grid_sample.json" 2>&1 | tee "$results/grid_sample.log" || status=1
 else
   echo "no torch in python3: grid_sample comparison skipped" | tee "$results/grid_sample.log"
+fi
+if [ -d "$here/python/medimg" ]; then
+  # The Python package on the GPU: only libcudart 11 from lib/ (the
+  # machine's own libstdc++ and libgomp are newer than this one's, and torch
+  # needs them).
+  mkdir -p "$here/pylib"
+  cp "$here"/lib/libcudart.so.* "$here/pylib/"
+  (
+    export LD_LIBRARY_PATH="$here/pylib" PYTHONPATH="$here/python" PYTHONUNBUFFERED=1
+    failed=0
+    python3 -m pytest -q -p no:cacheprovider --junitxml="$results/test_gpu.xml" \
+      "$here/python/tests/test_gpu.py" 2>&1 | tee "$results/test_gpu.log" || failed=1
+    python3 "$here/python_gpu.py" --json "$results/python_gpu.json" 2>&1 |
+      tee "$results/python_gpu.log" || failed=1
+    exit $failed
+  ) || status=1
 fi
 exit $status
 RUN

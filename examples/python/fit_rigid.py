@@ -4,9 +4,11 @@ resample and its exact adjoint (docs/PYTHON.md, "Autograd").
 A smooth phantom is moved by a known rotation and translation; starting from
 the identity, Adam on the mean squared difference recovers them.
 
-    python examples/python/fit_rigid.py      # prints the recovered parameters
+    python examples/python/fit_rigid.py        # prints the recovered parameters
+    python examples/python/fit_rigid.py cuda   # the volumes on the GPU (a GPU build)
 """
 import math
+import sys
 
 import numpy as np
 import torch
@@ -26,9 +28,9 @@ def phantom(grid):
     return torch.from_numpy(volume)
 
 
-def fit(steps=300, learning_rate=0.02, verbose=True):
+def fit(steps=300, learning_rate=0.02, verbose=True, device="cpu"):
     grid = medimg.Grid((32, 32, 30), spacing=(1.0, 1.0, 1.0))
-    moving = phantom(grid)
+    moving = phantom(grid).to(device)
     true_angles = torch.tensor([0.0, 0.0, math.radians(6.0)], dtype=torch.float64)
     true_shift = torch.tensor([1.5, -1.0, 0.5], dtype=torch.float64)
     with torch.no_grad():
@@ -50,7 +52,7 @@ def fit(steps=300, learning_rate=0.02, verbose=True):
 
 
 if __name__ == "__main__":
-    angles, shift, true_angles, true_shift = fit()
+    angles, shift, true_angles, true_shift = fit(device=sys.argv[1] if len(sys.argv) > 1 else "cpu")
     print("recovered angles (deg):", [round(math.degrees(a), 3) for a in angles.tolist()],
           " true:", [round(math.degrees(a), 3) for a in true_angles.tolist()])
     print("recovered shift (mm):  ", [round(s, 3) for s in shift.tolist()],

@@ -31,9 +31,12 @@ from ._medimg import Error  # noqa: E402
 
 __all__ = ["Error", "Grid", "Image", "Pipeline", "Transform", "read", "write", "backend",
            "resample_to_image", "affine", "from_array", "from_dlpack", "ops", "register", "read_transform",
-           "batch"]
+           "batch", "has_gpu"]
 
 Image = _medimg.Image
+# True when this build's kernels run on a GPU (CUDA or HIP): images there may
+# hold device memory (Image.to_device, from_dlpack of a GPU tensor).
+has_gpu = _medimg.dlpack_device()[0] != 1
 
 _atexit.register(_medimg.finalize)
 
@@ -72,8 +75,9 @@ def _affine(self):
 def _repr(self):
     size = "x".join(str(n) for n in self.size)
     spacing = ", ".join(f"{s:g}" for s in self.spacing)
+    where = "" if self.device == "cpu" else f" on {self.device}"
     return (f"<medimg.Image {size} {self.pixel_type} {self.orientation} spacing ({spacing}) mm "
-            f"origin {tuple(round(o, 4) for o in self.origin)}>")
+            f"origin {tuple(round(o, 4) for o in self.origin)}{where}>")
 
 
 def from_array(array, origin=(0.0, 0.0, 0.0), spacing=(1.0, 1.0, 1.0), direction=None):
@@ -107,25 +111,52 @@ def _copy_geometry(self, origin=None, spacing=None, direction=None):
 
 
 def _dlpack(self, **kwargs):
-    """DLPack export of the voxels (indexed [i, j, k], no copy): host memory."""
-    return self.array.__dlpack__(**kwargs)
+    """DLPack export of the voxels, indexed [i, j, k], without a copy: host
+    memory through numpy, device memory (a GPU image) as it is; a GPU
+    image's voxels are finished before it is returned, so any consumer
+    stream may read them."""
+    if self.device == "cpu":
+        return self.array.__dlpack__(**kwargs)
+    return self._dlpack_view().__dlpack__(**kwargs)
+
+
+def _dlpack_device(self):
+    return (1, 0) if self.device == "cpu" else tuple(_medimg.dlpack_device())
 
 
 def from_dlpack(tensor, origin=(0.0, 0.0, 0.0), spacing=(1.0, 1.0, 1.0), direction=None):
-    """An Image over a DLPack tensor in host memory (a torch CPU tensor, ...),
-    indexed [i, j, k]; no copy under from_array's conditions. numpy marks
-    what it imports through DLPack read-only, so a tensor that numpy can
-    view directly (torch's CPU tensors can) is viewed that way instead; a
-    read-only import is copied."""
-    try:
-        array = _np.asarray(tensor)
-    except (TypeError, ValueError, RuntimeError):
-        array = _np.from_dlpack(tensor)
-    return from_array(array, origin, spacing, direction)
+    """An Image over a DLPack tensor (torch, cupy, numpy), indexed [i, j, k].
+
+    Host memory: no copy under from_array's conditions (numpy marks what it
+    imports through DLPack read-only, so a tensor that numpy can view
+    directly, as torch's CPU tensors, is viewed that way; a read-only
+    import is copied). Device memory (a CUDA or ROCm tensor on a GPU build of
+    medimg): used in place, never copied, so it must be Fortran-ordered (i
+    fastest; for torch `t.permute(2, 1, 0).contiguous().permute(2, 1, 0)`);
+    the producer is asked to make the tensor ready on medimg's stream, and
+    the image keeps the tensor alive. Ops on that image run on the GPU and
+    return GPU images; `torch.from_dlpack(result)` takes them without a copy.
+    """
+    device_type = tensor.__dlpack_device__()[0] if hasattr(tensor, "__dlpack_device__") else 1
+    if device_type == 1:
+        try:
+            array = _np.asarray(tensor)
+        except (TypeError, ValueError, RuntimeError):
+            array = _np.from_dlpack(tensor)
+        return from_array(array, origin, spacing, direction)
+    if len(getattr(tensor, "shape", ())) != 3:
+        raise Error(f"from_dlpack needs a 3-D tensor, not shape {tuple(tensor.shape)}")
+    stream = _medimg.dlpack_stream()
+    capsule = tensor.__dlpack__() if stream is None else tensor.__dlpack__(stream=stream)
+    if direction is None:
+        direction = _np.eye(3)
+    direction = [list(map(float, row)) for row in _np.asarray(direction, dtype=float)]
+    return _call(_medimg.Image._from_device_array, capsule, [float(v) for v in origin],
+                 [float(v) for v in spacing], direction, tensor)
 
 
 Image.__dlpack__ = _dlpack
-Image.__dlpack_device__ = lambda self: (1, 0)
+Image.__dlpack_device__ = _dlpack_device
 Image.direction = property(_direction)
 Image.metadata = property(_metadata)
 Image.affine = property(_affine)

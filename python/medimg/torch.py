@@ -4,9 +4,13 @@
     y = mt.resample(x, grid_in, grid_out, matrix)      # matrix: (3, 4) [A | t]
     y.sum().backward()                                 # x.grad and matrix.grad
 
-`x` is a CPU tensor of float32 or float64 voxels indexed [i, j, k] (medimg's
-and nibabel's order; a SimpleITK-ordered (z, y, x) tensor is `t.permute(2, 1,
-0)`). Grids are medimg.Image objects or medimg.Grid. `matrix` maps an output
+`x` is a tensor of float32 or float64 voxels indexed [i, j, k] (medimg's and
+nibabel's order; a SimpleITK-ordered (z, y, x) tensor is `t.permute(2, 1,
+0)`). On a GPU build of medimg (`medimg.has_gpu`) a CUDA tensor is used in
+place through DLPack (copied once into i-fastest order if it is not in it),
+the kernels and their adjoints run on the GPU and the results are CUDA
+tensors over medimg's memory; a CPU build copies a CUDA tensor to the host
+and its results back to the tensor's device. Grids are medimg.Image objects or medimg.Grid. `matrix` maps an output
 point to an input point in LPS millimetres, as ITK's and SimpleITK's
 resample transforms do: y(o) = x(A p(o) + t). The backward runs medimg's
 adjoint kernels: dL/dx = A^T dL/dy exactly (the transposed B-spline
@@ -18,18 +22,33 @@ Nearest-neighbour resampling has no parameter gradient (it is 0).
 import numpy as np
 import torch
 
-from . import _grid_of, _medimg, from_array
+from . import _grid_of, _medimg, from_array, from_dlpack, has_gpu
 
 __all__ = ["resample", "affine", "rotate", "rigid_matrix"]
 
 
+def _i_fastest(tensor):
+    """The tensor itself when i is fastest in memory (medimg's order), else
+    a copy that is (on the tensor's device)."""
+    n = tensor.shape
+    expected = (1, n[0], n[0] * n[1])
+    if all(n[a] <= 1 or tensor.stride(a) == expected[a] for a in range(3)):
+        return tensor
+    return tensor.permute(2, 1, 0).contiguous().permute(2, 1, 0)
+
+
 def _tensor_image(tensor, grid):
-    array = tensor.detach().cpu().numpy()
-    return from_array(array, grid.origin, grid.spacing, grid.direction)
+    tensor = tensor.detach()
+    if tensor.device.type != "cpu" and has_gpu:
+        return from_dlpack(_i_fastest(tensor), grid.origin, grid.spacing, grid.direction)
+    return from_array(tensor.cpu().numpy(), grid.origin, grid.spacing, grid.direction)
 
 
-def _tensor_of(image):
-    return torch.from_numpy(np.asarray(image.array))
+def _tensor_of(image, device):
+    """A tensor over the image's voxels (no copy), on `device`."""
+    if image.device != "cpu":
+        return torch.from_dlpack(image)
+    return torch.from_numpy(np.asarray(image.array)).to(device)
 
 
 class _Resample(torch.autograd.Function):
@@ -48,7 +67,8 @@ class _Resample(torch.autograd.Function):
         ctx.image, ctx.rows = image, rows
         ctx.grid_out, ctx.interp = grid_out, interp
         ctx.matrix_shape, ctx.matrix_dtype = matrix.shape, matrix.dtype
-        return _tensor_of(out)
+        ctx.matrix_device, ctx.device = matrix.device, volume.device
+        return _tensor_of(out, volume.device)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -56,18 +76,17 @@ class _Resample(torch.autograd.Function):
         if not (want_image or want_params):
             return None, None, None, None, None, None
         grid_out = ctx.grid_out
-        dldy = from_array(grad_output.detach().cpu().to(_dtype_of(ctx.image)).numpy(),
-                          grid_out.origin, grid_out.spacing, grid_out.direction)
+        dldy = _tensor_image(grad_output.to(_dtype_of(ctx.image)), grid_out)
         image_gradient, params_gradient = _medimg.resample_backward(
             ctx.image, list(grid_out.size), list(grid_out.origin), list(grid_out.spacing),
             grid_out.direction_rows, ctx.rows, ctx.interp, dldy, want_image, want_params)
-        d_volume = _tensor_of(image_gradient) if want_image else None
+        d_volume = _tensor_of(image_gradient, ctx.device) if want_image else None
         d_matrix = None
         if want_params:
             rows = torch.tensor(params_gradient, dtype=torch.float64)
             if ctx.matrix_shape == (4, 4):
                 rows = torch.cat([rows, torch.zeros(1, 4, dtype=torch.float64)])
-            d_matrix = rows.to(ctx.matrix_dtype).reshape(ctx.matrix_shape)
+            d_matrix = rows.to(ctx.matrix_dtype).reshape(ctx.matrix_shape).to(ctx.matrix_device)
         return d_volume, d_matrix, None, None, None, None
 
 

@@ -3,8 +3,9 @@
 // docs/PYTHON.md.
 //
 // What lives here:
-//   Image          an AnyImage<HostMemory> and, when its voxels belong to a
-//                  numpy array (Image.from_array without a copy), that array
+//   Image          an image's voxels (host memory, or on GPU builds device
+//                  memory: Voxels below) and, when they belong to a Python
+//                  object (from_array, from_dlpack without a copy), that object
 //   read / write   load_image / save_image
 //   run_steps      a pipeline (JSON text) on one image: every op of the CLI
 //   resample_to_image, ops_description, backend, finalize
@@ -38,6 +39,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -171,8 +173,12 @@ class KernelThread {
 };
 
 KernelThread* g_kernels = nullptr;  // made at import, never destroyed (stopped at exit)
-// Images alive: Kokkos is finalised at exit only when none is.
+// Images alive: Kokkos is finalised at exit when none is, else when the last
+// one goes (interpreter teardown frees module globals, torch tensors over
+// GPU images, ...): a process that never finalises Kokkos' CUDA backend
+// prints "Failed to call Kokkos::Cuda::finalize()" at its end.
 std::atomic<long> g_live_images{0};
+std::atomic<bool> g_finalize_pending{false};
 
 // Runs `work` on the kernel thread with the GIL released.
 template <class Work>
@@ -181,42 +187,175 @@ auto on_kernel_thread(Work&& work) -> decltype(work()) {
   return g_kernels->run(std::forward<Work>(work));
 }
 
+using medimg::DeviceMemory;
+
+// GPU builds keep a Python image's voxels where they are: in host memory
+// (read, from_array) or in device memory (from_dlpack of a CUDA/HIP tensor,
+// to_device, and what ops on such an image return). On CPU builds the two
+// spaces are one and `on_device` is always false.
+constexpr bool kDeviceIsHost = std::is_same_v<DeviceMemory, HostMemory>;
+
+struct Voxels {
+  AnyImage<HostMemory> host;
+  AnyImage<DeviceMemory> device;
+  bool on_device = false;
+};
+
+template <class Work>
+decltype(auto) visit_held(const Voxels& v, Work&& work) {
+  if constexpr (!kDeviceIsHost) {
+    if (v.on_device) return std::visit(std::forward<Work>(work), v.device);
+  }
+  return std::visit(std::forward<Work>(work), v.host);
+}
+
+// The voxels as a device image: the same ones for a device image (and on CPU
+// builds), a copy for a host image on a GPU build. Kernel thread only.
+AnyImage<DeviceMemory> device_image(const Voxels& v) {
+  if (v.on_device) return v.device;
+  return std::visit([](const auto& im) { return AnyImage<DeviceMemory>(medimg::to_device(im)); },
+                    v.host);
+}
+
+// The voxels as a host image: the same ones for a host image, a copy for a
+// device image. Kernel thread only.
+AnyImage<HostMemory> host_image(const Voxels& v) {
+  if (!v.on_device) return v.host;
+  return std::visit([](const auto& im) { return AnyImage<HostMemory>(medimg::to_host(im)); },
+                    v.device);
+}
+
+// An op's device result placed as its input was: kept on the device for a
+// device input, copied to the host otherwise (no copy on CPU builds).
+// Fenced, so a DLPack consumer on any stream sees the finished voxels.
+// Kernel thread only.
+Voxels placed(AnyImage<DeviceMemory> result, bool on_device) {
+  Voxels v;
+  if constexpr (!kDeviceIsHost) {
+    if (on_device) {
+      Kokkos::fence();
+      v.device = std::move(result);
+      v.on_device = true;
+      return v;
+    }
+  }
+  v.host =
+      std::visit([](const auto& im) { return AnyImage<HostMemory>(medimg::to_host(im)); }, result);
+  return v;
+}
+
 class PyImage {
  public:
   explicit PyImage(AnyImage<HostMemory> image, nb::object keeper = {})
-      : m_image(std::move(image)), m_keeper(std::move(keeper)) {
+      : m_keeper(std::move(keeper)) {
+    m_voxels.host = std::move(image);
+    ++g_live_images;
+  }
+  explicit PyImage(Voxels voxels, nb::object keeper = {})
+      : m_voxels(std::move(voxels)), m_keeper(std::move(keeper)) {
     ++g_live_images;
   }
   ~PyImage() {
-    {
-      // The voxels go first (under the GIL: the keeper is a Python object).
-      AnyImage<HostMemory> released = std::move(m_image);
-      (void)released;
+    // The voxels go first (under the GIL: the keeper is a Python object).
+    // Assigned, not moved from: Kokkos 3.4's View has no move constructor,
+    // so a moved-from image would keep its voxels until its own end.
+    m_voxels = Voxels{};
+    if (--g_live_images == 0 && g_finalize_pending.exchange(false)) {
+      nb::gil_scoped_release release;
+      g_kernels->stop(true);
     }
-    --g_live_images;
   }
   PyImage(const PyImage&) = delete;
   PyImage& operator=(const PyImage&) = delete;
 
-  const AnyImage<HostMemory>& image() const { return m_image; }
-  AnyImage<HostMemory>& image() { return m_image; }
+  const Voxels& voxels() const { return m_voxels; }
+  bool on_device() const { return m_voxels.on_device; }
+  // The host image; throws for an image in device memory (cpu() copies).
+  const AnyImage<HostMemory>& host() const {
+    if (m_voxels.on_device) {
+      throw medimg::Error(
+          "the image's voxels are in GPU memory: image.cpu() copies them to the host, "
+          "torch.from_dlpack(image) uses them in place");
+    }
+    return m_voxels.host;
+  }
   const nb::object& keeper() const { return m_keeper; }
-  const Geometry& geometry() const { return medimg::geometry(m_image); }
+  const Geometry& geometry() const {
+    return visit_held(m_voxels, [](const auto& im) -> const Geometry& { return im.geometry(); });
+  }
+  medimg::PixelType pixel_type() const {
+    return visit_held(m_voxels, [](const auto& im) { return im.pixel_type(); });
+  }
+  const medimg::Metadata& metadata() const {
+    return visit_held(m_voxels,
+                      [](const auto& im) -> const medimg::Metadata& { return im.metadata(); });
+  }
   const void* data() const {
-    return std::visit([](const auto& im) -> const void* { return im.voxels().data(); }, m_image);
+    return visit_held(m_voxels, [](const auto& im) -> const void* { return im.voxels().data(); });
   }
 
  private:
-  AnyImage<HostMemory> m_image;
-  nb::object m_keeper;  // the numpy array whose memory the voxels are, or None
+  Voxels m_voxels;
+  nb::object m_keeper;  // the Python object whose memory the voxels are, or None
 };
 
-// A result image; it keeps `source`'s array when it shares its voxels.
-PyImage* wrap_result(AnyImage<HostMemory> result, const PyImage& source) {
+// A result image; it keeps `source`'s keeper when it shares its voxels.
+PyImage* wrap_result(Voxels result, const PyImage& source) {
   const void* data =
-      std::visit([](const auto& im) -> const void* { return im.voxels().data(); }, result);
+      visit_held(result, [](const auto& im) -> const void* { return im.voxels().data(); });
   nb::object keeper = data == source.data() ? source.keeper() : nb::object();
   return new PyImage(std::move(result), std::move(keeper));
+}
+
+// DLPack's name for this build's device memory: (device type, device id),
+// and the stream a producer must make its data visible on before medimg's
+// kernels read it (DLPack's __dlpack__(stream=...)). CPU builds: kDLCPU.
+std::pair<std::int32_t, std::int32_t> dlpack_device_of_build() {
+#if defined(KOKKOS_ENABLE_CUDA)
+  if constexpr (std::is_same_v<Kokkos::DefaultExecutionSpace, Kokkos::Cuda>) {
+    return {nb::device::cuda::value, Kokkos::DefaultExecutionSpace().cuda_device()};
+  }
+#elif defined(KOKKOS_ENABLE_HIP)
+  if constexpr (!kDeviceIsHost) {
+    return {nb::device::rocm::value, Kokkos::DefaultExecutionSpace().hip_device()};
+  }
+#endif
+  return {nb::device::cpu::value, 0};
+}
+
+// The stream medimg's kernels run on, as DLPack numbers it: for CUDA 1 is
+// the legacy default stream (Kokkos 3's default instance runs on stream 0),
+// else the cudaStream_t; for ROCm 0 is the default stream. None on CPU builds.
+std::optional<std::uintptr_t> dlpack_stream_of_build() {
+#if defined(KOKKOS_ENABLE_CUDA)
+  if constexpr (std::is_same_v<Kokkos::DefaultExecutionSpace, Kokkos::Cuda>) {
+    const auto stream =
+        reinterpret_cast<std::uintptr_t>(Kokkos::DefaultExecutionSpace().cuda_stream());
+    return stream == 0 ? std::uintptr_t{1} : stream;
+  }
+#elif defined(KOKKOS_ENABLE_HIP)
+  if constexpr (!kDeviceIsHost) {
+    return reinterpret_cast<std::uintptr_t>(Kokkos::DefaultExecutionSpace().hip_stream());
+  }
+#endif
+  return std::nullopt;
+}
+
+// Both read once on the kernel thread at import.
+struct DeviceFacts {
+  std::pair<std::int32_t, std::int32_t> dlpack_device{nb::device::cpu::value, 0};
+  std::optional<std::uintptr_t> stream;
+};
+DeviceFacts g_device;
+
+std::pair<std::int32_t, std::int32_t> dlpack_device() {
+  return g_device.dlpack_device;
+}
+
+std::string device_name(bool on_device) {
+  if (!on_device) return "cpu";
+  const auto [type, id] = dlpack_device();
+  return std::string(type == nb::device::cuda::value ? "cuda:" : "hip:") + std::to_string(id);
 }
 
 std::array<double, 3> to_array(const medimg::Vec3& v) {
@@ -254,47 +393,80 @@ medimg::PixelType pixel_type_of_dtype(const nb::dlpack::dtype& d) {
 }
 
 // An Image over a Fortran-ordered (i fastest) array's memory: no copy.
-template <class T>
-AnyImage<HostMemory> image_over(void* data, const Geometry& geometry) {
-  using View = typename medimg::Image<T, HostMemory>::view_type;
+template <class T, class MemorySpace>
+AnyImage<MemorySpace> image_over(void* data, const Geometry& geometry) {
+  using View = typename medimg::Image<T, MemorySpace>::view_type;
   const auto& n = geometry.size();
   View voxels(static_cast<T*>(data), static_cast<std::size_t>(n[0]), static_cast<std::size_t>(n[1]),
               static_cast<std::size_t>(n[2]));
-  return medimg::Image<T, HostMemory>(geometry, voxels);
+  return medimg::Image<T, MemorySpace>(geometry, voxels);
 }
 
-PyImage* from_array(nb::ndarray<nb::ndim<3>, nb::device::cpu> array,
-                    const std::array<double, 3>& origin, const std::array<double, 3>& spacing,
-                    const Rows3& direction, nb::handle owner) {
+// The image over a 3-D array's memory (host or device), without a copy;
+// `what` names the call in the error for a layout other than Fortran order.
+template <class MemorySpace, class Array>
+AnyImage<MemorySpace> image_over_array(const Array& array, const std::array<double, 3>& origin,
+                                       const std::array<double, 3>& spacing, const Rows3& direction,
+                                       const char* what) {
   const medimg::Size3 size{static_cast<std::int64_t>(array.shape(0)),
                            static_cast<std::int64_t>(array.shape(1)),
                            static_cast<std::int64_t>(array.shape(2))};
   const std::int64_t expected[3] = {1, size[0], size[0] * size[1]};
   for (int a = 0; a < 3; ++a) {
     if (size[a] > 1 && array.stride(static_cast<std::size_t>(a)) != expected[a]) {
-      throw medimg::Error(
-          "from_array needs a Fortran-ordered (i fastest) array; "
-          "numpy.asfortranarray makes one");
+      throw medimg::Error(std::string(what) +
+                          " needs a Fortran-ordered (i fastest) array; "
+                          "numpy.asfortranarray makes one (torch: t.permute(2, 1, 0)"
+                          ".contiguous().permute(2, 1, 0))");
     }
   }
   const Geometry geometry = make_geometry({size[0], size[1], size[2]}, origin, spacing, direction);
   void* data = array.data();
-  AnyImage<HostMemory> image;
   switch (pixel_type_of_dtype(array.dtype())) {
-    case medimg::PixelType::uint8: image = image_over<std::uint8_t>(data, geometry); break;
-    case medimg::PixelType::int16: image = image_over<std::int16_t>(data, geometry); break;
-    case medimg::PixelType::uint16: image = image_over<std::uint16_t>(data, geometry); break;
-    case medimg::PixelType::int32: image = image_over<std::int32_t>(data, geometry); break;
-    case medimg::PixelType::float32: image = image_over<float>(data, geometry); break;
-    case medimg::PixelType::float64: image = image_over<double>(data, geometry); break;
+    case medimg::PixelType::uint8: return image_over<std::uint8_t, MemorySpace>(data, geometry);
+    case medimg::PixelType::int16: return image_over<std::int16_t, MemorySpace>(data, geometry);
+    case medimg::PixelType::uint16: return image_over<std::uint16_t, MemorySpace>(data, geometry);
+    case medimg::PixelType::int32: return image_over<std::int32_t, MemorySpace>(data, geometry);
+    case medimg::PixelType::float32: return image_over<float, MemorySpace>(data, geometry);
+    case medimg::PixelType::float64: break;
   }
-  return new PyImage(std::move(image), nb::borrow<nb::object>(owner));
+  return image_over<double, MemorySpace>(data, geometry);
+}
+
+PyImage* from_array(nb::ndarray<nb::ndim<3>, nb::device::cpu> array,
+                    const std::array<double, 3>& origin, const std::array<double, 3>& spacing,
+                    const Rows3& direction, nb::handle owner) {
+  return new PyImage(image_over_array<HostMemory>(array, origin, spacing, direction, "from_array"),
+                     nb::borrow<nb::object>(owner));
+}
+
+// An Image over a DLPack tensor in this build's device memory (a CUDA or
+// ROCm torch/cupy tensor): no copy; the image keeps `owner` alive.
+PyImage* from_device_array(nb::ndarray<nb::ndim<3>> array, const std::array<double, 3>& origin,
+                           const std::array<double, 3>& spacing, const Rows3& direction,
+                           nb::handle owner) {
+  const auto [type, id] = dlpack_device();
+  if (kDeviceIsHost) {
+    throw medimg::Error("from_dlpack: this medimg runs on the CPU (" +
+                        on_kernel_thread([] { return medimg::describe_backend(); }) +
+                        "); a tensor in GPU memory is not used in place: tensor.cpu() copies it");
+  }
+  if (array.device_type() != type || array.device_id() != id) {
+    throw medimg::Error(
+        "from_dlpack: the tensor is on DLPack device (" + std::to_string(array.device_type()) +
+        ", " + std::to_string(array.device_id()) + "); medimg's kernels run on " +
+        device_name(true) + " (" + std::to_string(type) + ", " + std::to_string(id) + ")");
+  }
+  Voxels v;
+  v.device = image_over_array<DeviceMemory>(array, origin, spacing, direction, "from_dlpack");
+  v.on_device = true;
+  return new PyImage(std::move(v), nb::borrow<nb::object>(owner));
 }
 
 // image.array: the voxels as a numpy array indexed [i, j, k], i fastest
 // (Fortran order), writable, no copy; the array keeps the Image alive.
 nb::object array_of(nb::handle self) {
-  PyImage& py = nb::cast<PyImage&>(self);
+  const PyImage& py = nb::cast<const PyImage&>(self);
   return std::visit(
       [&](auto& im) -> nb::object {
         using T = typename std::decay_t<decltype(im)>::value_type;
@@ -303,22 +475,40 @@ nb::object array_of(nb::handle self) {
                                       static_cast<std::size_t>(n[1]),
                                       static_cast<std::size_t>(n[2])};
         const std::int64_t strides[3] = {1, n[0], n[0] * n[1]};
-        nb::ndarray<nb::numpy, T> array(im.voxels().data(), 3, shape, self, strides);
+        nb::ndarray<nb::numpy, T> array(const_cast<T*>(im.voxels().data()), 3, shape, self,
+                                        strides);
         return nb::cast(array, nb::rv_policy::reference);
       },
-      py.image());
+      py.host());
+}
+
+// The voxels as a DLPack-exporting nanobind ndarray (no copy; it keeps the
+// Image alive): Image.__dlpack__ of a GPU image. Host images export through
+// numpy (image.array) instead; this works for them too.
+nb::object dlpack_view_of(nb::handle self) {
+  const PyImage& py = nb::cast<const PyImage&>(self);
+  const auto [type, id] = py.on_device()
+                              ? dlpack_device()
+                              : std::pair<std::int32_t, std::int32_t>{nb::device::cpu::value, 0};
+  return visit_held(py.voxels(), [&, type = type, id = id](const auto& im) -> nb::object {
+    using T = typename std::decay_t<decltype(im)>::value_type;
+    const auto& n = im.geometry().size();
+    const std::size_t shape[3] = {static_cast<std::size_t>(n[0]), static_cast<std::size_t>(n[1]),
+                                  static_cast<std::size_t>(n[2])};
+    const std::int64_t strides[3] = {1, n[0], n[0] * n[1]};
+    nb::ndarray<nb::array_api, T> array(const_cast<T*>(im.voxels().data()), 3, shape, self, strides,
+                                        nb::dtype<T>(), type, id);
+    return nb::cast(array, nb::rv_policy::reference);
+  });
 }
 
 std::string load_text_metadata(const medimg::Metadata& m) {
   return medimg::to_json(m);
 }
 
-AnyImage<HostMemory> run_on_device(const medimg::Pipeline& pipeline,
-                                   const AnyImage<HostMemory>& image) {
-  AnyImage<medimg::DeviceMemory> on_device = std::visit(
-      [](const auto& im) { return AnyImage<medimg::DeviceMemory>(medimg::to_device(im)); }, image);
-  AnyImage<medimg::DeviceMemory> out = pipeline.run(std::move(on_device));
-  return std::visit([](const auto& im) { return AnyImage<HostMemory>(medimg::to_host(im)); }, out);
+// Runs on the device; the result is placed as the input was.
+Voxels run_on_device(const medimg::Pipeline& pipeline, const Voxels& image) {
+  return placed(pipeline.run(device_image(image)), image.on_device);
 }
 
 // y = A x + t from the rows of [A | t]: output point -> input point (mm).
@@ -334,14 +524,11 @@ medimg::AffineTransform make_affine(const Rows34& rows) {
 
 // The float and double images the differentiable resample takes.
 template <class Work>
-auto visit_real(const PyImage& image, Work&& work) {
-  if (const auto* f = std::get_if<medimg::Image<float, HostMemory>>(&image.image()))
-    return work(*f);
-  if (const auto* d = std::get_if<medimg::Image<double, HostMemory>>(&image.image())) {
-    return work(*d);
-  }
+auto visit_real(const AnyImage<DeviceMemory>& image, Work&& work) {
+  if (const auto* f = std::get_if<medimg::Image<float, DeviceMemory>>(&image)) return work(*f);
+  if (const auto* d = std::get_if<medimg::Image<double, DeviceMemory>>(&image)) return work(*d);
   throw medimg::Error("resample for autograd takes float32 or float64 voxels, not " +
-                      std::string(medimg::to_string(medimg::pixel_type(image.image()))));
+                      std::string(medimg::to_string(medimg::pixel_type(image))));
 }
 
 }  // namespace
@@ -359,16 +546,28 @@ NB_MODULE(_medimg, m) {
     options.num_threads = std::atoi(threads);
   }
   g_kernels = new KernelThread(options);
+  g_device = g_kernels->run([] {
+    return DeviceFacts{dlpack_device_of_build(), dlpack_stream_of_build()};
+  });
 
   m.def("finalize", [] {
-    // Called by atexit. Kokkos and MPI are finalised only when no image is
-    // alive (those alive are released after this).
+    // Called by atexit. Kokkos and MPI are finalised now when no image is
+    // alive, else by the last image to go (~PyImage); one that never goes
+    // leaves them initialised (its voxels must not outlive Kokkos).
     nb::gil_scoped_release release;
-    g_kernels->stop(g_live_images.load() == 0);
+    if (g_live_images.load() == 0) {
+      g_kernels->stop(true);
+    } else {
+      g_finalize_pending = true;
+    }
   });
   m.def("live_images", [] { return g_live_images.load(); });
   m.def("backend", [] { return on_kernel_thread([] { return medimg::describe_backend(); }); });
   m.def("mpi_in_use", [] { return on_kernel_thread([] { return medimg::mpi_in_use(); }); });
+  // DLPack: (device type, id) of the kernels' memory, and the stream a
+  // producer makes its tensor ready on (None on CPU builds).
+  m.def("dlpack_device", [] { return dlpack_device(); });
+  m.def("dlpack_stream", [] { return g_device.stream; });
 
   nb::class_<PyImage>(m, "Image")
       .def_prop_ro("size",
@@ -386,12 +585,27 @@ NB_MODULE(_medimg, m) {
                    })
       .def_prop_ro("orientation", [](const PyImage& p) { return p.geometry().orientation_code(); })
       .def_prop_ro("pixel_type",
-                   [](const PyImage& p) {
-                     return std::string(medimg::to_string(medimg::pixel_type(p.image())));
-                   })
+                   [](const PyImage& p) { return std::string(medimg::to_string(p.pixel_type())); })
       .def_prop_ro("metadata_json",
-                   [](const PyImage& p) { return load_text_metadata(medimg::metadata(p.image())); })
+                   [](const PyImage& p) { return load_text_metadata(p.metadata()); })
       .def_prop_ro("array", &array_of)
+      .def_prop_ro("device", [](const PyImage& p) { return device_name(p.on_device()); })
+      .def("_dlpack_view", &dlpack_view_of)
+      .def("cpu",
+           [](nb::handle self) -> nb::object {
+             const PyImage& p = nb::cast<const PyImage&>(self);
+             if (!p.on_device()) return nb::borrow<nb::object>(self);
+             Voxels v;
+             v.host = on_kernel_thread([&] { return host_image(p.voxels()); });
+             return nb::cast(new PyImage(std::move(v)), nb::rv_policy::take_ownership);
+           })
+      .def("to_device",
+           [](nb::handle self) -> nb::object {
+             const PyImage& p = nb::cast<const PyImage&>(self);
+             if (p.on_device() || kDeviceIsHost) return nb::borrow<nb::object>(self);
+             Voxels v = on_kernel_thread([&] { return placed(device_image(p.voxels()), true); });
+             return nb::cast(new PyImage(std::move(v)), nb::rv_policy::take_ownership);
+           })
       .def_prop_ro("data_pointer",
                    [](const PyImage& p) { return reinterpret_cast<std::uintptr_t>(p.data()); })
       .def_prop_ro("shares_array", [](const PyImage& p) { return p.keeper().is_valid(); })
@@ -401,12 +615,18 @@ NB_MODULE(_medimg, m) {
               const std::array<std::array<double, 3>, 3>& direction) {
              const auto& n = p.geometry().size();
              const Geometry g = make_geometry({n[0], n[1], n[2]}, origin, spacing, direction);
-             AnyImage<HostMemory> copy = p.image();  // shares the voxels
-             std::visit([&](auto& im) { im.set_geometry(g); }, copy);
+             Voxels copy = p.voxels();  // shares the voxels
+             const auto move = [&](auto& im) { im.set_geometry(g); };
+             if (copy.on_device)
+               std::visit(move, copy.device);
+             else
+               std::visit(move, copy.host);
              return new PyImage(std::move(copy), p.keeper());
            })
       .def_static("_from_array", &from_array, "array"_a, "origin"_a, "spacing"_a, "direction"_a,
-                  "owner"_a);
+                  "owner"_a)
+      .def_static("_from_device_array", &from_device_array, "array"_a, "origin"_a, "spacing"_a,
+                  "direction"_a, "owner"_a);
 
   m.def(
       "read",
@@ -435,17 +655,17 @@ NB_MODULE(_medimg, m) {
         if (compression_level > 0) save.compression_level = compression_level;
         save.nifti2 = nifti2;
         save.compress = compress;
-        on_kernel_thread([&] { medimg::save_image(image.image(), path, save); });
+        on_kernel_thread([&] { medimg::save_image(host_image(image.voxels()), path, save); });
       },
       "image"_a, "path"_a, "compression_level"_a = 0, "nifti2"_a = false, "compress"_a = false);
 
   m.def(
       "run_steps",
       [](const PyImage& image, const std::string& json_text, const std::string& source) {
-        AnyImage<HostMemory> out = on_kernel_thread([&] {
+        Voxels out = on_kernel_thread([&] {
           // Loading reads the files steps name (references, masks) too.
           const medimg::Pipeline pipeline = medimg::Pipeline::from_json_text(json_text, source);
-          return run_on_device(pipeline, image.image());
+          return run_on_device(pipeline, image.voxels());
         });
         return wrap_result(std::move(out), image);
       },
@@ -464,13 +684,14 @@ NB_MODULE(_medimg, m) {
       [](const PyImage& image, const PyImage& reference, const std::string& interp, double fill) {
         const medimg::Interp how = medimg::parse_interp(interp);
         const Geometry fixed = reference.geometry();
-        AnyImage<HostMemory> out = on_kernel_thread([&] {
-          return std::visit(
-              [&](const auto& im) {
-                return AnyImage<HostMemory>(medimg::to_host(
-                    medimg::resample_to_image(fixed, medimg::to_device(im), how, fill)));
-              },
-              image.image());
+        Voxels out = on_kernel_thread([&] {
+          return placed(
+              std::visit(
+                  [&](const auto& im) {
+                    return AnyImage<DeviceMemory>(medimg::resample_to_image(fixed, im, how, fill));
+                  },
+                  device_image(image.voxels())),
+              image.on_device());
         });
         return wrap_result(std::move(out), image);
       },
@@ -485,13 +706,14 @@ NB_MODULE(_medimg, m) {
         const Geometry output = make_geometry(size, origin, spacing, direction);
         const medimg::AffineTransform transform = make_affine(affine);
         const medimg::Interp how = medimg::parse_interp(interp);
-        AnyImage<HostMemory> out = on_kernel_thread([&] {
-          return std::visit(
-              [&](const auto& im) {
-                return AnyImage<HostMemory>(medimg::to_host(
-                    medimg::resample(output, medimg::to_device(im), transform, how, fill)));
-              },
-              image.image());
+        Voxels out = on_kernel_thread([&] {
+          return placed(std::visit(
+                            [&](const auto& im) {
+                              return AnyImage<DeviceMemory>(
+                                  medimg::resample(output, im, transform, how, fill));
+                            },
+                            device_image(image.voxels())),
+                        image.on_device());
         });
         return wrap_result(std::move(out), image);
       },
@@ -513,20 +735,23 @@ NB_MODULE(_medimg, m) {
             (wrt_image ? medimg::wrt::image : 0u) | (wrt_params ? medimg::wrt::params : 0u);
         const auto mode =
             deterministic ? medimg::Accumulation::deterministic : medimg::Accumulation::scatter;
-        std::optional<AnyImage<HostMemory>> image_gradient;
+        std::optional<Voxels> image_gradient;
         std::optional<Rows34> params_gradient;
         on_kernel_thread([&] {
-          visit_real(image, [&](const auto& input) {
+          const AnyImage<DeviceMemory> device_input = device_image(image.voxels());
+          const AnyImage<DeviceMemory> device_dLdy = device_image(dLdy.voxels());
+          visit_real(device_input, [&](const auto& input) {
             using T = typename std::decay_t<decltype(input)>::value_type;
-            const auto* gradient = std::get_if<medimg::Image<T, HostMemory>>(&dLdy.image());
+            const auto* gradient = std::get_if<medimg::Image<T, DeviceMemory>>(&device_dLdy);
             if (gradient == nullptr) {
               throw medimg::Error("resample_backward: dL/dy must have the input's pixel type");
             }
-            const auto device_input = medimg::to_device(input);
-            const medimg::Sampler<T, medimg::DeviceMemory> sampler(device_input, how);
-            auto result = medimg::resample_backward(output, sampler, transform,
-                                                    medimg::to_device(*gradient), what, mode);
-            if (result.image) image_gradient = AnyImage<HostMemory>(medimg::to_host(*result.image));
+            const medimg::Sampler<T, DeviceMemory> sampler(input, how);
+            auto result =
+                medimg::resample_backward(output, sampler, transform, *gradient, what, mode);
+            if (result.image) {
+              image_gradient = placed(AnyImage<DeviceMemory>(*result.image), image.on_device());
+            }
             if (result.transform) {
               Rows34 rows{};
               for (int r = 0; r < 3; ++r) {
@@ -597,14 +822,15 @@ NB_MODULE(_medimg, m) {
         s.optimizer.max_iterations = iterations;
         s.optimizer.learning_rate = learning_rate;
         s.optimizer.minimum_step = min_step;
-        const auto* f = std::get_if<medimg::Image<float, HostMemory>>(&fixed.image());
-        const auto* mv = std::get_if<medimg::Image<float, HostMemory>>(&moving.image());
-        if (f == nullptr || mv == nullptr) {
+        if (fixed.pixel_type() != medimg::PixelType::float32 ||
+            moving.pixel_type() != medimg::PixelType::float32) {
           throw medimg::Error("register: fixed and moving must be float32 images");
         }
         auto [result, levels_run] = on_kernel_thread([&] {
+          using Float = medimg::Image<float, DeviceMemory>;
           const auto r = medimg::register_images(Kokkos::DefaultExecutionSpace(),
-                                                 medimg::to_device(*f), medimg::to_device(*mv), s);
+                                                 std::get<Float>(device_image(fixed.voxels())),
+                                                 std::get<Float>(device_image(moving.voxels())), s);
           std::vector<std::string> report;
           for (const medimg::LevelReport& l : r.levels) {
             std::ostringstream line;

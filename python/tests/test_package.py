@@ -331,6 +331,28 @@ def test_dlpack_both_ways_without_copies():
     assert again.data_pointer == data.ctypes.data
 
 
+def test_placement_on_a_cpu_build():
+    # GPU builds: python/tests/test_gpu.py (run on a GPU machine by the bundle).
+    assert medimg.has_gpu is False
+    data = np.asfortranarray(np.ones((4, 5, 6), np.float32))
+    image = medimg.from_array(data)
+    assert image.device == "cpu" and "cuda" not in repr(image)
+    assert image.to_device() is image and image.cpu() is image
+    assert image.data_pointer == data.ctypes.data
+
+    class DeviceTensor:  # what a CUDA tensor shows DLPack consumers
+        shape = (4, 5, 6)
+
+        def __dlpack_device__(self):
+            return (2, 0)
+
+        def __dlpack__(self, **kwargs):
+            return data.__dlpack__()
+
+    with pytest.raises(medimg.Error, match="runs on the CPU .*tensor.cpu\\(\\) copies it$"):
+        medimg.from_dlpack(DeviceTensor())
+
+
 # ---------------------------------------------------------------- register, batch
 def test_register_recovers_a_known_rotation_and_writes_a_tfm(tmp_path):
     fixed = medimg.resample_to_spacing(medimg.read(CH2), spacing=[2, 2, 2], interp="linear")
