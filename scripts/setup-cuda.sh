@@ -107,6 +107,7 @@ if [ ! -f "$cuda_build_dir/build.ninja" ]; then
   cmake -S "$root" -B "$cuda_build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER="$cuda_compiler" "-DCMAKE_CXX_FLAGS=$cuda_flags" \
     -DCUDAToolkit_ROOT=/usr -DKokkos_ROOT="$kokkos_cuda" -DKokkosKernels_ROOT="$kokkos_cuda" \
+    -DMEDIMG_BUILD_PYTHON=ON -DPython_EXECUTABLE="$python_venv/bin/python" \
     -DMEDIMG_WERROR=ON ${MEDIMG_CUDA_CMAKE_ARGS:-}
   printf '%s\n' "$compiler_signature" >"$cuda_build_dir/.medimg-compiler"
 fi
