@@ -18,8 +18,9 @@
 #                               sysconfig.get_config_var('SOABI'))"` there and
 #                               bring the folders back, with the multiarch one
 #                               its pyconfig.h includes on Debian and Ubuntu),
-#                               python/tests/test_gpu.py and
-#                               benchmarks/gpu/python_gpu.py beside it
+#                               python/tests/test_gpu.py,
+#                               benchmarks/gpu/python_gpu.py and
+#                               benchmarks/augment_throughput.py beside it
 #   run.sh [RESULTS]            runs them all, results into RESULTS (default ./results)
 #
 # The binaries are built by scripts/setup.sh --cuda in build-gpu-bundle/ with
@@ -55,7 +56,8 @@ if [ -n "$python_include" ]; then
   cp "$build"/python/medimg/_medimg.*.so "$out/python/medimg/"
   cp "$root"/python/medimg/*.py "$out/python/medimg/"
   cp "$root/python/tests/test_gpu.py" "$out/python/tests/"
-  cp "$root/benchmarks/gpu/python_gpu.py" "$root/examples/python/fit_rigid.py" "$out/"
+  cp "$root/benchmarks/gpu/python_gpu.py" "$root/benchmarks/augment_throughput.py" \
+    "$root/examples/python/fit_rigid.py" "$out/"
   binaries+=(python)
 fi
 
@@ -116,6 +118,8 @@ if [ -d "$here/python/medimg" ]; then
       "$here/python/tests/test_gpu.py" 2>&1 | tee "$results/test_gpu.log" || failed=1
     python3 "$here/python_gpu.py" --json "$results/python_gpu.json" 2>&1 |
       tee "$results/python_gpu.log" || failed=1
+    python3 "$here/augment_throughput.py" --size "$size" --json "$results/augment.json" 2>&1 |
+      tee "$results/augment.log" || failed=1
     exit $failed
   ) || status=1
 fi
