@@ -4,21 +4,15 @@
 // is the edge voxel's (ITK's `val000` cases).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 
+#include "medimg/core/host_hints.hpp"
 #include "medimg/core/kokkos_compat.hpp"
 #include "medimg/core/read_only.hpp"
 #include "medimg/interp/interpolator.hpp"
 
 namespace medimg {
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-inline constexpr bool kLittleEndian = true;
-#else
-inline constexpr bool kLittleEndian = false;
-#endif
 
 template <class View>
 struct LinearInterpolator {
@@ -209,9 +203,8 @@ struct LinearInterpolator {
   }
   // Where output row voxels [a, b) fall along x (placed as in
   // interior_line): the input x (relative to data) and its fraction.
-  KOKKOS_INLINE_FUNCTION void x_positions(double c00, double step, std::int64_t i0, std::int64_t a,
-                                          std::int64_t b, std::int64_t* KOKKOS_RESTRICT x_at,
-                                          real_type* KOKKOS_RESTRICT tx_at) const {
+  void x_positions(double c00, double step, std::int64_t i0, std::int64_t a, std::int64_t b,
+                   std::int64_t* KOKKOS_RESTRICT x_at, real_type* KOKKOS_RESTRICT tx_at) const {
     for (std::int64_t i = a; i < b; ++i) {
       const double c = c00 + static_cast<double>(i0 + i) * step;
       const std::int64_t x = static_cast<std::int64_t>(c);
@@ -219,52 +212,61 @@ struct LinearInterpolator {
       tx_at[i] = static_cast<real_type>(c - static_cast<double>(x));
     }
   }
-  KOKKOS_INLINE_FUNCTION void x_stage(const std::int64_t* KOKKOS_RESTRICT x_at,
-                                      const real_type* KOKKOS_RESTRICT tx_at, std::int64_t y,
-                                      std::int64_t z, std::int64_t a, std::int64_t b,
-                                      real_type* KOKKOS_RESTRICT xs) const {
-    const auto sy = static_cast<std::int64_t>(data.extent(0));
-    const std::int64_t sz = sy * static_cast<std::int64_t>(data.extent(1));
-    const auto* KOKKOS_RESTRICT r = data.data() + sy * (y - offset[1]) + sz * (z - offset[2]);
-    using Word = typename PairWord<sizeof(value_type)>::type;
-    if constexpr (!std::is_void_v<Word>) {
-      // The two neighbours as one load (vectorised: one gather of pairs
-      // instead of two gathers): the same two values, so the same lerp.
-      for (std::int64_t i = a; i < b; ++i) {
-        Word pair;
-        std::memcpy(&pair, r + x_at[i], sizeof(Word));
-        value_type lo, hi;
-        const auto low = static_cast<typename PairWord<sizeof(value_type)>::half>(pair);
-        const auto high =
-            static_cast<typename PairWord<sizeof(value_type)>::half>(pair >> (4 * sizeof(Word)));
-        std::memcpy(&lo, &low, sizeof(value_type));
-        std::memcpy(&hi, &high, sizeof(value_type));
-        xs[i] = lerp(static_cast<real_type>(lo), static_cast<real_type>(hi), tx_at[i]);
-      }
-    } else {
-      for (std::int64_t i = a; i < b; ++i) {
-        const std::int64_t x = x_at[i];
-        xs[i] = lerp(static_cast<real_type>(r[x]), static_cast<real_type>(r[x + 1]), tx_at[i]);
-      }
+  // Host kernels only (ResampleAxisAlignedPlanes), from here to
+  // border_line. A scalar loop: on the machine this project measures on
+  // (an AMD EPYC with AVX-512) two plain loads per voxel beat the SIMD
+  // gathers compilers make of this loop (a 256^3 -> 1.5 mm resample on one
+  // thread, rows prefetched: 12.5 ms scalar, 14.9 ms with gathers;
+  // host_hints.hpp). The same values and lerps either way.
+  void x_stage(const std::int64_t* KOKKOS_RESTRICT x_at, const real_type* KOKKOS_RESTRICT tx_at,
+               std::int64_t y, std::int64_t z, std::int64_t a, std::int64_t b,
+               real_type* KOKKOS_RESTRICT xs) const {
+    const value_type* KOKKOS_RESTRICT r = row(y, z);
+    for (std::int64_t i = a; i < b; ++i) {
+      std::int64_t x = x_at[i];
+      hint::opaque(x);
+      xs[i] = lerp(static_cast<real_type>(r[x]), static_cast<real_type>(r[x + 1]), tx_at[i]);
     }
   }
 
-  // An unsigned word holding two adjacent voxels (little-endian hosts: the
-  // first in the low half), where one exists.
-  template <std::size_t Bytes, class = void>
-  struct PairWord {
-    using type = void;
-  };
-  template <std::size_t Bytes>
-  struct PairWord<Bytes, std::enable_if_t<Bytes == 4 && kLittleEndian>> {
-    using type = std::uint64_t;
-    using half = std::uint32_t;
-  };
-  template <std::size_t Bytes>
-  struct PairWord<Bytes, std::enable_if_t<Bytes == 2 && kLittleEndian>> {
-    using type = std::uint32_t;
-    using half = std::uint16_t;
-  };
+  // Asks the cache for input row (y, z) from x_first to x_last + 1 (the
+  // voxels x_stage reads), when that row is in `data` (else nothing): the
+  // host plane kernel asks for rows two output rows ahead.
+  void prefetch_row(std::int64_t y, std::int64_t z, std::int64_t x_first,
+                    std::int64_t x_last) const {
+    const std::int64_t yy = y - offset[1], zz = z - offset[2];
+    if (yy < 0 || zz < 0 || yy >= static_cast<std::int64_t>(data.extent(1)) ||
+        zz >= static_cast<std::int64_t>(data.extent(2)) || x_first > x_last || x_first < 0 ||
+        x_last + 1 >= static_cast<std::int64_t>(data.extent(0))) {
+      return;
+    }
+    hint::prefetch_range(row(y, z) + x_first,
+                         static_cast<std::size_t>(x_last + 2 - x_first) * sizeof(value_type));
+  }
+
+  // operator() along a run of voxels of an output row whose index moves
+  // along i only, c = (c0x + (x0 + n) step, cy, cz) for n in [0, count):
+  // the same stencils and sums, with the row's y and z stencils computed
+  // once (the plane kernel's border rows and row ends).
+  static constexpr bool has_border_line = true;
+  template <class Out, class Cast>
+  void border_line(double c0x, double step, std::int64_t x0, std::int64_t count, double cy,
+                   double cz, Out* KOKKOS_RESTRICT out, Cast cast) const {
+    stencil_type s0, s1, s2;
+    axis_stencil(1, cy, s1);
+    axis_stencil(2, cz, s2);
+    for (std::int64_t n = 0; n < count; ++n) {
+      axis_stencil(0, c0x + static_cast<double>(x0 + n) * step, s0);
+      out[n] = cast(impl::tensor_sum(data, s0, s1, s2));
+    }
+  }
+
+  // Input row (y, z), indexed by x relative to data (as x_positions gives).
+  const value_type* row(std::int64_t y, std::int64_t z) const {
+    const auto sy = static_cast<std::int64_t>(data.extent(0));
+    const std::int64_t sz = sy * static_cast<std::int64_t>(data.extent(1));
+    return data.data() + sy * (y - offset[1]) + sz * (z - offset[2]);
+  }
 
   // gradient() where interior() applies.
   KOKKOS_INLINE_FUNCTION void interior_gradient(const Vec3& c, real_type (&grad)[3]) const {
