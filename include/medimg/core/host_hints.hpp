@@ -10,15 +10,20 @@
 //     scalar where SIMD gathers lose to plain loads (the same machine and
 //     resample: 14.9 ms with the gathers GCC makes of the linear x stage,
 //     12.5 ms without).
-// Neither changes a value; both are for host code only.
+// Neither changes a value. prefetch_line compiles in device code too (as
+// nothing); the others are for host code only.
 #pragma once
 
+#include <Kokkos_Macros.hpp>
 #include <cstddef>
 
 namespace medimg::hint {
 
-inline void prefetch_line(const char* p) {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+// Callable from kernels that also compile for a device (a no-op there).
+KOKKOS_INLINE_FUNCTION void prefetch_line(const char* p) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__) || defined(__SYCL_DEVICE_ONLY__)
+  (void)p;
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
   // As an instruction: GCC 12 dropped __builtin_prefetch calls inlined into
   // the plane kernel (the code around them ran; no prefetch was emitted).
   asm volatile("prefetcht0 %0" : : "m"(*p));

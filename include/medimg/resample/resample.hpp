@@ -84,6 +84,15 @@ template <class Interpolator>
 struct has_border_line<Interpolator, std::enable_if_t<Interpolator::has_border_line>>
     : std::true_type {};
 
+// Interpolators with a `prefetch_steps` (host rows ask for their input ahead).
+template <class Interpolator, class = void>
+struct has_prefetch_steps : std::false_type {};
+template <class Interpolator>
+struct has_prefetch_steps<Interpolator,
+                          std::void_t<decltype(std::declval<const Interpolator&>().prefetch_steps(
+                              Vec3{}, Vec3{}, std::int64_t{}, std::int64_t{}, std::int64_t{}))>>
+    : std::true_type {};
+
 // Interpolators whose interior value comes in an x stage and a yz stage
 // (x_stage, yz_stage: ResampleAxisAlignedPlanes).
 template <class Interpolator, class = void>
@@ -269,6 +278,14 @@ struct ResampleAffineRows {
     if constexpr (Kokkos::SpaceAccessibility<ExecutionSpace, Kokkos::HostSpace>::accessible) {
       // Host backends: a team is one thread; a plain loop over a restrict
       // pointer is what compilers turn into SIMD gathers.
+      if constexpr (has_prefetch_steps<Interpolator>::value) {
+        // The input cells of the row four rows on, asked for ahead (its
+        // range taken as this row's: they differ by a voxel or so).
+        const std::int64_t next = j + 4;
+        if (next < ny && s.a < s.b) {
+          interp.prefetch_steps(map.row_start(j0 + next, k0 + k), step, i0, s.a, s.b);
+        }
+      }
       interior_row(s.c0, step, s.a, s.b, row_out);
     } else {
       const Vec3 c0 = s.c0;
