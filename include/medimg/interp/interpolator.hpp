@@ -19,6 +19,7 @@
 #include <type_traits>
 
 #include "medimg/core/geometry.hpp"
+#include "medimg/core/host_hints.hpp"
 
 namespace medimg {
 
@@ -43,6 +44,42 @@ struct AxisStencil {
 };
 
 namespace impl {
+
+// Asks the cache for the input voxels a host row kernel will read along
+// c = c0 + (i0 + i) step, i in [a, b): one voxel in eight, at the index
+// floor(c + shift) clamped into `data` (offset: the image index of
+// data(0, 0, 0)), with, when `cell`, its neighbours at +1 in y, z and both
+// (the rows of a trilinear cell). Interpolators' `prefetch_steps`.
+template <class View>
+KOKKOS_INLINE_FUNCTION void prefetch_along(const View& data, const Size3& offset, const Vec3& c0,
+                                           const Vec3& step, std::int64_t i0, std::int64_t a,
+                                           std::int64_t b, double shift, bool cell) {
+  const auto nx = static_cast<std::int64_t>(data.extent(0));
+  const auto ny = static_cast<std::int64_t>(data.extent(1));
+  const auto nz = static_cast<std::int64_t>(data.extent(2));
+  if (nx < 2 || ny < 2 || nz < 2) return;
+  using Value = typename View::value_type;
+  const auto* base = reinterpret_cast<const char*>(data.data());
+  const std::int64_t sx = static_cast<std::int64_t>(sizeof(Value));
+  const std::int64_t sy = nx * sx, sz = sy * ny;
+  auto clamp = [](double c, std::int64_t n) {
+    const double last = static_cast<double>(n - 2);
+    return static_cast<std::int64_t>(c > 0.0 ? (c < last ? c : last) : 0.0);
+  };
+  for (std::int64_t i = a; i < b; i += 8) {
+    const double x = static_cast<double>(i0 + i);
+    const std::int64_t ix = clamp(c0[0] + x * step[0] + shift - static_cast<double>(offset[0]), nx);
+    const std::int64_t iy = clamp(c0[1] + x * step[1] + shift - static_cast<double>(offset[1]), ny);
+    const std::int64_t iz = clamp(c0[2] + x * step[2] + shift - static_cast<double>(offset[2]), nz);
+    const char* p = base + ix * sx + iy * sy + iz * sz;
+    hint::prefetch_line(p);
+    if (cell) {
+      hint::prefetch_line(p + sy);
+      hint::prefetch_line(p + sz);
+      hint::prefetch_line(p + sz + sy);
+    }
+  }
+}
 
 // The tensor-product sum over three axis stencils.
 template <int K, class Real, class View>

@@ -173,34 +173,12 @@ struct LinearInterpolator {
 
   // Asks the cache for the cells interior_steps reads along c0 + (i0 + i)
   // step for i in [a, b) (host kernels: the row kernel asks for the row four
-  // rows ahead): the four input rows of one voxel in eight, its index
-  // clamped into `data`. A linear rotation by 10 degrees of a 256^3 volume
-  // on one thread: 92 ms without; 95, 73, 67, 68, 69 ms with the row 1, 2,
-  // 3, 4, 6 rows ahead (one voxel in 16: 100, 89, 73, 67, 68 ms).
+  // rows ahead): the four input rows of one voxel in eight. A linear rotation by 10 degrees of a
+  // 256^3 volume on one thread: 92 ms without; 95, 73, 67, 68, 69 ms with the row 1, 2, 3, 4, 6
+  // rows ahead (one voxel in 16: 100, 89, 73, 67, 68 ms).
   KOKKOS_INLINE_FUNCTION void prefetch_steps(const Vec3& c0, const Vec3& step, std::int64_t i0,
                                              std::int64_t a, std::int64_t b) const {
-    const auto nx = static_cast<std::int64_t>(data.extent(0));
-    const auto ny = static_cast<std::int64_t>(data.extent(1));
-    const auto nz = static_cast<std::int64_t>(data.extent(2));
-    if (nx < 2 || ny < 2 || nz < 2) return;
-    const auto* base = reinterpret_cast<const char*>(data.data());
-    const std::int64_t sy = nx * static_cast<std::int64_t>(sizeof(value_type));
-    const std::int64_t sz = sy * ny;
-    auto clamp = [](double c, std::int64_t n) {
-      const double last = static_cast<double>(n - 2);
-      return static_cast<std::int64_t>(c > 0.0 ? (c < last ? c : last) : 0.0);
-    };
-    for (std::int64_t i = a; i < b; i += 8) {
-      const double x = static_cast<double>(i0 + i);
-      const std::int64_t ix = clamp(c0[0] + x * step[0] - static_cast<double>(offset[0]), nx);
-      const std::int64_t iy = clamp(c0[1] + x * step[1] - static_cast<double>(offset[1]), ny);
-      const std::int64_t iz = clamp(c0[2] + x * step[2] - static_cast<double>(offset[2]), nz);
-      const char* p = base + ix * static_cast<std::int64_t>(sizeof(value_type)) + iy * sy + iz * sz;
-      hint::prefetch_line(p);
-      hint::prefetch_line(p + sy);
-      hint::prefetch_line(p + sz);
-      hint::prefetch_line(p + sz + sy);
-    }
+    impl::prefetch_along(data, offset, c0, step, i0, a, b, 0.0, true);
   }
 
   KOKKOS_INLINE_FUNCTION real_type interior(const Vec3& c) const { return blend(cell(c)); }

@@ -85,6 +85,14 @@ struct NearestInterpolator {
     }
   }
 
+  // Asks the cache for the voxels interior_steps reads along c0 + (i0 + i)
+  // step for i in [a, b), one in eight (the row kernel asks for the row
+  // four rows ahead, as for linear).
+  KOKKOS_INLINE_FUNCTION void prefetch_steps(const Vec3& c0, const Vec3& step, std::int64_t i0,
+                                             std::int64_t a, std::int64_t b) const {
+    impl::prefetch_along(data, offset, c0, step, i0, a, b, 0.5, false);
+  }
+
   KOKKOS_INLINE_FUNCTION real_type operator()(const Vec3& c) const {
     stencil_type s0, s1, s2;
     axis_stencil(0, c[0], s0);
