@@ -265,6 +265,22 @@ TYPED_TEST(ResampleKernels, AxisAlignedPlanesAreBitForBitTheRowKernel) {
   }
 }
 
+// Output rows and planes that land exactly on the input's last y and z
+// index (a 1.5 mm grid over a 1 mm one: the rows the plane kernel computes
+// with border_line) and row ends exactly on its last x: bit for bit the
+// row kernel.
+TYPED_TEST(ResampleKernels, AxisAlignedPlanesOnTheLastInputIndexAreTheRowKernel) {
+  const Mat3 identity{Vec3{1, 0, 0}, Vec3{0, 1, 0}, Vec3{0, 0, 1}};
+  const Geometry input(Size3{40, 34, 26}, Vec3{0, 0, 0}, Vec3{1, 1, 1}, identity);
+  // 26 * 1.5 = 39, 22 * 1.5 = 33, 20 * 1.25 = 25: the last output index of
+  // every axis is the input's last, exactly.
+  const Geometry output(Size3{27, 23, 21}, Vec3{0, 0, 0}, Vec3{1.5, 1.5, 1.25}, identity);
+  const auto smooth = smooth_volume(input);
+  expect_planes_equal_rows<float, TypeParam>(smooth, output, "float, last index");
+  expect_planes_equal_rows<std::int16_t, TypeParam>(cast<std::int16_t>(smooth), output,
+                                                    "int16, last index");
+}
+
 // The host kernels' chunked rows (interior_steps: positions first, then the
 // loads) against interior() voxel by voxel, for rows that cross input rows
 // (an oblique rotation): bit for bit, for every interpolator that has them.
