@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "io_test_support.hpp"
@@ -40,6 +42,10 @@ Image<T, HostMemory> ramp(const Geometry& g) {
         static_cast<T>((n * 37) % 201 - (std::is_signed<T>::value ? 100 : 0));
   }
   return image;
+}
+
+std::map<std::string, std::string> image_tags(const AnyImage<HostMemory>& image) {
+  return metadata(image).tags;
 }
 
 void expect_error(const std::string& path, const std::string& reason,
@@ -207,6 +213,94 @@ TEST(Nifti, Int8IsWidenedToInt16) {
   const auto image = load_image((dir / "int8.nii").string());
   ASSERT_EQ(pixel_type(image), PixelType::int16);
   EXPECT_EQ(std::get<HostInt16>(image).voxels().data()[0], -100);
+}
+
+// load_image_mapped: the voxels are the file's pages (copy on write) exactly
+// where the stored bytes are the image's; every other file is read as
+// load_image reads it, with the same values.
+TEST(Nifti, MappedLoadUsesTheFilesPagesOnlyWhereTheyAreTheImage) {
+  const fs::path dir = scratch_dir();
+  const Geometry g = oblique_geometry();
+  for (const PixelType type : {PixelType::uint8, PixelType::int16, PixelType::uint16,
+                               PixelType::int32, PixelType::float32, PixelType::float64}) {
+    visit_pixel_type(type, [&](auto zero) {
+      using T = decltype(zero);
+      const auto image = ramp<T>(g);
+      const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(g.voxel_count());
+      const std::string name(to_string(type));
+      save_image(image, (dir / (name + ".nii")).string());
+      save_image(image, (dir / (name + ".nii.gz")).string());
+      // The .hdr/.img pair of the same image: the header with magic "ni1"
+      // and vox_offset 0, the voxels alone.
+      const std::string single = read_file_bytes(dir / (name + ".nii"));
+      std::string pair_header = single.substr(0, 348);
+      put(pair_header, 108, 0.0f);
+      pair_header.replace(344, 4, std::string("ni1\0", 4));
+      write_file_bytes(dir / (name + ".hdr"), pair_header);
+      write_file_bytes(dir / (name + ".img"), single.substr(352));
+      for (const char* ext : {".nii", ".hdr", ".nii.gz"}) {
+        const fs::path path = dir / (name + ext);
+        const MappedImage mapped = load_image_mapped(path.string());
+        const auto& back = std::get<Image<T, HostMemory>>(mapped.image);
+        EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(), bytes), 0) << path;
+        EXPECT_EQ(back.metadata().tags, image_tags(load_image(path.string()))) << path;
+        const std::string ext_name(ext);
+        if (ext_name == ".nii.gz") {
+          EXPECT_EQ(mapped.mapping, nullptr) << path;
+          continue;
+        }
+        // .nii: the voxels start at vox_offset 352; .img: at 0.
+        ASSERT_NE(mapped.mapping, nullptr) << path;
+        EXPECT_EQ(reinterpret_cast<const unsigned char*>(back.voxels().data()),
+                  static_cast<const unsigned char*>(mapped.mapping.get()) +
+                      (ext_name == ".nii" ? 352 : 0))
+            << path;
+        // Writing the voxels changes this process's copy, not the file.
+        const fs::path data_path = ext_name == ".nii" ? path : dir / (name + ".img");
+        const std::string before = read_file_bytes(data_path);
+        back.voxels().data()[7] = static_cast<T>(back.voxels().data()[7] + 1);
+        EXPECT_EQ(read_file_bytes(data_path), before) << path;
+        const auto again = std::get<Image<T, HostMemory>>(load_image(path.string()));
+        EXPECT_EQ(again.voxels().data()[7], image.voxels().data()[7]) << path;
+      }
+    });
+  }
+  // Stored bytes that are not the image's: scaled, int8 (widened): read.
+  std::string bytes = base_file(dir);
+  const auto plain = std::get<HostInt16>(load_image((dir / "base.nii").string()));
+  put(bytes, 112, 2.0f);
+  put(bytes, 116, 7.0f);
+  write_file_bytes(dir / "scaled.nii", bytes);
+  const MappedImage scaled = load_image_mapped((dir / "scaled.nii").string());
+  EXPECT_EQ(scaled.mapping, nullptr);
+  ASSERT_EQ(pixel_type(scaled.image), PixelType::float32);
+  EXPECT_EQ(std::get<HostFloat>(scaled.image).voxels().data()[5],
+            2.0f * plain.voxels().data()[5] + 7.0f);
+  // float32 stored with a slope: the pixel type is the same, the values not.
+  std::string float_bytes = base_file(dir, PixelType::float32);
+  const auto float_plain = std::get<HostFloat>(load_image((dir / "base.nii").string()));
+  put(float_bytes, 112, 2.0f);
+  put(float_bytes, 116, 7.0f);
+  write_file_bytes(dir / "scaled_float.nii", float_bytes);
+  const MappedImage scaled_float = load_image_mapped((dir / "scaled_float.nii").string());
+  EXPECT_EQ(scaled_float.mapping, nullptr);
+  EXPECT_EQ(std::get<HostFloat>(scaled_float.image).voxels().data()[5],
+            2.0f * float_plain.voxels().data()[5] + 7.0f);
+  std::string int8 = base_file(dir, PixelType::uint8);
+  put(int8, 70, std::int16_t{256});  // DT_INT8
+  int8[352] = static_cast<char>(-100);
+  write_file_bytes(dir / "int8.nii", int8);
+  const MappedImage widened = load_image_mapped((dir / "int8.nii").string());
+  EXPECT_EQ(widened.mapping, nullptr);
+  EXPECT_EQ(std::get<HostInt16>(widened.image).voxels().data()[0], -100);
+  // A truncated file is the same one error as load_image's, before mapping.
+  write_file_bytes(dir / "short.nii", read_file_bytes(dir / "base.nii").substr(0, 400));
+  try {
+    (void)load_image_mapped((dir / "short.nii").string());
+    ADD_FAILURE() << "short.nii: no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Nifti, BadHeadersAreOneClearError) {

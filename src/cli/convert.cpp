@@ -90,7 +90,9 @@ void add_convert_command(CLI::App& app, const GlobalOptions& global, Action& act
         return 0;
       }
 #endif
-      AnyImage<HostMemory> image = load_image(options->input, LoadOptions{options->series});
+      // The input file's own pages where it is a plain NIfTI (no copy).
+      MappedImage loaded = load_image_mapped(options->input, LoadOptions{options->series});
+      AnyImage<HostMemory>& image = loaded.image;
       if (retype && type != pixel_type(image)) {
         image = to_memory_space<HostMemory>(cast_to(to_memory_space<DeviceMemory>(image), type));
       }

@@ -70,8 +70,10 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
       ranks = world_size();
       if (ranks > 1) return run_distributed(operation, *paths, name, global.quiet);
 #endif
-      const auto input =
-          to_memory_space<DeviceMemory>(load_image(paths->input, LoadOptions{paths->series}));
+      // The input file's own pages where it is a plain NIfTI (no copy):
+      // `loaded` outlives every use of `input` here.
+      const MappedImage loaded = load_image_mapped(paths->input, LoadOptions{paths->series});
+      const auto input = to_memory_space<DeviceMemory>(loaded.image);
       const auto start = std::chrono::steady_clock::now();
       const DeviceImage result = operation.serial(input);
       Kokkos::fence();

@@ -199,7 +199,8 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
       if (rank != 0) return 0;  // under mpiexec, rank 0 reports
 #endif
       if (!is_folder(*input)) {
-        print_info(load_image(*input, LoadOptions{*series}), *input, *json);
+        const MappedImage loaded = load_image_mapped(*input, LoadOptions{*series});
+        print_info(loaded.image, *input, *json);
         return 0;
       }
       // A DICOM folder: every series, then the one read (named, so that

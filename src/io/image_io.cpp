@@ -291,6 +291,18 @@ Source source_of(const std::string& path) {
 
 }  // namespace
 
+MappedImage load_image_mapped(const std::string& path, const LoadOptions& options) {
+  // MEDIMG_MAP_INPUT=0 reads instead (to compare the two).
+  static const bool map = [] {
+    const char* v = std::getenv("MEDIMG_MAP_INPUT");
+    return !(v && v[0] == '0');
+  }();
+  if (map && source_of(path) == Source::file && is_nifti_path(path)) {
+    return load_nifti_mapped(path, options);
+  }
+  return {nullptr, load_image(path, options)};
+}
+
 AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options) {
   switch (source_of(path)) {
     case Source::hdf5: {

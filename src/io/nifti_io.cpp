@@ -3,7 +3,13 @@
 // (gzip.cpp) and the image's View.
 #include "medimg/io/nifti_io.hpp"
 
+#include <fcntl.h>
 #include <nifti2_io.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cmath>
@@ -135,12 +141,56 @@ void check_payload_fits(const InputFile& in, std::uint64_t bytes) {
 
 }  // namespace
 
-AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options) {
-  OpenedNifti opened = open_nifti(path, options);
+namespace {
+
+// The stored voxels are the image's bytes: no byte swap, no scaling, the
+// same pixel type (int8 widens), and an offset aligned for it.
+bool stored_as_loaded(const NiftiHeader& h) {
+  const bool same_type = (h.datatype == DT_UINT8 && h.type == PixelType::uint8) ||
+                         (h.datatype == DT_INT16 && h.type == PixelType::int16) ||
+                         (h.datatype == DT_UINT16 && h.type == PixelType::uint16) ||
+                         (h.datatype == DT_INT32 && h.type == PixelType::int32) ||
+                         (h.datatype == DT_FLOAT32 && h.type == PixelType::float32) ||
+                         (h.datatype == DT_FLOAT64 && h.type == PixelType::float64);
+  return same_type && !h.swapped && !h.scaled && h.voxel_offset % pixel_size(h.type) == 0;
+}
+
+// `path` mapped copy-on-write from its start to `offset + bytes`, its pages
+// read in now (MADV_POPULATE_READ: page-table entries for the page cache's
+// pages, no copy); null where that cannot be done (not a regular file,
+// shorter than that, mmap refused, a read error while populating), and the
+// caller then reads the file as usual, which reports any error.
+std::shared_ptr<void> map_voxels(const std::string& path, std::uint64_t offset,
+                                 std::uint64_t bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  const std::uint64_t length = offset + bytes;
+  void* base = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<std::uint64_t>(st.st_size) >= length && bytes > 0) {
+    base =
+        mmap(nullptr, static_cast<std::size_t>(length), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  }
+  ::close(fd);
+  if (base == MAP_FAILED) return nullptr;
+  std::shared_ptr<void> mapping(base,
+                                [length](void* p) { munmap(p, static_cast<std::size_t>(length)); });
+#ifdef MADV_POPULATE_READ
+  // EINVAL: a kernel before 5.14, the pages then fault in on first use.
+  if (madvise(base, static_cast<std::size_t>(length), MADV_POPULATE_READ) != 0 && errno != EINVAL) {
+    return nullptr;
+  }
+#endif
+  return mapping;
+}
+
+MappedImage load_opened(OpenedNifti& opened, const std::string& path, bool map) {
   NiftiHeader& h = opened.header;
   if (!h.warning.empty()) warn(h.warning);
   const auto count = static_cast<std::size_t>(h.geometry.voxel_count());
-  check_host_allocation(static_cast<std::uint64_t>(count) * pixel_size(h.type), path);
+  const std::uint64_t bytes = static_cast<std::uint64_t>(count) * pixel_size(h.type);
+  check_host_allocation(bytes, path);
   if (h.data_path == opened.header_file->path()) {
     opened.header_file->skip(h.voxel_offset - h.header_bytes, "the extensions before the voxels");
   } else {
@@ -151,13 +201,41 @@ AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& opti
     opened.data_file->skip(h.voxel_offset, "vox_offset");
   }
   check_payload_fits(opened.voxels(), static_cast<std::uint64_t>(count) * h.stored_bytes);
-  return visit_pixel_type(h.type, [&](auto zero) -> AnyImage<HostMemory> {
+  MappedImage result;
+  if (map && !opened.voxels().compressed() && stored_as_loaded(h)) {
+    result.mapping = map_voxels(h.data_path, h.voxel_offset, bytes);
+  }
+  result.image = visit_pixel_type(h.type, [&](auto zero) -> AnyImage<HostMemory> {
     using T = decltype(zero);
-    auto image = Image<T, HostMemory>::uninitialized(h.geometry);
-    read_stored(opened.voxels(), image.voxels().data(), count, h);
+    const auto& size = h.geometry.size();
+    Image<T, HostMemory> image;
+    if (result.mapping) {
+      T* voxels =
+          reinterpret_cast<T*>(static_cast<unsigned char*>(result.mapping.get()) + h.voxel_offset);
+      image = Image<T, HostMemory>(
+          h.geometry, typename Image<T, HostMemory>::view_type(
+                          voxels, static_cast<std::size_t>(size[0]),
+                          static_cast<std::size_t>(size[1]), static_cast<std::size_t>(size[2])));
+    } else {
+      image = Image<T, HostMemory>::uninitialized(h.geometry);
+      read_stored(opened.voxels(), image.voxels().data(), count, h);
+    }
     image.metadata() = nifti_metadata(h);
     return image;
   });
+  return result;
+}
+
+}  // namespace
+
+AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options) {
+  OpenedNifti opened = open_nifti(path, options);
+  return load_opened(opened, path, false).image;
+}
+
+MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& options) {
+  OpenedNifti opened = open_nifti(path, options);
+  return load_opened(opened, path, true);
 }
 
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options) {

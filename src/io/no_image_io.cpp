@@ -18,6 +18,10 @@ AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions&) {
   no_itk("read", path);
 }
 
+MappedImage load_image_mapped(const std::string& path, const LoadOptions&) {
+  no_itk("read", path);
+}
+
 void save_image(const AnyImage<HostMemory>&, const std::string& path, const SaveOptions&) {
   no_itk("write", path);
 }

@@ -7,6 +7,7 @@ Usage: test_cli.py MEDIMG_BINARY SCRATCH_DIR
 import gzip
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -220,6 +221,42 @@ class Geometric(unittest.TestCase):
                     "1,0,0,0,0,1,0,0,0,0,1,0", "--interp", "nearest")
         np.testing.assert_array_equal(np.asanyarray(nib.load(self.out("a.nii.gz")).dataobj),
                                       self.data)
+
+
+class PlainNiftiInput(unittest.TestCase):
+    """A plain .nii input is mapped, not read (its page-cache pages are the
+    image's voxels): the file is left as it was, and a command that writes
+    over its own input gives what it gives writing elsewhere."""
+
+    def test_commands_over_their_own_input(self):
+        d = fresh_dir("plain_nifti_input")
+        img = nib.load(os.path.join(MRICRON, "aal.nii.gz"))
+        data = np.asanyarray(img.dataobj)
+        src = os.path.join(d, "in.nii")
+        nib.save(img, src)
+        with open(src, "rb") as f:
+            original = f.read()
+        info = run("info", src)
+        self.assertEqual(info.returncode, 0, info.stderr)
+        self.assertIn("mean:        %.10g" % data.astype(np.float64).mean(), info.stdout)
+        for args in (["flip", "--axis", "y"], ["convert"],
+                     ["rotate", "--axis", "z", "--angle", "10", "--interp", "linear"]):
+            elsewhere = os.path.join(d, "out.nii")
+            result = run(args[0], src, elsewhere, *args[1:])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with open(src, "rb") as f:
+                self.assertEqual(f.read(), original, args)
+            in_place = os.path.join(d, "in_place.nii")
+            shutil.copy(src, in_place)
+            result = run(args[0], in_place, in_place, *args[1:])
+            self.assertEqual(result.returncode, 0, result.stderr)
+            a, b = nib.load(elsewhere), nib.load(in_place)
+            np.testing.assert_array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj))
+            np.testing.assert_array_equal(a.affine, b.affine)
+            if args[0] == "flip":
+                np.testing.assert_array_equal(np.asanyarray(b.dataobj), data[:, ::-1, :])
+            if args[0] == "convert":
+                np.testing.assert_array_equal(np.asanyarray(b.dataobj), data)
 
 
 class BadInput(unittest.TestCase):

@@ -26,6 +26,7 @@
 //   renames it into place: a failed write leaves no file behind.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,6 +69,26 @@ struct SaveOptions {
 };
 
 AnyImage<HostMemory> load_image(const std::string& path, const LoadOptions& options = {});
+
+// An image whose voxels may be the file's own pages: `mapping` holds them
+// and is declared first, so it outlives `image`; the image (and every copy
+// of its voxels' View) must not outlive this object.
+struct MappedImage {
+  std::shared_ptr<void> mapping;  // null when `image` owns its voxels
+  AnyImage<HostMemory> image;
+};
+
+// load_image for a caller that keeps the result while it uses the image
+// (the CLI's commands): a plain NIfTI file whose stored voxels are the
+// image's bytes (native byte order, no scl_slope, the same pixel type) is
+// mapped copy-on-write (mmap MAP_PRIVATE) instead of read, so the voxels
+// are the page cache's pages: no buffer to fault in and no copy (a fresh
+// 96 MiB buffer cost this VM 10-250 ms, the mapping 4-11 ms). Writing the
+// voxels stays legal (copy on write, per 4 KiB page). Every other file is
+// load_image's. The file must not be truncated while it is mapped (SIGBUS,
+// as for nibabel's memory maps); a file replaced by rename, as medimg and
+// most tools write, is not affected.
+MappedImage load_image_mapped(const std::string& path, const LoadOptions& options = {});
 
 template <class T>
 Image<T, HostMemory> load_image_as(const std::string& path, const LoadOptions& options = {}) {

@@ -44,6 +44,8 @@ namespace medimg {
 bool is_nifti_path(const std::string& path);
 
 AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& options = {});
+// load_image_mapped (image_io.hpp) for a NIfTI file.
+MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& options = {});
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options = {});
 void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options = {});
