@@ -2,8 +2,10 @@
 // spaces, deep copies, casts (round to nearest, clamp) and statistics
 // against ITK's StatisticsImageFilter on real data.
 #include <gtest/gtest.h>
+
 #include <itkStatisticsImageFilter.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -149,6 +151,44 @@ TYPED_TEST(ImageOnBackend, StatisticsSkipNaN) {
   EXPECT_EQ(s.min, -3.0);
   EXPECT_EQ(s.max, 8.0);
   EXPECT_DOUBLE_EQ(s.mean, 2.0);
+}
+
+// Enough voxels for several of the host reduction's blocks (8192) and a
+// ragged tail, NaN scattered through the lanes, extremes in the tail.
+TYPED_TEST(ImageOnBackend, StatisticsOverManyBlocksMatchAPlainLoop) {
+  const Geometry g(Size3{97, 61, 5}, Vec3{}, Vec3{1, 1, 1});  // 29585 voxels
+  Image<float, HostMemory> real(g);
+  Image<std::int16_t, HostMemory> whole(g);
+  double sum = 0.0, lo = 1e300, hi = -1e300;
+  std::int64_t used = 0, int_sum = 0, int_hi = -40000;
+  for (std::int64_t n = 0; n < g.voxel_count(); ++n) {
+    const float value = static_cast<float>((n * 7919) % 1000) * 0.37f - 150.0f;
+    real.voxels().data()[n] = n % 13 == 5 ? std::numeric_limits<float>::quiet_NaN() : value;
+    whole.voxels().data()[n] = static_cast<std::int16_t>((n * 104729) % 60001 - 30000);
+  }
+  real.voxels().data()[g.voxel_count() - 2] = 4096.5f;
+  whole.voxels().data()[g.voxel_count() - 1] = -32768;
+  for (std::int64_t n = 0; n < g.voxel_count(); ++n) {
+    const double value = real.voxels().data()[n];
+    if (!std::isnan(value)) {
+      sum += value;
+      lo = std::min(lo, value);
+      hi = std::max(hi, value);
+      ++used;
+    }
+    int_sum += whole.voxels().data()[n];
+    int_hi = std::max<std::int64_t>(int_hi, whole.voxels().data()[n]);
+  }
+  const Statistics s = statistics(TypeParam(), on_backend<TypeParam>(real));
+  EXPECT_EQ(s.count, used);
+  EXPECT_EQ(s.min, lo);
+  EXPECT_EQ(s.max, 4096.5);
+  EXPECT_NEAR(s.mean, sum / static_cast<double>(used), 1e-12 * std::fabs(sum / used));
+  const Statistics t = statistics(TypeParam(), on_backend<TypeParam>(whole));
+  EXPECT_EQ(t.count, g.voxel_count());
+  EXPECT_EQ(t.min, -32768.0);
+  EXPECT_EQ(t.max, static_cast<double>(int_hi));
+  EXPECT_EQ(t.mean * static_cast<double>(g.voxel_count()), static_cast<double>(int_sum));
 }
 
 TYPED_TEST(ImageOnBackend, SheppLoganPhantomValues) {
