@@ -30,6 +30,21 @@ struct StatisticsValue {
   std::int64_t count;
 };
 
+KOKKOS_INLINE_FUNCTION void statistics_init(StatisticsValue& v) {
+  v.min = Kokkos::reduction_identity<double>::min();
+  v.max = Kokkos::reduction_identity<double>::max();
+  v.sum = 0.0;
+  v.count = 0;
+}
+
+template <class Dst, class Src>
+KOKKOS_INLINE_FUNCTION void statistics_join(Dst& dst, const Src& src) {
+  if (src.min < dst.min) dst.min = src.min;
+  if (src.max > dst.max) dst.max = src.max;
+  dst.sum += src.sum;
+  dst.count += src.count;
+}
+
 template <class View>
 struct StatisticsReduction {
   using value_type = StatisticsValue;
@@ -38,19 +53,10 @@ struct StatisticsReduction {
   // The voxels of a LayoutLeft image are one contiguous block.
   const typename View::value_type* voxels;
 
-  KOKKOS_INLINE_FUNCTION void init(value_type& v) const {
-    v.min = Kokkos::reduction_identity<double>::min();
-    v.max = Kokkos::reduction_identity<double>::max();
-    v.sum = 0.0;
-    v.count = 0;
-  }
-
+  KOKKOS_INLINE_FUNCTION void init(value_type& v) const { statistics_init(v); }
   KOKKOS_INLINE_FUNCTION void join(MEDIMG_JOIN_VOLATILE value_type& dst,
                                    const MEDIMG_JOIN_VOLATILE value_type& src) const {
-    if (src.min < dst.min) dst.min = src.min;
-    if (src.max > dst.max) dst.max = src.max;
-    dst.sum += src.sum;
-    dst.count += src.count;
+    statistics_join(dst, src);
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t n, value_type& v) const {
@@ -71,21 +77,26 @@ struct StatisticsReduction {
 // double, lane by lane. NaN fails every comparison, so it moves no minimum
 // or maximum, and it is neither summed nor counted.
 template <class T>
-struct StatisticsBlocks : StatisticsReduction<Kokkos::View<const T*, Kokkos::HostSpace>> {
+struct StatisticsBlocks {
   using value_type = StatisticsValue;
+  using size_type = std::int64_t;
   static constexpr std::int64_t kBlock = 8192;
   static constexpr int kLanes = 16;
+  const T* voxels;
   std::int64_t count;
 
-  StatisticsBlocks(const T* data, std::int64_t n)
-      : StatisticsReduction<Kokkos::View<const T*, Kokkos::HostSpace>>{data}, count(n) {}
+  void init(value_type& v) const { statistics_init(v); }
+  void join(MEDIMG_JOIN_VOLATILE value_type& dst,
+            const MEDIMG_JOIN_VOLATILE value_type& src) const {
+    statistics_join(dst, src);
+  }
 
   static std::int64_t blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
 
   void operator()(const std::int64_t block, value_type& v) const {
     const std::int64_t begin = block * kBlock;
     const std::int64_t end = begin + kBlock < count ? begin + kBlock : count;
-    const T* const x = this->voxels;
+    const T* const x = voxels;
     if constexpr (std::is_floating_point<T>::value) {
       double lo[kLanes], hi[kLanes], sum[kLanes];
       std::int64_t used[kLanes];
@@ -161,7 +172,7 @@ Statistics statistics(const ExecutionSpace& exec, const Image<T, MemorySpace>& i
   impl::StatisticsValue result;
   const std::int64_t count = image.geometry().voxel_count();
   if constexpr (std::is_same<typename ExecutionSpace::memory_space, Kokkos::HostSpace>::value) {
-    const impl::StatisticsBlocks<T> blocks(image.voxels().data(), count);
+    const impl::StatisticsBlocks<T> blocks{image.voxels().data(), count};
     Kokkos::parallel_reduce("medimg::statistics",
                             Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
                                 exec, 0, impl::StatisticsBlocks<T>::blocks(count)),
