@@ -139,10 +139,6 @@ void check_payload_fits(const InputFile& in, std::uint64_t bytes) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The stored voxels are the image's bytes: no byte swap, no scaling, the
 // same pixel type (int8 widens), and an offset aligned for it.
 bool stored_as_loaded(const NiftiHeader& h) {
