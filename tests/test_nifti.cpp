@@ -44,6 +44,15 @@ Image<T, HostMemory> ramp(const Geometry& g) {
   return image;
 }
 
+// f(image) for a ramp image of every pixel type medimg holds.
+template <class F>
+void for_each_pixel_type_ramp(const Geometry& g, F&& f) {
+  for (const PixelType type : {PixelType::uint8, PixelType::int16, PixelType::uint16,
+                               PixelType::int32, PixelType::float32, PixelType::float64}) {
+    visit_pixel_type(type, [&](auto zero) { f(ramp<decltype(zero)>(g)); });
+  }
+}
+
 std::map<std::string, std::string> image_tags(const AnyImage<HostMemory>& image) {
   return metadata(image).tags;
 }
@@ -61,38 +70,35 @@ void expect_error(const std::string& path, const std::string& reason,
 TEST(Nifti, EveryPixelTypeRoundTripsInNifti1And2PlainAndGzip) {
   const fs::path dir = scratch_dir();
   const Geometry g = oblique_geometry();
-  for (const PixelType type : {PixelType::uint8, PixelType::int16, PixelType::uint16,
-                               PixelType::int32, PixelType::float32, PixelType::float64}) {
-    visit_pixel_type(type, [&](auto zero) {
-      using T = decltype(zero);
-      const auto image = ramp<T>(g);
-      for (const bool nifti2 : {false, true}) {
-        for (const char* ext : {".nii", ".nii.gz"}) {
-          const fs::path path = dir / (std::string(to_string(type)) + (nifti2 ? "_2" : "_1") + ext);
-          SaveOptions options;
-          options.nifti2 = nifti2;
-          save_image(image, path.string(), options);
-          const std::string bytes = read_file_bytes(path);
-          const auto back = std::get<Image<T, HostMemory>>(load_image(path.string()));
-          EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(),
-                                sizeof(T) * static_cast<std::size_t>(g.voxel_count())),
-                    0)
-              << path;
-          // NIfTI-2 stores the affine in double, NIfTI-1 in float.
-          const double tolerance = nifti2 ? 1e-12 : 1e-5;
-          for (int a = 0; a < 3; ++a) {
-            EXPECT_NEAR(back.geometry().origin()[a], g.origin()[a], tolerance * 100) << path;
-            EXPECT_NEAR(back.geometry().spacing()[a], g.spacing()[a], tolerance) << path;
-            for (int b = 0; b < 3; ++b) {
-              EXPECT_NEAR(back.geometry().direction()[a][b], g.direction()[a][b], tolerance);
-            }
+  for_each_pixel_type_ramp(g, [&](const auto& image) {
+    using T = typename std::decay_t<decltype(image)>::value_type;
+    const PixelType type = image.pixel_type();
+    for (const bool nifti2 : {false, true}) {
+      for (const char* ext : {".nii", ".nii.gz"}) {
+        const fs::path path = dir / (std::string(to_string(type)) + (nifti2 ? "_2" : "_1") + ext);
+        SaveOptions options;
+        options.nifti2 = nifti2;
+        save_image(image, path.string(), options);
+        const std::string bytes = read_file_bytes(path);
+        const auto back = std::get<Image<T, HostMemory>>(load_image(path.string()));
+        EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(),
+                              sizeof(T) * static_cast<std::size_t>(g.voxel_count())),
+                  0)
+            << path;
+        // NIfTI-2 stores the affine in double, NIfTI-1 in float.
+        const double tolerance = nifti2 ? 1e-12 : 1e-5;
+        for (int a = 0; a < 3; ++a) {
+          EXPECT_NEAR(back.geometry().origin()[a], g.origin()[a], tolerance * 100) << path;
+          EXPECT_NEAR(back.geometry().spacing()[a], g.spacing()[a], tolerance) << path;
+          for (int b = 0; b < 3; ++b) {
+            EXPECT_NEAR(back.geometry().direction()[a][b], g.direction()[a][b], tolerance);
           }
-          EXPECT_EQ(back.metadata().tags.at("nifti|version"), nifti2 ? "2" : "1");
-          EXPECT_EQ(back.metadata().tags.at("nifti|sform_code"), "1");
         }
+        EXPECT_EQ(back.metadata().tags.at("nifti|version"), nifti2 ? "2" : "1");
+        EXPECT_EQ(back.metadata().tags.at("nifti|sform_code"), "1");
       }
-    });
-  }
+    }
+  });
 }
 
 TEST(Nifti, WritingKeepsTheCodesTheImageWasReadWith) {
@@ -221,50 +227,47 @@ TEST(Nifti, Int8IsWidenedToInt16) {
 TEST(Nifti, MappedLoadUsesTheFilesPagesOnlyWhereTheyAreTheImage) {
   const fs::path dir = scratch_dir();
   const Geometry g = oblique_geometry();
-  for (const PixelType type : {PixelType::uint8, PixelType::int16, PixelType::uint16,
-                               PixelType::int32, PixelType::float32, PixelType::float64}) {
-    visit_pixel_type(type, [&](auto zero) {
-      using T = decltype(zero);
-      const auto image = ramp<T>(g);
-      const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(g.voxel_count());
-      const std::string name(to_string(type));
-      save_image(image, (dir / (name + ".nii")).string());
-      save_image(image, (dir / (name + ".nii.gz")).string());
-      // The .hdr/.img pair of the same image: the header with magic "ni1"
-      // and vox_offset 0, the voxels alone.
-      const std::string single = read_file_bytes(dir / (name + ".nii"));
-      std::string pair_header = single.substr(0, 348);
-      put(pair_header, 108, 0.0f);
-      pair_header.replace(344, 4, std::string("ni1\0", 4));
-      write_file_bytes(dir / (name + ".hdr"), pair_header);
-      write_file_bytes(dir / (name + ".img"), single.substr(352));
-      for (const char* ext : {".nii", ".hdr", ".nii.gz"}) {
-        const fs::path path = dir / (name + ext);
-        const MappedImage mapped = load_image_mapped(path.string());
-        const auto& back = std::get<Image<T, HostMemory>>(mapped.image);
-        EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(), bytes), 0) << path;
-        EXPECT_EQ(back.metadata().tags, image_tags(load_image(path.string()))) << path;
-        const std::string ext_name(ext);
-        if (ext_name == ".nii.gz") {
-          EXPECT_EQ(mapped.mapping, nullptr) << path;
-          continue;
-        }
-        // .nii: the voxels start at vox_offset 352; .img: at 0.
-        ASSERT_NE(mapped.mapping, nullptr) << path;
-        EXPECT_EQ(reinterpret_cast<const unsigned char*>(back.voxels().data()),
-                  static_cast<const unsigned char*>(mapped.mapping.get()) +
-                      (ext_name == ".nii" ? 352 : 0))
-            << path;
-        // Writing the voxels changes this process's copy, not the file.
-        const fs::path data_path = ext_name == ".nii" ? path : dir / (name + ".img");
-        const std::string before = read_file_bytes(data_path);
-        back.voxels().data()[7] = static_cast<T>(back.voxels().data()[7] + 1);
-        EXPECT_EQ(read_file_bytes(data_path), before) << path;
-        const auto again = std::get<Image<T, HostMemory>>(load_image(path.string()));
-        EXPECT_EQ(again.voxels().data()[7], image.voxels().data()[7]) << path;
+  for_each_pixel_type_ramp(g, [&](const auto& image) {
+    using T = typename std::decay_t<decltype(image)>::value_type;
+    const PixelType type = image.pixel_type();
+    const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(g.voxel_count());
+    const std::string name(to_string(type));
+    save_image(image, (dir / (name + ".nii")).string());
+    save_image(image, (dir / (name + ".nii.gz")).string());
+    // The .hdr/.img pair of the same image: the header with magic "ni1"
+    // and vox_offset 0, the voxels alone.
+    const std::string single = read_file_bytes(dir / (name + ".nii"));
+    std::string pair_header = single.substr(0, 348);
+    put(pair_header, 108, 0.0f);
+    pair_header.replace(344, 4, std::string("ni1\0", 4));
+    write_file_bytes(dir / (name + ".hdr"), pair_header);
+    write_file_bytes(dir / (name + ".img"), single.substr(352));
+    for (const char* ext : {".nii", ".hdr", ".nii.gz"}) {
+      const fs::path path = dir / (name + ext);
+      const MappedImage mapped = load_image_mapped(path.string());
+      const auto& back = std::get<Image<T, HostMemory>>(mapped.image);
+      EXPECT_EQ(std::memcmp(back.voxels().data(), image.voxels().data(), bytes), 0) << path;
+      EXPECT_EQ(back.metadata().tags, image_tags(load_image(path.string()))) << path;
+      const std::string ext_name(ext);
+      if (ext_name == ".nii.gz") {
+        EXPECT_EQ(mapped.mapping, nullptr) << path;
+        continue;
       }
-    });
-  }
+      // .nii: the voxels start at vox_offset 352; .img: at 0.
+      ASSERT_NE(mapped.mapping, nullptr) << path;
+      EXPECT_EQ(
+          reinterpret_cast<const unsigned char*>(back.voxels().data()),
+          static_cast<const unsigned char*>(mapped.mapping.get()) + (ext_name == ".nii" ? 352 : 0))
+          << path;
+      // Writing the voxels changes this process's copy, not the file.
+      const fs::path data_path = ext_name == ".nii" ? path : dir / (name + ".img");
+      const std::string before = read_file_bytes(data_path);
+      back.voxels().data()[7] = static_cast<T>(back.voxels().data()[7] + 1);
+      EXPECT_EQ(read_file_bytes(data_path), before) << path;
+      const auto again = std::get<Image<T, HostMemory>>(load_image(path.string()));
+      EXPECT_EQ(again.voxels().data()[7], image.voxels().data()[7]) << path;
+    }
+  });
   // Stored bytes that are not the image's: scaled, int8 (widened): read.
   std::string bytes = base_file(dir);
   const auto plain = std::get<HostInt16>(load_image((dir / "base.nii").string()));
