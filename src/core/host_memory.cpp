@@ -43,9 +43,9 @@ namespace {
 
 // Fresh memory on this kind of VM (virtio-balloon with free page reporting:
 // free 2 MiB blocks go back to the host after about a second) costs a huge
-// page 3.5-4.5 ms when its block was handed back ("cold") and 0.17 ms when
-// it was not, while 4 KiB pages, which come from the small free blocks that
-// are never handed back, cost 0.37 ms per MiB either way when faulted in by
+// page 3-4.5 ms when its block was handed back ("cold") and 0.17 ms when
+// it was not, while 4 KiB pages (taken first from smaller free blocks, which
+// are not handed back) cost 0.37 ms per MiB in the same test when faulted in by
 // MADV_POPULATE_WRITE (measured: 96 MiB in 8 ms warm and 145-210 ms cold
 // with huge pages, 32-36 ms with 4 KiB pages, docs/PERFORMANCE.md). So the
 // pages are faulted in a few huge pages at a time, and once a step runs

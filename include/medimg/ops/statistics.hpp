@@ -72,7 +72,8 @@ struct StatisticsReduction {
 // The host form: one work item is a block of kBlock voxels, walked with
 // kLanes independent minima, maxima and sums that the compiler keeps in
 // vector registers (the one-voxel form above is a chain of dependent adds
-// and branches: 25 Mvox of float took it 60 ms on 2 threads, this 10 ms).
+// and branches: `perf` of `medimg info` on 25 Mvox of float put about
+// 120 ms of CPU in it, and about 12 ms in this one).
 // Integer voxels sum exactly in int64 within a block; floating ones in
 // double, lane by lane. NaN fails every comparison, so it moves no minimum
 // or maximum, and it is neither summed nor counted.
