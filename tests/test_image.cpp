@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "backends.hpp"
 #include "itk_support.hpp"
+#include "medimg/core/output_buffer.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/cast.hpp"
 #include "medimg/ops/phantom.hpp"
@@ -237,6 +240,67 @@ TEST(Metadata, ModalityFromDicom) {
 
 }  // namespace
 }  // namespace medimg::test
+
+// core/output_buffer.hpp: inside a scope the first host image takes the
+// provider's memory (not owned, not zeroed by uninitialized), later ones
+// and other threads allocate as usual; the provider is asked once even when
+// it declines, and a scope ended unasked leaves the outer one in place.
+TEST(OutputBuffer, TheFirstHostImageInAScopeTakesTheProvidersMemory) {
+  using namespace medimg;
+  using HostImage = Image<float, HostMemory>;
+  const Geometry grid(Size3{4, 3, 2}, Vec3{0, 0, 0}, Vec3{1, 1, 1});
+  std::vector<float> memory(24, 7.0f);
+  EXPECT_EQ(OutputBuffer::claim(PixelType::float32, 4, 3, 2), nullptr);  // no scope
+  int asked = 0;
+  PixelType asked_type = PixelType::uint8;
+  std::array<std::size_t, 3> asked_extents{};
+  {
+    const OutputBuffer::Scope scope(
+        [&](PixelType type, const std::array<std::size_t, 3>& extents) -> void* {
+          ++asked;
+          asked_type = type;
+          asked_extents = extents;
+          return memory.data();
+        });
+    auto first = HostImage::uninitialized(grid);
+    EXPECT_EQ(first.voxels().data(), memory.data());
+    EXPECT_EQ(first.voxels()(3, 2, 1), 7.0f);
+    first.voxels()(1, 1, 1) = 5.0f;
+    EXPECT_EQ(memory[1 + 4 * (1 + 3 * 1)], 5.0f);
+    auto second = HostImage::uninitialized(grid);
+    EXPECT_NE(second.voxels().data(), memory.data());
+    std::thread([&] {
+      auto elsewhere = HostImage::uninitialized(grid);
+      EXPECT_NE(elsewhere.voxels().data(), memory.data());
+    }).join();
+  }
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(asked_type, PixelType::float32);
+  EXPECT_EQ(asked_extents, (std::array<std::size_t, 3>{4, 3, 2}));
+  {
+    const OutputBuffer::Scope declines([&](PixelType, const std::array<std::size_t, 3>&) -> void* {
+      ++asked;
+      return nullptr;
+    });
+    Image<std::int16_t, HostMemory> zeroed(grid);  // declined: allocated and zero-filled
+    EXPECT_EQ(zeroed.voxels()(2, 1, 0), 0);
+    auto next = HostImage::uninitialized(grid);  // not asked again
+    EXPECT_NE(next.voxels().data(), memory.data());
+  }
+  EXPECT_EQ(asked, 2);
+  {
+    const OutputBuffer::Scope outer(
+        [&](PixelType, const std::array<std::size_t, 3>&) -> void* { return memory.data(); });
+    {
+      const OutputBuffer::Scope inner([&](PixelType, const std::array<std::size_t, 3>&) -> void* {
+        ADD_FAILURE() << "the inner scope ended unasked";
+        return nullptr;
+      });
+    }
+    EXPECT_EQ(HostImage::uninitialized(grid).voxels().data(), memory.data());
+  }
+  EXPECT_EQ(OutputBuffer::claim(PixelType::float32, 4, 3, 2), nullptr);
+}
 
 // core/voxel_pool.hpp: a freed buffer of the same type and shape is handed
 // back (same voxels) only inside a scope and only when nothing else holds

@@ -17,6 +17,7 @@
 #include "io_test_support.hpp"
 #include "medimg/core/error.hpp"
 #include "medimg/core/warning.hpp"
+#include "medimg/io/atomic_output.hpp"
 #include "medimg/io/detail/gzip.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/nifti_io.hpp"
@@ -304,6 +305,87 @@ TEST(Nifti, MappedLoadUsesTheFilesPagesOnlyWhereTheyAreTheImage) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
   }
+}
+
+// A .nii written through its mapping (the CLI's geometric commands) is the
+// file save_nifti writes, byte for byte (NIfTI-1 and -2, every type); it
+// appears only at commit(), an existing file stays until then, and an
+// uncommitted mapping leaves nothing behind.
+TEST(Nifti, OutputMappingWritesTheFileSaveNiftiWrites) {
+  const fs::path dir = scratch_dir() / "output_mapping";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto temporaries = [&] {
+    int n = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      n += is_temporary_name(entry.path().filename().string());
+    }
+    return n;
+  };
+  const Geometry g = oblique_geometry();
+  const std::array<std::size_t, 3> extents{static_cast<std::size_t>(g.size()[0]),
+                                           static_cast<std::size_t>(g.size()[1]),
+                                           static_cast<std::size_t>(g.size()[2])};
+  for_each_pixel_type_ramp(g, [&](auto image) {
+    using T = typename std::decay_t<decltype(image)>::value_type;
+    image.metadata().tags["nifti|sform_code"] = "4";
+    for (const bool nifti2 : {false, true}) {
+      SaveOptions options;
+      options.nifti2 = nifti2;
+      const std::string name = std::string(to_string(image.pixel_type())) + (nifti2 ? "_2" : "");
+      const fs::path written = dir / (name + "_written.nii");
+      const fs::path mapped_path = dir / (name + "_mapped.nii");
+      save_image(image, written.string(), options);
+      write_file_bytes(mapped_path, "an older file");
+      auto mapping =
+          NiftiOutputMapping::open(mapped_path.string(), image.pixel_type(), extents, options, 2);
+      ASSERT_NE(mapping, nullptr) << name;
+      Image<T, HostMemory> target(
+          g, typename Image<T, HostMemory>::view_type(static_cast<T*>(mapping->voxels()),
+                                                      extents[0], extents[1], extents[2]));
+      Kokkos::deep_copy(target.voxels(), image.voxels());
+      target.metadata() = image.metadata();
+      EXPECT_TRUE(mapping->holds(target)) << name;
+      EXPECT_FALSE(mapping->holds(image)) << name;
+      EXPECT_EQ(read_file_bytes(mapped_path), "an older file") << name;
+      EXPECT_EQ(temporaries(), 1) << name;
+      mapping->commit(target);
+      EXPECT_EQ(temporaries(), 0) << name;
+      EXPECT_EQ(read_file_bytes(mapped_path), read_file_bytes(written)) << name;
+    }
+  });
+  // A size past NIfTI-1's: NIfTI-2 as save_nifti chooses it.
+  const Geometry long_row(Size3{40000, 2, 1}, Vec3{0, 0, 0}, Vec3{1, 1, 1});
+  const auto row = ramp<std::uint8_t>(long_row);
+  save_image(row, (dir / "row_written.nii").string());
+  auto row_mapping =
+      NiftiOutputMapping::open((dir / "row_mapped.nii").string(), PixelType::uint8, {40000, 2, 1});
+  ASSERT_NE(row_mapping, nullptr);
+  std::memcpy(row_mapping->voxels(), row.voxels().data(), 80000);
+  row_mapping->commit(Image<std::uint8_t, HostMemory>(
+      long_row, Image<std::uint8_t, HostMemory>::view_type(
+                    static_cast<std::uint8_t*>(row_mapping->voxels()), 40000, 2, 1)));
+  EXPECT_EQ(read_file_bytes(dir / "row_mapped.nii"), read_file_bytes(dir / "row_written.nii"));
+  // Not committed (a failed command): nothing new, the old file as it was.
+  write_file_bytes(dir / "kept.nii", "kept");
+  {
+    auto dropped = NiftiOutputMapping::open((dir / "kept.nii").string(), PixelType::int16, extents);
+    ASSERT_NE(dropped, nullptr);
+    EXPECT_THROW(dropped->commit(ramp<std::int16_t>(g)), Error);  // not its voxels
+    auto fresh = NiftiOutputMapping::open((dir / "fresh.nii").string(), PixelType::int16, extents);
+    ASSERT_NE(fresh, nullptr);
+    EXPECT_EQ(temporaries(), 2);
+  }
+  EXPECT_EQ(temporaries(), 0);
+  EXPECT_EQ(read_file_bytes(dir / "kept.nii"), "kept");
+  EXPECT_FALSE(fs::exists(dir / "fresh.nii"));
+  // Other formats and empty images are written as usual.
+  EXPECT_EQ(NiftiOutputMapping::open((dir / "a.nii.gz").string(), PixelType::int16, extents),
+            nullptr);
+  EXPECT_EQ(NiftiOutputMapping::open((dir / "a.hdr").string(), PixelType::int16, extents), nullptr);
+  EXPECT_EQ(NiftiOutputMapping::open((dir / "a.nii").string(), PixelType::int16, {0, 3, 4}),
+            nullptr);
+  EXPECT_EQ(temporaries(), 0);
 }
 
 TEST(Nifti, BadHeadersAreOneClearError) {

@@ -16,7 +16,9 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "medimg/config.hpp"
 #include "medimg/core/error.hpp"
@@ -352,6 +354,114 @@ std::vector<unsigned char> header_bytes(const Geometry& g, PixelType type, const
 }
 
 }  // namespace
+
+// ------------------------------------------------------- writing in place
+
+struct NiftiOutputMapping::State {
+  std::unique_ptr<AtomicOutput> output;
+  PixelType type = PixelType::float32;
+  std::array<std::size_t, 3> extents{};
+  bool nifti2 = false;
+  std::size_t header = 0;
+  std::size_t length = 0;
+  void* base = nullptr;
+
+  ~State() {
+    if (base) munmap(base, length);
+  }
+};
+
+std::unique_ptr<NiftiOutputMapping> NiftiOutputMapping::open(
+    const std::string& path, PixelType type, const std::array<std::size_t, 3>& extents,
+    const SaveOptions& options, int threads) {
+  if (format_extension(path) != ".nii") return nullptr;
+  auto state = std::make_unique<State>();
+  state->type = type;
+  state->extents = extents;
+  // save_nifti's choice.
+  state->nifti2 = options.nifti2 || std::any_of(extents.begin(), extents.end(),
+                                                [](std::size_t n) { return n > 32767; });
+  state->header = state->nifti2 ? 544 : 352;
+  const std::size_t voxels = extents[0] * extents[1] * extents[2] * pixel_size(type);
+  if (voxels == 0) return nullptr;
+  state->length = state->header + voxels;
+  try {
+    state->output = std::make_unique<AtomicOutput>(path);
+  } catch (const Error&) {
+    return nullptr;
+  }
+  const int fd = ::open(state->output->temporary_path().c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  // Blocks reserved now: writing through the mapping cannot then hit a full
+  // disk (SIGBUS); EFBIG/ENOSPC/EOPNOTSUPP here mean "write it as usual".
+  void* base = MAP_FAILED;
+  if (::posix_fallocate(fd, 0, static_cast<off_t>(state->length)) == 0) {
+    base = mmap(nullptr, state->length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  }
+  ::close(fd);
+  if (base == MAP_FAILED) return nullptr;
+  state->base = base;
+#ifdef MADV_POPULATE_WRITE
+  // The pages faulted in before the kernel runs, in parallel slices (a fault
+  // inside a kernel costs it its caches too); EINVAL: Linux before 5.14,
+  // first touch then.
+  const std::size_t page = 4096;
+  const std::size_t slices = static_cast<std::size_t>(std::max(1, threads));
+  const std::size_t step = (state->length / slices + page - 1) / page * page;
+  std::vector<std::thread> workers;
+  for (std::size_t at = step; at < state->length; at += step) {
+    workers.emplace_back([base, at, step, length = state->length] {
+      madvise(static_cast<char*>(base) + at, std::min(step, length - at), MADV_POPULATE_WRITE);
+    });
+  }
+  madvise(base, std::min(step, state->length), MADV_POPULATE_WRITE);
+  for (std::thread& worker : workers) worker.join();
+#endif
+  std::unique_ptr<NiftiOutputMapping> mapping(new NiftiOutputMapping());
+  mapping->m_state = std::move(state);
+  return mapping;
+}
+
+NiftiOutputMapping::~NiftiOutputMapping() = default;
+
+void* NiftiOutputMapping::voxels() const {
+  return m_state && m_state->base ? static_cast<char*>(m_state->base) + m_state->header : nullptr;
+}
+
+bool NiftiOutputMapping::holds(const AnyImage<HostMemory>& image) const {
+  const void* data = voxels();
+  return data && std::visit(
+                     [&](const auto& typed) {
+                       const auto& v = typed.voxels();
+                       return typed.pixel_type() == m_state->type &&
+                              static_cast<const void*>(v.data()) == data &&
+                              v.extent(0) == m_state->extents[0] &&
+                              v.extent(1) == m_state->extents[1] &&
+                              v.extent(2) == m_state->extents[2] &&
+                              v.span() == v.extent(0) * v.extent(1) * v.extent(2);
+                     },
+                     image);
+}
+
+void NiftiOutputMapping::commit(const AnyImage<HostMemory>& image) {
+  const std::string& path = m_state->output->path();
+  if (!holds(image)) {
+    throw Error("cannot write '" + path + "': the image is not in the file's mapping");
+  }
+  std::visit(
+      [&](const auto& typed) {
+        const std::vector<unsigned char> header = header_bytes(
+            typed.geometry(), typed.pixel_type(), typed.metadata(), m_state->nifti2, path);
+        if (header.size() != m_state->header) {
+          throw Error("cannot write '" + path + "': its header is not the size mapped");
+        }
+        std::memcpy(m_state->base, header.data(), header.size());
+      },
+      image);
+  munmap(m_state->base, m_state->length);
+  m_state->base = nullptr;
+  m_state->output->commit();
+}
 
 void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options) {

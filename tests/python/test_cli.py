@@ -259,6 +259,39 @@ class PlainNiftiInput(unittest.TestCase):
                 np.testing.assert_array_equal(np.asanyarray(b.dataobj), data)
 
 
+class MappedNiftiOutput(unittest.TestCase):
+    """A geometric command's .nii output is the file's own mapping (the
+    kernel writes its page-cache pages): the file is byte for byte what
+    writing it gives (MEDIMG_MAP_OUTPUT=0), over an existing larger or
+    smaller file too, in NIfTI-1 and -2, with no temporary left."""
+
+    def test_mapped_equals_written(self):
+        d = fresh_dir("mapped_nifti_output")
+        img = nib.load(os.path.join(MRICRON, "aal.nii.gz"))
+        src = os.path.join(d, "in.nii")
+        nib.save(img, src)
+        written_env = dict(os.environ, MEDIMG_MAP_OUTPUT="0")
+        cases = (["rotate", "--axis", "z", "--angle", "10", "--interp", "linear"],
+                 ["rotate", "--axis", "x", "--angle", "-7", "--interp", "bspline"],
+                 ["resample", "--spacing", "1.5,2,2.5"],
+                 ["crop", "--start", "3,4,5", "--size", "20,30,40"],
+                 ["pad", "--before", "1,2,3", "--after", "3,2,1"],
+                 ["flip", "--axis", "x"])
+        for args in cases:
+            for version in ([], ["--nifti2"]):
+                mapped = os.path.join(d, "mapped.nii")
+                written = os.path.join(d, "written.nii")
+                result = run(*version, args[0], src, mapped, *args[1:])
+                self.assertEqual(result.returncode, 0, result.stderr)
+                result = run(*version, args[0], src, written, *args[1:], env=written_env)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                with open(mapped, "rb") as a, open(written, "rb") as b:
+                    self.assertEqual(a.read(), b.read(), args + version)
+                self.assertEqual(nib.load(mapped).header["sizeof_hdr"],
+                                 540 if version else 348)
+                self.assertEqual([f for f in os.listdir(d) if "medimg-tmp" in f], [])
+
+
 class BadInput(unittest.TestCase):
     """Each case: exit code 1, exactly one stderr line, no output file."""
 

@@ -100,6 +100,28 @@ class Limits(unittest.TestCase):
             self.assertRegex(line, "File too large|size limit|too large", ext)
             self.assertEqual([f for f in listing(self.dir) if "limited" in f], [], ext)
 
+    def test_mapped_nii_output(self):
+        """A geometric command maps its .nii output (NiftiOutputMapping): a
+        full disk, the file-size limit and a locked folder are the same one
+        line as a written output's, with nothing left."""
+        if self.mounted:
+            self.empty_disk()
+            out = os.path.join(self.full, "flipped.nii")
+            line = self.one_line_error(run("flip", self.big, out, "--axis", "x"), out)
+            self.assertRegex(line, "No space left on device")
+            self.assertEqual(listing(self.full), [])
+        limit = 1 << 20
+        out = os.path.join(self.dir, "limited_flip.nii")
+        r = subprocess.run([MEDIMG, "flip", self.big, out, "--axis", "x"], capture_output=True,
+                           text=True, preexec_fn=lambda: resource.setrlimit(
+                               resource.RLIMIT_FSIZE, (limit, limit)))
+        self.assertRegex(self.one_line_error(r, out), "File too large")
+        self.assertEqual([f for f in listing(self.dir) if "limited_flip" in f], [])
+        locked = self.unwritable(os.path.join(self.dir, "locked_flip"))
+        out = os.path.join(locked, "out.nii")
+        self.one_line_error(run("flip", self.big, out, "--axis", "x"), out)
+        self.assertEqual(listing(locked), [])
+
     def unwritable(self, path):
         os.makedirs(path, exist_ok=True)
         if os.geteuid() == 0:

@@ -18,6 +18,7 @@
 #include "medimg/core/geometry.hpp"
 #include "medimg/core/host_memory.hpp"
 #include "medimg/core/metadata.hpp"
+#include "medimg/core/output_buffer.hpp"
 #include "medimg/core/pixel_type.hpp"
 #include "medimg/core/voxel_pool.hpp"
 
@@ -95,14 +96,18 @@ class Image {
   // a kernel writes them (a first touch of 4 KiB pages costs a VM like ours
   // about 4 ms per MiB, huge pages about 45x less, and faults taken inside a
   // kernel evict its caches; core/host_memory.hpp), or, inside a
-  // VoxelPool::Scope, a free buffer of the same shape (core/voxel_pool.hpp).
+  // VoxelPool::Scope, a free buffer of the same shape (core/voxel_pool.hpp),
+  // or, the first inside an OutputBuffer::Scope, the memory its provider
+  // gives (core/output_buffer.hpp: a mapped output file; not owned).
   static view_type allocate(const Geometry& geometry, const std::string& label) {
     if constexpr (std::is_same_v<MemorySpace, Kokkos::HostSpace>) {
-      if (auto pooled = VoxelPool::reuse<view_type>(static_cast<std::size_t>(geometry.size()[0]),
-                                                    static_cast<std::size_t>(geometry.size()[1]),
-                                                    static_cast<std::size_t>(geometry.size()[2]))) {
-        return *pooled;
+      const auto n0 = static_cast<std::size_t>(geometry.size()[0]);
+      const auto n1 = static_cast<std::size_t>(geometry.size()[1]);
+      const auto n2 = static_cast<std::size_t>(geometry.size()[2]);
+      if (void* given = OutputBuffer::claim(pixel_type_of<T>(), n0, n1, n2)) {
+        return view_type(static_cast<T*>(given), n0, n1, n2);
       }
+      if (auto pooled = VoxelPool::reuse<view_type>(n0, n1, n2)) return *pooled;
     }
     view_type voxels(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
                      static_cast<std::size_t>(geometry.size()[0]),

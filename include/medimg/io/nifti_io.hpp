@@ -33,6 +33,8 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,40 @@ MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& option
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options = {});
 void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options = {});
+
+// A plain .nii written in place: a temporary file (AtomicOutput) made at its
+// full size (fallocate: a full disk or a file-size limit is found before
+// anything is written), mapped shared, its pages faulted in by `threads`
+// threads; voxels() is where the voxels go, at the offset save_nifti uses,
+// so a kernel that writes its output there writes the file's page-cache
+// pages themselves: no anonymous buffer, no copy by write(). commit() writes
+// the header save_nifti would write for `image` with `options` (byte for
+// byte the same file) and renames the file into place; without commit() the temporary is
+// removed. The CLI's geometric commands use it through OutputBuffer
+// (core/output_buffer.hpp); MEDIMG_MAP_OUTPUT=0 turns it off.
+class NiftiOutputMapping {
+ public:
+  // Null where the file cannot be made this way (not .nii, a filesystem
+  // without fallocate or shared mappings, no space): save_nifti then
+  // writes, and reports any error in its words.
+  static std::unique_ptr<NiftiOutputMapping> open(const std::string& path, PixelType type,
+                                                  const std::array<std::size_t, 3>& extents,
+                                                  const SaveOptions& options = {}, int threads = 1);
+  ~NiftiOutputMapping();
+  NiftiOutputMapping(const NiftiOutputMapping&) = delete;
+  NiftiOutputMapping& operator=(const NiftiOutputMapping&) = delete;
+
+  void* voxels() const;
+  // Whether `image`'s voxels are voxels(), in full (type and extents).
+  bool holds(const AnyImage<HostMemory>& image) const;
+  // Requires holds(image). The mapping is gone afterwards.
+  void commit(const AnyImage<HostMemory>& image);
+
+ private:
+  NiftiOutputMapping() = default;
+  struct State;
+  std::unique_ptr<State> m_state;
+};
 
 // Both transforms of a NIfTI header, as `medimg info` shows them: 3x4
 // voxel-to-world matrices in the file's RAS frame, in mm.
