@@ -194,6 +194,39 @@ TYPED_TEST(ImageOnBackend, StatisticsOverManyBlocksMatchAPlainLoop) {
   EXPECT_EQ(t.mean * static_cast<double>(g.voxel_count()), static_cast<double>(int_sum));
 }
 
+// StatisticsAccumulator (medimg info on a streamed file): pieces of any size
+// give the whole image's statistics; exact for integers.
+TEST(Statistics, AccumulatedPiecesMatchTheWholeImage) {
+  const Geometry g(Size3{97, 61, 5}, Vec3{}, Vec3{1, 1, 1});
+  Image<float, HostMemory> real(g);
+  Image<std::int16_t, HostMemory> whole(g);
+  for (std::int64_t n = 0; n < g.voxel_count(); ++n) {
+    const float value = static_cast<float>((n * 7919) % 1000) * 0.37f - 150.0f;
+    real.voxels().data()[n] = n % 13 == 5 ? std::numeric_limits<float>::quiet_NaN() : value;
+    whole.voxels().data()[n] = static_cast<std::int16_t>((n * 104729) % 60001 - 30000);
+  }
+  const Statistics real_whole = statistics(real);
+  const Statistics int_whole = statistics(whole);
+  for (const std::int64_t piece : {std::int64_t(1), std::int64_t(8191), std::int64_t(20000)}) {
+    StatisticsAccumulator a, b;
+    for (std::int64_t at = 0; at < g.voxel_count(); at += piece) {
+      const std::int64_t n = std::min(piece, g.voxel_count() - at);
+      a.add(real.voxels().data() + at, n);
+      b.add(whole.voxels().data() + at, n);
+    }
+    const Statistics r = a.result(), i = b.result();
+    EXPECT_EQ(r.count, real_whole.count) << piece;
+    EXPECT_EQ(r.min, real_whole.min) << piece;
+    EXPECT_EQ(r.max, real_whole.max) << piece;
+    EXPECT_NEAR(r.mean, real_whole.mean, 1e-12 * std::fabs(real_whole.mean)) << piece;
+    EXPECT_EQ(i.count, int_whole.count) << piece;
+    EXPECT_EQ(i.min, int_whole.min) << piece;
+    EXPECT_EQ(i.max, int_whole.max) << piece;
+    EXPECT_EQ(i.mean, int_whole.mean) << piece;
+  }
+  EXPECT_TRUE(std::isnan(StatisticsAccumulator().result().mean));  // nothing added
+}
+
 TYPED_TEST(ImageOnBackend, SheppLoganPhantomValues) {
   const Geometry g(Size3{65, 65, 65}, Vec3{}, Vec3{1, 1, 1});
   const auto phantom = to_host(shepp_logan_phantom(TypeParam(), g));

@@ -388,6 +388,68 @@ TEST(Nifti, OutputMappingWritesTheFileSaveNiftiWrites) {
   EXPECT_EQ(temporaries(), 0);
 }
 
+// stream_nifti (medimg info on a compressed file): the pieces, in order,
+// are load_nifti's voxels, whatever the piece size; scaling and byte order as
+// load_nifti; a damaged file is the same error.
+TEST(Nifti, StreamGivesLoadNiftisVoxelsInPieces) {
+  const fs::path dir = scratch_dir() / "stream";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const Geometry g = oblique_geometry();
+  for_each_pixel_type_ramp(g, [&](const auto& image) {
+    using T = typename std::decay_t<decltype(image)>::value_type;
+    const std::string path =
+        (dir / (std::string(to_string(image.pixel_type())) + ".nii.gz")).string();
+    save_image(image, path);
+    const auto loaded = std::get<Image<T, HostMemory>>(load_image(path));
+    for (const std::size_t piece : {std::size_t(7), std::size_t(1000), std::size_t(1) << 20}) {
+      std::vector<T> streamed;
+      std::size_t calls = 0;
+      const NiftiStream header = stream_nifti(
+          path, LoadOptions{}, piece, [&](PixelType type, const void* v, std::size_t n) {
+            EXPECT_EQ(type, image.pixel_type());
+            EXPECT_LE(n, piece);
+            streamed.insert(streamed.end(), static_cast<const T*>(v), static_cast<const T*>(v) + n);
+            ++calls;
+          });
+      EXPECT_EQ(calls, (static_cast<std::size_t>(g.voxel_count()) + piece - 1) / piece);
+      ASSERT_EQ(streamed.size(), static_cast<std::size_t>(g.voxel_count()));
+      EXPECT_EQ(std::memcmp(streamed.data(), loaded.voxels().data(), streamed.size() * sizeof(T)),
+                0)
+          << path << " in pieces of " << piece;
+      EXPECT_EQ(header.type, image.pixel_type());
+      EXPECT_EQ(to_string(header.geometry.size()), to_string(g.size()));
+      EXPECT_EQ(header.metadata.tags, loaded.metadata().tags);
+    }
+  });
+  // Scaled int16 and a big-endian file: float values, as load_nifti.
+  std::string bytes = base_file(dir);
+  put(bytes, 112, 2.0f);
+  put(bytes, 116, 7.0f);
+  write_file_bytes(dir / "scaled.nii", bytes);
+  std::vector<float> scaled;
+  stream_nifti((dir / "scaled.nii").string(), LoadOptions{}, 64,
+               [&](PixelType type, const void* v, std::size_t n) {
+                 ASSERT_EQ(type, PixelType::float32);
+                 scaled.insert(scaled.end(), static_cast<const float*>(v),
+                               static_cast<const float*>(v) + n);
+               });
+  const auto expected = std::get<HostFloat>(load_image((dir / "scaled.nii").string()));
+  ASSERT_EQ(scaled.size(), static_cast<std::size_t>(expected.geometry().voxel_count()));
+  EXPECT_EQ(std::memcmp(scaled.data(), expected.voxels().data(), scaled.size() * sizeof(float)), 0);
+  // A truncated stream: load_image's error.
+  save_image(ramp<float>(g), (dir / "whole.nii.gz").string());
+  const std::string gz = read_file_bytes(dir / "whole.nii.gz");
+  write_file_bytes(dir / "cut.nii.gz", gz.substr(0, gz.size() / 2));
+  try {
+    stream_nifti((dir / "cut.nii.gz").string(), LoadOptions{}, 100,
+                 [](PixelType, const void*, std::size_t) {});
+    ADD_FAILURE() << "cut.nii.gz: no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.nii.gz"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Nifti, BadHeadersAreOneClearError) {
   const fs::path dir = scratch_dir();
   const std::string good = base_file(dir);

@@ -13,6 +13,7 @@
 #if MEDIMG_HAS_MPI
 #include <mpi.h>
 #endif
+#include "medimg/io/atomic_output.hpp"
 #include "medimg/io/dicom_folder.hpp"
 #include "medimg/io/image_io.hpp"
 #include "medimg/io/nifti_io.hpp"
@@ -26,8 +27,34 @@ nlohmann::json vec_json(const Vec3& v) {
   return {v[0], v[1], v[2]};
 }
 
-Statistics device_statistics(const AnyImage<HostMemory>& image) {
-  return std::visit([](const auto& typed) { return statistics(to_device(typed)); }, image);
+// What info prints: the grid, the type, the metadata and the statistics,
+// from an image or from a file streamed through a small buffer.
+struct Described {
+  Geometry geometry;
+  PixelType type = PixelType::float32;
+  Metadata metadata;
+  Statistics stats;
+};
+
+Described describe(const AnyImage<HostMemory>& image) {
+  return {geometry(image), pixel_type(image), metadata(image),
+          std::visit([](const auto& typed) { return statistics(to_device(typed)); }, image)};
+}
+
+// A compressed NIfTI: inflated piece by piece into 1 Mi voxels, each piece
+// reduced while it is in cache; the image is never held (ch2 as float:
+// 96 MiB of pages not faulted in, about a third of the time).
+Described describe_streamed(const std::string& path) {
+  StatisticsAccumulator stats;
+  NiftiStream header =
+      stream_nifti(path, LoadOptions{}, std::size_t(1) << 20,
+                   [&](PixelType type, const void* voxels, std::size_t count) {
+                     visit_pixel_type(type, [&](auto zero) {
+                       using T = decltype(zero);
+                       stats.add(static_cast<const T*>(voxels), static_cast<std::int64_t>(count));
+                     });
+                   });
+  return {header.geometry, header.type, std::move(header.metadata), stats.result()};
 }
 
 std::string direction_text(const Mat3& d) {
@@ -118,10 +145,10 @@ void print_json(const nlohmann::json& out) {
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
-nlohmann::json info_json(const AnyImage<HostMemory>& image, const std::string& source) {
-  const Geometry& g = geometry(image);
-  const Metadata& meta = metadata(image);
-  const Statistics stats = device_statistics(image);
+nlohmann::json info_json(const Described& image, const std::string& source) {
+  const Geometry& g = image.geometry;
+  const Metadata& meta = image.metadata;
+  const Statistics& stats = image.stats;
   nlohmann::json out;
   out["path"] = source;
   out["size"] = {g.size()[0], g.size()[1], g.size()[2]};
@@ -130,7 +157,7 @@ nlohmann::json info_json(const AnyImage<HostMemory>& image, const std::string& s
   out["direction_row_major"] = {vec_json(g.direction()[0]), vec_json(g.direction()[1]),
                                 vec_json(g.direction()[2])};
   out["orientation"] = g.orientation_code();
-  out["pixel_type"] = std::string(to_string(pixel_type(image)));
+  out["pixel_type"] = std::string(to_string(image.type));
   out["min"] = stats.min;
   out["max"] = stats.max;
   out["mean"] = stats.mean;
@@ -144,16 +171,14 @@ nlohmann::json info_json(const AnyImage<HostMemory>& image, const std::string& s
   return out;
 }
 
-}  // namespace
-
-void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json) {
+void print_described(const Described& image, const std::string& source, bool json) {
   if (json) {
     print_json(info_json(image, source));
     return;
   }
-  const Geometry& g = geometry(image);
-  const Metadata& meta = metadata(image);
-  const Statistics stats = device_statistics(image);
+  const Geometry& g = image.geometry;
+  const Metadata& meta = image.metadata;
+  const Statistics& stats = image.stats;
   std::optional<NiftiTransforms> nifti;
   if (is_nifti_path(source)) nifti = read_nifti_transforms(source);
   std::ostringstream text;
@@ -164,7 +189,7 @@ void print_info(const AnyImage<HostMemory>& image, const std::string& source, bo
        << "origin:      " << to_string(g.origin()) << " mm (LPS)\n"
        << "direction:   " << direction_text(g.direction()) << " (rows; columns = i, j, k axes)\n"
        << "orientation: " << g.orientation_code() << "\n"
-       << "pixel type:  " << to_string(pixel_type(image)) << "\n"
+       << "pixel type:  " << to_string(image.type) << "\n"
        << "min/max:     " << stats.min << " / " << stats.max << "\n"
        << "mean:        " << stats.mean << "\n"
        << "modality:    " << to_string(meta.modality) << " (" << to_string(meta.subtype) << ")\n";
@@ -180,6 +205,12 @@ void print_info(const AnyImage<HostMemory>& image, const std::string& source, bo
     }
   }
   std::cout << text.str();
+}
+
+}  // namespace
+
+void print_info(const AnyImage<HostMemory>& image, const std::string& source, bool json) {
+  print_described(describe(image), source, json);
 }
 
 void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
@@ -199,6 +230,14 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
       if (rank != 0) return 0;  // under mpiexec, rank 0 reports
 #endif
       if (!is_folder(*input)) {
+        // A compressed NIfTI streams (describe_streamed); a plain one is
+        // mapped (its pages are the voxels: nothing to stream).
+        const std::string extension = format_extension(*input);
+        if (is_nifti_path(*input) && extension.size() > 3 &&
+            extension.compare(extension.size() - 3, 3, ".gz") == 0) {
+          print_described(describe_streamed(*input), *input, *json);
+          return 0;
+        }
         const MappedImage loaded = load_image_mapped(*input, LoadOptions{*series});
         print_info(loaded.image, *input, *json);
         return 0;
@@ -212,7 +251,7 @@ void add_info_command(CLI::App& app, const GlobalOptions&, Action& action) {
       if (*json) {
         nlohmann::json out = listing_json(listing, selected);
         try {
-          out["image"] = info_json(load_image(*input, LoadOptions{selected}), *input);
+          out["image"] = info_json(describe(load_image(*input, LoadOptions{selected})), *input);
         } catch (const Error&) {
           print_json(out);
           throw;

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <type_traits>
@@ -183,12 +184,12 @@ std::shared_ptr<void> map_voxels(const std::string& path, std::uint64_t offset,
   return mapping;
 }
 
-MappedImage load_opened(OpenedNifti& opened, const std::string& path, bool map) {
+// Positions `opened` at its first voxel: the header's warning said, the
+// .img of a pair opened, and the payload checked against the file.
+void seek_voxels(OpenedNifti& opened, const std::string& path) {
   NiftiHeader& h = opened.header;
   if (!h.warning.empty()) warn(h.warning);
-  const auto count = static_cast<std::size_t>(h.geometry.voxel_count());
-  const std::uint64_t bytes = static_cast<std::uint64_t>(count) * pixel_size(h.type);
-  check_host_allocation(bytes, path);
+  const auto count = static_cast<std::uint64_t>(h.geometry.voxel_count());
   if (h.data_path == opened.header_file->path()) {
     opened.header_file->skip(h.voxel_offset - h.header_bytes, "the extensions before the voxels");
   } else {
@@ -198,7 +199,15 @@ MappedImage load_opened(OpenedNifti& opened, const std::string& path, bool map) 
     opened.data_file = std::make_unique<InputFile>(h.data_path);
     opened.data_file->skip(h.voxel_offset, "vox_offset");
   }
-  check_payload_fits(opened.voxels(), static_cast<std::uint64_t>(count) * h.stored_bytes);
+  check_payload_fits(opened.voxels(), count * h.stored_bytes);
+}
+
+MappedImage load_opened(OpenedNifti& opened, const std::string& path, bool map) {
+  NiftiHeader& h = opened.header;
+  const auto count = static_cast<std::size_t>(h.geometry.voxel_count());
+  const std::uint64_t bytes = static_cast<std::uint64_t>(count) * pixel_size(h.type);
+  check_host_allocation(bytes, path);
+  seek_voxels(opened, path);
   MappedImage result;
   if (map && !opened.voxels().compressed() && stored_as_loaded(h)) {
     result.mapping = map_voxels(h.data_path, h.voxel_offset, bytes);
@@ -234,6 +243,26 @@ AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& opti
 MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& options) {
   OpenedNifti opened = open_nifti(path, options);
   return load_opened(opened, path, true);
+}
+
+NiftiStream stream_nifti(const std::string& path, const LoadOptions& options,
+                         std::size_t chunk_voxels,
+                         const std::function<void(PixelType, const void*, std::size_t)>& consume) {
+  OpenedNifti opened = open_nifti(path, options);
+  seek_voxels(opened, path);
+  const NiftiHeader& h = opened.header;
+  const auto count = static_cast<std::size_t>(h.geometry.voxel_count());
+  visit_pixel_type(h.type, [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> buffer(std::max<std::size_t>(1, std::min(chunk_voxels, count)));
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t now = std::min(buffer.size(), count - done);
+      read_stored(opened.voxels(), buffer.data(), now, h);
+      consume(h.type, buffer.data(), now);
+      done += now;
+    }
+  });
+  return {h.geometry, h.type, nifti_metadata(h)};
 }
 
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options) {

@@ -32,6 +32,29 @@ class Info(unittest.TestCase):
         self.assertIn("pixel type:  uint8", result.stdout)
         self.assertIn("min/max:     0 / 130", result.stdout)
 
+    def test_compressed_file_streams_to_the_same_figures(self):
+        """info on a .nii.gz streams it (never holds the image): the same
+        text as the .nii's, statistics as numpy's, and a fraction of the
+        image's memory."""
+        d = fresh_dir("info_streamed")
+        img = nib.load(os.path.join(MRICRON, "ch2better.nii.gz"))
+        data = np.asanyarray(img.dataobj).astype(np.float32) * np.float32(0.5) - np.float32(3)
+        plain, packed = os.path.join(d, "f.nii"), os.path.join(d, "f.nii.gz")
+        nib.save(nib.Nifti1Image(data, img.affine), plain)
+        nib.save(nib.Nifti1Image(data, img.affine), packed)
+        a, b = run("info", plain), run("info", packed)
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertEqual(a.stdout.replace(plain, packed), b.stdout)
+        self.assertIn("min/max:     %.10g / %.10g" % (data.min(), data.max()), b.stdout)
+        self.assertIn("mean:        %.10g" % data.astype(np.float64).mean(), b.stdout)
+        self.assertEqual(json.loads(run("info", "--json", packed).stdout)["mean"],
+                         json.loads(run("info", "--json", plain).stdout)["mean"])
+        # Peak memory: the image is 137 MiB of float; streaming holds a few.
+        timed = subprocess.run(["/usr/bin/time", "-f", "%M", MEDIMG, "info", packed],
+                               capture_output=True, text=True)
+        self.assertEqual(timed.returncode, 0, timed.stderr)
+        self.assertLess(int(timed.stderr.strip().splitlines()[-1]), 64 * 1024)
+
     def test_dicom_file_metadata(self):
         path = os.path.join(os.path.dirname(nib.__file__), "..", "pydicom", "data", "test_files",
                             "CT_small.dcm")

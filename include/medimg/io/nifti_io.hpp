@@ -34,6 +34,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,21 @@ AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& opti
 // load_image_mapped (image_io.hpp) for a NIfTI file.
 MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& options = {});
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options = {});
+
+// The voxels of a NIfTI file without the image: `consume(type, voxels,
+// count)` is called in file order with pieces of at most `chunk_voxels` voxels, in one
+// buffer reused, of the pixel type load_nifti gives (byte-swapped, scaled,
+// widened as it does); the same checks and errors as load_nifti. `medimg
+// info` on a compressed file uses it: the statistics in one pass through a
+// few MiB instead of an image-sized buffer to fault in.
+struct NiftiStream {
+  Geometry geometry;
+  PixelType type = PixelType::float32;
+  Metadata metadata;
+};
+NiftiStream stream_nifti(
+    const std::string& path, const LoadOptions& options, std::size_t chunk_voxels,
+    const std::function<void(PixelType type, const void* voxels, std::size_t count)>& consume);
 void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options = {});
 

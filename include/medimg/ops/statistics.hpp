@@ -166,25 +166,19 @@ struct StatisticsBlocks {
   }
 };
 
-}  // namespace impl
+// The blocks of `count` host voxels, reduced on `exec`'s threads.
+template <class ExecutionSpace, class T>
+StatisticsValue host_statistics(const ExecutionSpace& exec, const T* voxels, std::int64_t count) {
+  StatisticsValue result;
+  const StatisticsBlocks<T> blocks{voxels, count};
+  Kokkos::parallel_reduce("medimg::statistics",
+                          Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
+                              exec, 0, StatisticsBlocks<T>::blocks(count)),
+                          blocks, result);
+  return result;
+}
 
-template <class ExecutionSpace, class T, class MemorySpace>
-Statistics statistics(const ExecutionSpace& exec, const Image<T, MemorySpace>& image) {
-  impl::StatisticsValue result;
-  const std::int64_t count = image.geometry().voxel_count();
-  if constexpr (std::is_same<typename ExecutionSpace::memory_space, Kokkos::HostSpace>::value) {
-    const impl::StatisticsBlocks<T> blocks{image.voxels().data(), count};
-    Kokkos::parallel_reduce("medimg::statistics",
-                            Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(
-                                exec, 0, impl::StatisticsBlocks<T>::blocks(count)),
-                            blocks, result);
-  } else {
-    using Functor = impl::StatisticsReduction<typename Image<T, MemorySpace>::view_type>;
-    Kokkos::parallel_reduce(
-        "medimg::statistics",
-        Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, count),
-        Functor{image.voxels().data()}, result);
-  }
+inline Statistics finish_statistics(const StatisticsValue& result) {
   Statistics stats;
   stats.count = result.count;
   if (result.count > 0) {
@@ -195,6 +189,41 @@ Statistics statistics(const ExecutionSpace& exec, const Image<T, MemorySpace>& i
     stats.min = stats.max = stats.mean = std::numeric_limits<double>::quiet_NaN();
   }
   return stats;
+}
+
+}  // namespace impl
+
+// statistics() of host voxels that arrive in pieces (a file streamed through
+// a small buffer: `medimg info` on a compressed NIfTI): add() each piece in
+// any order, then result().
+class StatisticsAccumulator {
+ public:
+  StatisticsAccumulator() { impl::statistics_init(m_value); }
+  template <class T>
+  void add(const T* voxels, std::int64_t count) {
+    impl::statistics_join(
+        m_value, impl::host_statistics(Kokkos::DefaultHostExecutionSpace(), voxels, count));
+  }
+  Statistics result() const { return impl::finish_statistics(m_value); }
+
+ private:
+  impl::StatisticsValue m_value;
+};
+
+template <class ExecutionSpace, class T, class MemorySpace>
+Statistics statistics(const ExecutionSpace& exec, const Image<T, MemorySpace>& image) {
+  impl::StatisticsValue result;
+  const std::int64_t count = image.geometry().voxel_count();
+  if constexpr (std::is_same<typename ExecutionSpace::memory_space, Kokkos::HostSpace>::value) {
+    result = impl::host_statistics(exec, image.voxels().data(), count);
+  } else {
+    using Functor = impl::StatisticsReduction<typename Image<T, MemorySpace>::view_type>;
+    Kokkos::parallel_reduce(
+        "medimg::statistics",
+        Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, count),
+        Functor{image.voxels().data()}, result);
+  }
+  return impl::finish_statistics(result);
 }
 
 template <class T, class MemorySpace>
