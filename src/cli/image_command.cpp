@@ -4,12 +4,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <memory>
 
-#include "medimg/core/output_buffer.hpp"
 #include "medimg/core/scope_guard.hpp"
 #include "medimg/io/image_io.hpp"
-#include "medimg/io/nifti_io.hpp"
 #if MEDIMG_HAS_MPI
 #include <mpi.h>
 
@@ -19,15 +16,6 @@
 namespace medimg::cli {
 
 namespace {
-
-// MEDIMG_MAP_OUTPUT=0 writes outputs with write() instead (to compare).
-bool map_output() {
-  static const bool map = [] {
-    const char* v = std::getenv("MEDIMG_MAP_OUTPUT");
-    return !(v && v[0] == '0');
-  }();
-  return map;
-}
 
 struct Paths {
   std::string input, output, series;
@@ -64,6 +52,28 @@ int run_distributed(const ImageOperation& operation, const Paths& paths, const s
 
 }  // namespace
 
+OutputBuffer::Provider MappedOutput::provider() {
+  // MEDIMG_MAP_OUTPUT=0 writes outputs with write() instead (to compare).
+  static const bool map = [] {
+    const char* v = std::getenv("MEDIMG_MAP_OUTPUT");
+    return !(v && v[0] == '0');
+  }();
+  return [this](PixelType type, const std::array<std::size_t, 3>& extents) -> void* {
+    if (!map) return nullptr;
+    m_mapping = NiftiOutputMapping::open(m_path, type, extents, SaveOptions{},
+                                         Kokkos::DefaultHostExecutionSpace().concurrency());
+    return m_mapping ? m_mapping->voxels() : nullptr;
+  };
+}
+
+void MappedOutput::save(const AnyImage<HostMemory>& result) {
+  if (m_mapping && m_mapping->holds(result)) {
+    m_mapping->commit(result);
+  } else {
+    save_image(result, m_path);
+  }
+}
+
 CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::string& description,
                             const GlobalOptions& global, Action& action,
                             std::function<ImageOperation()> make_operation) {
@@ -88,33 +98,20 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
       // `loaded` outlives every use of `input` here.
       const MappedImage loaded = load_image_mapped(paths->input, LoadOptions{paths->series});
       const auto input = to_memory_space<DeviceMemory>(loaded.image);
-      // A .nii output is written where the kernel puts it: the operation's
-      // first host image is the output file's mapping (NiftiOutputMapping);
-      // when the result is elsewhere after all (a scratch image came first,
-      // device memory) it is saved as usual. `mapped` outlives `result`.
-      std::unique_ptr<NiftiOutputMapping> mapped;
+      // A .nii output is written where the kernel puts it (MappedOutput);
+      // `output` outlives `result`.
+      MappedOutput output(paths->output);
       const auto start = std::chrono::steady_clock::now();
       DeviceImage result;
       {
-        const OutputBuffer::Scope output_buffer(
-            [&](PixelType type, const std::array<std::size_t, 3>& extents) -> void* {
-              if (!map_output()) return nullptr;
-              mapped = NiftiOutputMapping::open(paths->output, type, extents, SaveOptions{},
-                                                Kokkos::DefaultHostExecutionSpace().concurrency());
-              return mapped ? mapped->voxels() : nullptr;
-            });
+        const OutputBuffer::Scope output_buffer(output.provider());
         result = operation.serial(input);
       }
       Kokkos::fence();
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();
-      const auto host_result = to_memory_space<HostMemory>(result);
-      if (mapped && mapped->holds(host_result)) {
-        mapped->commit(host_result);
-      } else {
-        save_image(host_result, paths->output);
-      }
+      output.save(to_memory_space<HostMemory>(result));
       if (!global.quiet) {
         std::cout << name << ": " << paths->input << " " << to_string(geometry(input).size())
                   << " -> " << paths->output << " " << to_string(geometry(result).size()) << ", "

@@ -17,7 +17,9 @@
 #include "commands.hpp"
 #include "medimg/config.hpp"
 #include "medimg/core/geometry.hpp"
+#include "medimg/core/output_buffer.hpp"
 #include "medimg/interp/interpolator.hpp"
+#include "medimg/io/nifti_io.hpp"
 #if MEDIMG_HAS_MPI
 #include "medimg/dist/ops.hpp"
 #endif
@@ -28,6 +30,23 @@ using DeviceImage = AnyImage<DeviceMemory>;
 #if MEDIMG_HAS_MPI
 using DistributedAny = AnyDistributedImage<DeviceMemory>;
 #endif
+
+// A command's output written where its last operation puts it: for a .nii
+// path, provider() (for an OutputBuffer::Scope around that operation) maps
+// the output file as the operation's first host image (NiftiOutputMapping,
+// io/nifti_io.hpp); save(result) commits the file when the result is there
+// and otherwise saves it as usual (save_image). MEDIMG_MAP_OUTPUT=0 always
+// saves. The object must outlive every image that may use the mapping.
+class MappedOutput {
+ public:
+  explicit MappedOutput(std::string path) : m_path(std::move(path)) {}
+  OutputBuffer::Provider provider();
+  void save(const AnyImage<HostMemory>& result);
+
+ private:
+  std::string m_path;
+  std::unique_ptr<NiftiOutputMapping> m_mapping;
+};
 
 // One operation, on a whole image and (with MPI) on a distributed one.
 struct ImageOperation {

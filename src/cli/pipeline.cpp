@@ -41,7 +41,11 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
   }
   const Pipeline pipeline = Pipeline::load(o.steps);
   check_output_path(o.output);
-  auto input = to_memory_space<DeviceMemory>(load_image(o.input));
+  // A plain NIfTI input is the file's pages (load_image_mapped), held for
+  // the command (clean file pages: the kernel can reclaim them under memory
+  // pressure); any other input is read and freed after the first step.
+  MappedImage loaded = load_image_mapped(o.input);
+  auto input = to_memory_space<DeviceMemory>(take(loaded.image));
   const Size3 input_size = geometry(input).size();
   if (!o.drawn.empty()) {
     const std::filesystem::path folder = std::filesystem::absolute(o.drawn).parent_path();
@@ -54,7 +58,9 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
   RandomContext random{o.seed.value_or(0), o.item.value_or(0), &drawn};
   const bool keyed = o.seed || o.item;
   // Handed over (take): the input is released once the first step has made
-  // its output.
+  // its output. The last step's output is the .nii file's pages
+  // (MappedOutput); `output` outlives `result`.
+  MappedOutput output(o.output);
   const auto result = [&] {
     // A step whose output has the shape of an image an earlier step freed
     // reuses its voxels. A budget of 0 holds no freed buffer past the next
@@ -62,9 +68,9 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
     // the peak is what it is without the pool.
     const VoxelPool::Scope pool(0);
     RandomContext recording{0, 0, &drawn, false};
-    return pipeline.run(take(input), &timings, keyed ? &random : &recording);
+    return pipeline.run(take(input), &timings, keyed ? &random : &recording, output.provider());
   }();
-  save_image(to_memory_space<HostMemory>(result), o.output);
+  output.save(to_memory_space<HostMemory>(result));
   if (!o.drawn.empty()) {
     AtomicOutput file(o.drawn);
     {

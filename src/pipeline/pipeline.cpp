@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "medimg/core/message.hpp"
@@ -335,10 +336,13 @@ AnyImage<DeviceMemory> Pipeline::run_fused(const AnyImage<DeviceMemory>& image, 
 }
 
 AnyImage<DeviceMemory> Pipeline::run(AnyImage<DeviceMemory> image, std::vector<StepTiming>* timings,
-                                     RandomContext* random) const {
+                                     RandomContext* random,
+                                     const OutputBuffer::Provider& last_output) const {
   for (const auto& [first, last] : m_units) {
     const PipelineStep& step = *m_steps[first];
     const auto start = std::chrono::steady_clock::now();
+    std::optional<OutputBuffer::Scope> output_buffer;
+    if (last_output && last == m_steps.size()) output_buffer.emplace(last_output);
     try {
       if (last - first > 1) {
         image = run_fused(image, first, last);

@@ -283,18 +283,30 @@ class PlainNiftiInput(unittest.TestCase):
 
 
 class MappedNiftiOutput(unittest.TestCase):
-    """A geometric command's .nii output is the file's own mapping (the
-    kernel writes its page-cache pages): the file is byte for byte what
-    writing it gives (MEDIMG_MAP_OUTPUT=0), over an existing larger or
-    smaller file too, in NIfTI-1 and -2, with no temporary left."""
+    """A geometric command's (and a pipeline's last step's) .nii output is
+    the file's own mapping (the kernel writes its page-cache pages): the file
+    is byte for byte what reading and writing give (MEDIMG_MAP_INPUT=0,
+    MEDIMG_MAP_OUTPUT=0), over an existing larger or smaller file too, in
+    NIfTI-1 and -2, with no temporary left."""
 
     def test_mapped_equals_written(self):
         d = fresh_dir("mapped_nifti_output")
         img = nib.load(os.path.join(MRICRON, "aal.nii.gz"))
         src = os.path.join(d, "in.nii")
         nib.save(img, src)
-        written_env = dict(os.environ, MEDIMG_MAP_OUTPUT="0")
-        cases = (["rotate", "--axis", "z", "--angle", "10", "--interp", "linear"],
+        written_env = dict(os.environ, MEDIMG_MAP_OUTPUT="0", MEDIMG_MAP_INPUT="0")
+        steps = []
+        for n, chain in enumerate(([{"op": "reorient", "orientation": "RAS"},
+                                    {"op": "resample_to_spacing", "spacing": [1.5, 1.5, 2]},
+                                    {"op": "z_score"}],
+                                   [{"op": "flip", "axis": "y"},
+                                    {"op": "resample_to_spacing", "spacing": [2, 2, 2]},
+                                    {"op": "crop_or_pad", "size": [40, 50, 30]}])):
+            steps.append(os.path.join(d, "steps%d.json" % n))
+            with open(steps[-1], "w") as f:
+                json.dump({"medimg_pipeline": 1, "steps": chain}, f)
+        cases = (["pipeline", "--steps", steps[0]], ["pipeline", "--steps", steps[1]],
+                 ["rotate", "--axis", "z", "--angle", "10", "--interp", "linear"],
                  ["rotate", "--axis", "x", "--angle", "-7", "--interp", "bspline"],
                  ["resample", "--spacing", "1.5,2,2.5"],
                  ["crop", "--start", "3,4,5", "--size", "20,30,40"],

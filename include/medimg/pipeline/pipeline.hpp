@@ -32,6 +32,7 @@
 
 #include "medimg/core/error.hpp"
 #include "medimg/core/image.hpp"
+#include "medimg/core/output_buffer.hpp"
 
 namespace medimg {
 
@@ -88,10 +89,13 @@ class Pipeline {
   // The op name of each step.
   std::vector<std::string> ops() const;
 
-  // Runs the steps in order (each fenced, so `timings` are per step).
+  // Runs the steps in order (each fenced, so `timings` are per step). With
+  // `last_output`, the last step runs inside an OutputBuffer::Scope of that
+  // provider (core/output_buffer.hpp: the CLI maps a .nii output there).
   AnyImage<DeviceMemory> run(AnyImage<DeviceMemory> image,
                              std::vector<StepTiming>* timings = nullptr,
-                             RandomContext* random = nullptr) const;
+                             RandomContext* random = nullptr,
+                             const OutputBuffer::Provider& last_output = {}) const;
 
   // The output of every step for an input of this shape (throws StepError
   // as run would for a grid the step refuses).
