@@ -422,9 +422,10 @@ std::unique_ptr<NiftiOutputMapping> NiftiOutputMapping::open(
   const int fd = ::open(state->output->temporary_path().c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return nullptr;
   // Blocks reserved now: writing through the mapping cannot then hit a full
-  // disk (SIGBUS); EFBIG/ENOSPC/EOPNOTSUPP here mean "write it as usual".
+  // disk (SIGBUS); EFBIG/ENOSPC/EDQUOT/EOPNOTSUPP here mean "write it as
+  // usual" (fallocate itself: posix_fallocate would emulate it by writing).
   void* base = MAP_FAILED;
-  if (::posix_fallocate(fd, 0, static_cast<off_t>(state->length)) == 0) {
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(state->length)) == 0) {
     base = mmap(nullptr, state->length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   }
   ::close(fd);
