@@ -41,10 +41,15 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
   }
   const Pipeline pipeline = Pipeline::load(o.steps);
   check_output_path(o.output);
-  // A plain NIfTI input is the file's pages (load_image_mapped), held for
-  // the command (clean file pages: the kernel can reclaim them under memory
-  // pressure); any other input is read and freed after the first step.
+  // A plain NIfTI input is the file's pages (load_image_mapped), released
+  // after the first step whose output does not lie in them (a step may hand
+  // its input on: reorient to the image's own orientation); any other input
+  // is freed once the first step has made its output (take, below).
   MappedImage loaded = load_image_mapped(o.input);
+  const auto* input_begin = static_cast<const unsigned char*>(std::visit(
+      [](const auto& typed) -> const void* { return typed.voxels().data(); }, loaded.image));
+  const auto* input_end =
+      input_begin + geometry(loaded.image).voxel_count() * pixel_size(pixel_type(loaded.image));
   auto input = to_memory_space<DeviceMemory>(take(loaded.image));
   const Size3 input_size = geometry(input).size();
   if (!o.drawn.empty()) {
@@ -68,7 +73,14 @@ int run_pipeline(const PipelineOptions& o, const GlobalOptions& global) {
     // the peak is what it is without the pool.
     const VoxelPool::Scope pool(0);
     RandomContext recording{0, 0, &drawn, false};
-    return pipeline.run(take(input), &timings, keyed ? &random : &recording, output.provider());
+    PipelineHooks hooks;
+    hooks.last_output = output.provider();
+    hooks.after_step = [&](const AnyImage<DeviceMemory>& made) {
+      const auto* data = static_cast<const unsigned char*>(
+          std::visit([](const auto& typed) -> const void* { return typed.voxels().data(); }, made));
+      if (loaded.mapping && !(data >= input_begin && data < input_end)) loaded.mapping.reset();
+    };
+    return pipeline.run(take(input), &timings, keyed ? &random : &recording, hooks);
   }();
   output.save(to_memory_space<HostMemory>(result));
   if (!o.drawn.empty()) {

@@ -336,13 +336,12 @@ AnyImage<DeviceMemory> Pipeline::run_fused(const AnyImage<DeviceMemory>& image, 
 }
 
 AnyImage<DeviceMemory> Pipeline::run(AnyImage<DeviceMemory> image, std::vector<StepTiming>* timings,
-                                     RandomContext* random,
-                                     const OutputBuffer::Provider& last_output) const {
+                                     RandomContext* random, const PipelineHooks& hooks) const {
   for (const auto& [first, last] : m_units) {
     const PipelineStep& step = *m_steps[first];
     const auto start = std::chrono::steady_clock::now();
     std::optional<OutputBuffer::Scope> output_buffer;
-    if (last_output && last == m_steps.size()) output_buffer.emplace(last_output);
+    if (hooks.last_output && last == m_steps.size()) output_buffer.emplace(hooks.last_output);
     try {
       if (last - first > 1) {
         image = run_fused(image, first, last);
@@ -362,6 +361,7 @@ AnyImage<DeviceMemory> Pipeline::run(AnyImage<DeviceMemory> image, std::vector<S
       timings->push_back({step.op, ms});
       for (std::size_t s = first + 1; s < last; ++s) timings->push_back({m_steps[s]->op, 0.0});
     }
+    if (hooks.after_step) hooks.after_step(image);
   }
   return image;
 }

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -78,6 +79,16 @@ struct RandomContext {
 
 struct PipelineStep;  // one compiled step (src/pipeline/pipeline.cpp)
 
+// What the CLI's pipeline command adds to a run (both optional).
+struct PipelineHooks {
+  // The last step runs inside an OutputBuffer::Scope of this provider
+  // (core/output_buffer.hpp: a .nii output mapped).
+  OutputBuffer::Provider last_output;
+  // Called with each step's output once it is made (a mapped input is
+  // released when no output lies in its voxels any more).
+  std::function<void(const AnyImage<DeviceMemory>&)> after_step;
+};
+
 class Pipeline {
  public:
   // `source` names the document in errors (a file name).
@@ -89,13 +100,11 @@ class Pipeline {
   // The op name of each step.
   std::vector<std::string> ops() const;
 
-  // Runs the steps in order (each fenced, so `timings` are per step). With
-  // `last_output`, the last step runs inside an OutputBuffer::Scope of that
-  // provider (core/output_buffer.hpp: the CLI maps a .nii output there).
+  // Runs the steps in order (each fenced, so `timings` are per step).
   AnyImage<DeviceMemory> run(AnyImage<DeviceMemory> image,
                              std::vector<StepTiming>* timings = nullptr,
                              RandomContext* random = nullptr,
-                             const OutputBuffer::Provider& last_output = {}) const;
+                             const PipelineHooks& hooks = {}) const;
 
   // The output of every step for an input of this shape (throws StepError
   // as run would for a grid the step refuses).
