@@ -42,8 +42,8 @@ Described describe(const AnyImage<HostMemory>& image) {
 }
 
 // A compressed NIfTI: inflated piece by piece into 1 Mi voxels, each piece
-// reduced while it is in cache; the image is never held (ch2 as float:
-// 96 MiB of pages not faulted in, about a third of the time).
+// reduced while it is in cache; the image is never held (ch2 as float,
+// scripts/bench_e2e.sh: 0.13-0.15 s and 109 MiB before, 0.10 s and 17 MiB).
 Described describe_streamed(const std::string& path) {
   StatisticsAccumulator stats;
   NiftiStream header =
