@@ -46,8 +46,38 @@ ImageHeader read_nifti_header(const std::string& path, const LoadOptions&) {
   no_itk("read", path);
 }
 
+NiftiStream stream_nifti(const std::string& path, const LoadOptions&, std::size_t,
+                         const std::function<void(PixelType, const void*, std::size_t)>&) {
+  no_itk("read", path);
+}
+
 void save_nifti(const AnyImage<HostMemory>&, const std::string& path, const SaveOptions&) {
   no_itk("write", path);
+}
+
+// No mapping is ever made here: callers see null from open() and save as
+// they would on a filesystem without shared mappings (save_image, which
+// explains).
+struct NiftiOutputMapping::State {};
+
+std::unique_ptr<NiftiOutputMapping> NiftiOutputMapping::open(const std::string&, PixelType,
+                                                             const std::array<std::size_t, 3>&,
+                                                             const SaveOptions&, int) {
+  return nullptr;
+}
+
+NiftiOutputMapping::~NiftiOutputMapping() = default;
+
+void* NiftiOutputMapping::voxels() const {
+  return nullptr;
+}
+
+bool NiftiOutputMapping::holds(const AnyImage<HostMemory>&) const {
+  return false;
+}
+
+void NiftiOutputMapping::commit(const AnyImage<HostMemory>&) {
+  throw Error("no NIfTI output mapping without ITK (MEDIMG_ENABLE_ITK=OFF)");
 }
 
 NiftiTransforms read_nifti_transforms(const std::string& path, const LoadOptions&) {
