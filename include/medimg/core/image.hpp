@@ -153,6 +153,11 @@ Image<T, MemorySpace> clone(const Image<T, MemorySpace>& image) {
   return copy;
 }
 
+// X(T) for each pixel type of AnyImage, in its order: for explicit
+// instantiations (resample/resample.hpp, ops/detail/index_copy.hpp).
+#define MEDIMG_FOR_EACH_PIXEL_TYPE(X) \
+  X(std::uint8_t) X(std::int16_t) X(std::uint16_t) X(std::int32_t) X(float) X(double)
+
 template <class MemorySpace = DeviceMemory>
 using AnyImage = std::variant<Image<std::uint8_t, MemorySpace>, Image<std::int16_t, MemorySpace>,
                               Image<std::uint16_t, MemorySpace>, Image<std::int32_t, MemorySpace>,

@@ -244,6 +244,16 @@ DistributedImage<T, MemorySpace> resample(const ExecutionSpace& exec, const Geom
                         transform, fill);
 }
 
+// Compiled once, in src/dist/instances.cpp, as the single-process affine
+// resample is (resample/resample.hpp).
+#define MEDIMG_DIST_RESAMPLE(T)                              \
+  template DistributedImage<T, DeviceMemory> resample(       \
+      const DeviceMemory::execution_space&, const Geometry&, \
+      const DistributedImage<T, DeviceMemory>&, const AffineTransform&, Interp, double);
+#define MEDIMG_EXTERN_DIST_RESAMPLE(T) extern MEDIMG_DIST_RESAMPLE(T)
+MEDIMG_FOR_EACH_PIXEL_TYPE(MEDIMG_EXTERN_DIST_RESAMPLE)
+#undef MEDIMG_EXTERN_DIST_RESAMPLE
+
 // Collective. The distributed copy_by_index_mapping (crop, pad, flip,
 // change_orientation): a change_orientation that moves the k axis reads a
 // box spanning every input slab, so the data is redistributed.
@@ -269,5 +279,15 @@ DistributedImage<T, MemorySpace> copy_by_index_mapping(
   exec.fence();
   return result;
 }
+
+// Compiled once as well (src/dist/instances.cpp): crop, pad, flip and
+// reorient on the default device.
+#define MEDIMG_DIST_INDEX_COPY(T)                                                     \
+  template DistributedImage<T, DeviceMemory> copy_by_index_mapping(                   \
+      const DeviceMemory::execution_space&, const DistributedImage<T, DeviceMemory>&, \
+      const Geometry&, const IndexMapping&, T, const char*);
+#define MEDIMG_EXTERN_DIST_INDEX_COPY(T) extern MEDIMG_DIST_INDEX_COPY(T)
+MEDIMG_FOR_EACH_PIXEL_TYPE(MEDIMG_EXTERN_DIST_INDEX_COPY)
+#undef MEDIMG_EXTERN_DIST_INDEX_COPY
 
 }  // namespace medimg

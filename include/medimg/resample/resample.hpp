@@ -561,4 +561,17 @@ Image<T, MemorySpace> resample(const Geometry& output, const Image<T, MemorySpac
   return resample(typename MemorySpace::execution_space(), output, input, transform, interp, fill);
 }
 
+// The affine resample of every pixel type on the default device is compiled
+// once, in src/resample/instances.cpp: the geometric commands, the pipeline
+// and the Python module all call it, and each of the six CLI files that did
+// compiled its own copy of every interpolator's kernel (about 50 s per file
+// with g++, twice that with nvcc; docs/CI.md).
+#define MEDIMG_RESAMPLE_AFFINE(T)                                                                 \
+  template Image<T, DeviceMemory> resample(const DeviceMemory::execution_space&, const Geometry&, \
+                                           const Image<T, DeviceMemory>&, const AffineTransform&, \
+                                           Interp, double);
+#define MEDIMG_EXTERN_RESAMPLE_AFFINE(T) extern MEDIMG_RESAMPLE_AFFINE(T)
+MEDIMG_FOR_EACH_PIXEL_TYPE(MEDIMG_EXTERN_RESAMPLE_AFFINE)
+#undef MEDIMG_EXTERN_RESAMPLE_AFFINE
+
 }  // namespace medimg

@@ -125,6 +125,16 @@ Image<T, MemorySpace> copy_by_index_mapping(const ExecutionSpace& exec,
   return result;
 }
 
+// Compiled once, in src/ops/instances.cpp: crop, pad, flip and
+// change_orientation of every pixel type on the default device.
+#define MEDIMG_INDEX_COPY(T)                                                                \
+  template Image<T, DeviceMemory> copy_by_index_mapping(                                    \
+      const DeviceMemory::execution_space&, const Image<T, DeviceMemory>&, const Geometry&, \
+      const IndexMapping&, T, const char*);
+#define MEDIMG_EXTERN_INDEX_COPY(T) extern MEDIMG_INDEX_COPY(T)
+MEDIMG_FOR_EACH_PIXEL_TYPE(MEDIMG_EXTERN_INDEX_COPY)
+#undef MEDIMG_EXTERN_INDEX_COPY
+
 // The mapping of the transpose: o[c] = step[c] * (s[source_axis[c]] - first[c])
 // read the other way round. Crop and pad are each other's transposes, flips
 // and axis permutations are their own inverses.
