@@ -12,6 +12,7 @@
 #include <set>
 
 #include "itk_module/module.hpp"
+#include "medimg/io/detail/dicom_lengths.hpp"
 
 namespace medimg::itk_module {
 
@@ -52,6 +53,9 @@ nlohmann::json screen_file(const fs::path& path) {
     out["skip"] = reason;
     return out;
   };
+  // Before GDCM, which would first allocate what a damaged length declares.
+  const std::string damaged = detail::dicom_length_problem(path.string());
+  if (!damaged.empty()) return skip("damaged: " + damaged);
   gdcm::Reader reader;
   reader.SetFileName(path.string().c_str());
   const std::set<gdcm::Tag> none;

@@ -29,6 +29,7 @@
 #include "itk_module/module.hpp"
 #include "medimg/core/error.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/dicom_lengths.hpp"
 #include "medimg/io/detail/itk_module.hpp"
 #include "medimg/io/detail/payload_check.hpp"
 #include "medimg/io/itk_bridge.hpp"
@@ -276,6 +277,10 @@ Geometry with_k_spacing(const Geometry& g, double spacing) {
 }
 
 FileHeader read_file_header(const std::string& path) {
+  // Before ITK asks GDCM whether it can read the file (GDCM would allocate
+  // what a damaged length declares; io/detail/dicom_lengths.hpp).
+  const std::string damaged = detail::dicom_length_problem(path);
+  if (!damaged.empty()) throw Error("cannot read '" + path + "': damaged DICOM file: " + damaged);
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::IOFileModeEnum::ReadMode);
   if (!io) {

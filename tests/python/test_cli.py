@@ -436,12 +436,14 @@ class BadInput(unittest.TestCase):
                     self.assertEqual(len(lines), 1, result.stderr)
                     self.assertTrue(lines[0].startswith("medimg: error: "), lines[0])
                     aborted_in_child += "aborted while reading" in lines[0]
-        # rtdose_1frame, rtdose_expb_1frame, rtdose_rle_1frame, DICOMDIR-nooffset
-        # read alone; in a folder the scan skips them (and the rest) by name.
-        self.assertGreaterEqual(aborted_in_child, 4)
+        # rtdose_1frame, rtdose_expb_1frame, rtdose_rle_1frame read alone (GDCM
+        # asserted on DICOMDIR-nooffset too; the length walk refuses it first);
+        # in a folder the scan skips them (and the rest) by name.
+        self.assertGreaterEqual(aborted_in_child, 3)
         for folder, reason in [(root, "FrameIncrementPointer without NumberOfFrames"),
-                               (os.path.join(root, "dicomdirtests"), "damaged: the DICOM library "
-                                                                      "aborted")]:
+                               # DICOMDIR-nooffset: found before GDCM (which asserted)
+                               (os.path.join(root, "dicomdirtests"),
+                                "damaged: element (FFFE,E000) declares 248 bytes, 224 are left")]:
             listing = json.loads(run("--quiet", "info", "--json", folder).stdout)
             reasons = [s["reason"] for s in listing["skipped"]]
             self.assertTrue(any(reason in r for r in reasons), reasons)

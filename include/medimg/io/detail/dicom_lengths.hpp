@@ -1,0 +1,37 @@
+// A check made before GDCM parses a DICOM file (the ITK module's header
+// screen): GDCM sizes a buffer to an element's declared length and fills it
+// with zeros before it finds that the file is shorter, so a damaged length
+// costs up to 4 GiB of memory and seconds per read (a 2,735-byte mutated
+// RT plan that declares 0x46464646 bytes for one element: 1.1 GiB, 0.7 s,
+// in each of the screen's and the load's children; docs/RELIABILITY.md).
+//
+// This walks the data elements up to the pixel data, as GDCM's
+// ReadUpToTag(7FE0,0010) does: File Meta group in explicit VR little
+// endian, then the data set in the encoding of its transfer syntax (a file
+// without the "DICM" preamble only when it starts with group 0002 or 0008,
+// in the encoding its first element shows), into
+// sequences and items of undefined length and, in explicit VR, of defined
+// length, so no data dictionary is needed. A defined length that runs past
+// the end of its container (the file, a sequence, an item) is reported.
+// Anything the walk cannot follow (an unknown VR, a tag out of place, a
+// deflated data set, nesting deeper than 64) ends it without a finding:
+// GDCM then decides, as before. Implicit VR elements of defined length are
+// not opened (telling a sequence from a value needs the dictionary).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace medimg::detail {
+
+// Empty when nothing is wrong as far as the walk sees, else one line such
+// as "element (4646,4646) declares 1179010630 bytes, 2091 are left in the
+// file".
+std::string dicom_length_problem(const std::uint8_t* data, std::size_t size);
+
+// The same for a file (mapped read-only); empty when it cannot be opened
+// (the parser that follows says why).
+std::string dicom_length_problem(const std::string& path);
+
+}  // namespace medimg::detail

@@ -1,0 +1,232 @@
+// io/detail/dicom_lengths.hpp. Compiled into the library (its tests) and
+// into the ITK module (the screen calls it before GDCM).
+#include "medimg/io/detail/dicom_lengths.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace medimg::detail {
+
+namespace {
+
+constexpr std::uint32_t undefined_length = 0xffffffffu;
+constexpr int deepest = 64;
+
+// The VRs of PS3.5 table 6.2-1, and those of them with a 4-byte length in
+// explicit VR (PS3.5 7.1.2).
+bool is_vr(char a, char b) {
+  static constexpr std::string_view all =
+      "AEASATCSDADSDTFLFDISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV";
+  for (std::size_t i = 0; i < all.size(); i += 2) {
+    if (all[i] == a && all[i + 1] == b) return true;
+  }
+  return false;
+}
+
+bool has_long_length(char a, char b) {
+  static constexpr std::string_view long_vrs = "OBODOFOLOVOWSQSVUCUNURUTUV";
+  for (std::size_t i = 0; i < long_vrs.size(); i += 2) {
+    if (long_vrs[i] == a && long_vrs[i + 1] == b) return true;
+  }
+  return false;
+}
+
+std::string tag_text(std::uint16_t group, std::uint16_t element) {
+  char text[16];
+  std::snprintf(text, sizeof(text), "(%04X,%04X)", group, element);
+  return text;
+}
+
+class Walk {
+ public:
+  Walk(const std::uint8_t* data, std::size_t size) : m_data(data), m_size(size) {}
+
+  std::string run() {
+    std::size_t pos = 0;
+    if (m_size >= 132 && std::memcmp(m_data + 128, "DICM", 4) == 0) {
+      pos = 132;
+      // The File Meta group: explicit VR little endian, whatever follows.
+      m_explicit = true;
+      m_little = true;
+      std::string syntax;
+      while (pos + 8 <= m_size && u16(pos) == 0x0002) {
+        Element e;
+        if (!header(pos, m_size, e) || !fits(e, m_size, "file")) return m_problem;
+        if (e.length == undefined_length) return {};
+        if (e.element == 0x0010) {
+          syntax.assign(reinterpret_cast<const char*>(m_data + e.value), e.length);
+          while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) {
+            syntax.pop_back();
+          }
+        }
+        pos = e.value + e.length;
+      }
+      if (syntax == "1.2.840.10008.1.2.1.99") return {};  // deflated: not walked
+      m_explicit = syntax != "1.2.840.10008.1.2";
+      m_little = syntax != "1.2.840.10008.1.2.2";
+    } else {
+      // No preamble: only what starts like a DICOM data set (File Meta, or
+      // group 0008 as the old ACR-NEMA and raw files do) is walked, so a
+      // NIfTI or text file is never called damaged; then the encoding the
+      // first element shows (GDCM guesses the same way), little endian.
+      m_little = true;
+      if (m_size < 8 || m_data[1] != 0 || (m_data[0] != 0x02 && m_data[0] != 0x08)) return {};
+      m_explicit = m_size >= 6 && is_vr(static_cast<char>(m_data[4]), static_cast<char>(m_data[5]));
+    }
+    walk_data_set(pos, m_size, 0, false);
+    return m_problem;
+  }
+
+ private:
+  struct Element {
+    std::uint16_t group = 0, element = 0;
+    char vr[2] = {0, 0};
+    std::uint32_t length = 0;
+    std::size_t value = 0;  // where the value starts
+  };
+
+  std::uint16_t u16(std::size_t at) const {
+    const std::uint8_t* p = m_data + at;
+    return m_little ? static_cast<std::uint16_t>(p[0] | p[1] << 8)
+                    : static_cast<std::uint16_t>(p[1] | p[0] << 8);
+  }
+  std::uint32_t u32(std::size_t at) const {
+    const std::uint8_t* p = m_data + at;
+    return m_little ? (std::uint32_t(p[0]) | std::uint32_t(p[1]) << 8 | std::uint32_t(p[2]) << 16 |
+                       std::uint32_t(p[3]) << 24)
+                    : (std::uint32_t(p[3]) | std::uint32_t(p[2]) << 8 | std::uint32_t(p[1]) << 16 |
+                       std::uint32_t(p[0]) << 24);
+  }
+
+  // False ends the walk (with m_problem set when a length is past `end`).
+  bool found(const Element& e, std::size_t end, const char* container) {
+    m_problem = "element " + tag_text(e.group, e.element) + " declares " +
+                std::to_string(e.length) + " bytes, " + std::to_string(end - e.value) +
+                " are left in the " + (end == m_size ? "file" : container);
+    return false;
+  }
+
+  // The element header at `pos` (tag, VR where explicit, length); false when
+  // it is cut off or does not read as one. Items and delimiters (FFFE,xxxx)
+  // have no VR.
+  bool header(std::size_t pos, std::size_t end, Element& e) {
+    if (pos + 8 > end) return false;
+    e.group = u16(pos);
+    e.element = u16(pos + 2);
+    if (e.group == 0xfffe || !m_explicit) {
+      e.length = u32(pos + 4);
+      e.value = pos + 8;
+      // Implicit VR bytes that read as a VR: the file is probably explicit
+      // after all; GDCM decides.
+      if (e.group != 0xfffe &&
+          is_vr(static_cast<char>(m_data[pos + 4]), static_cast<char>(m_data[pos + 5]))) {
+        return false;
+      }
+    } else {
+      e.vr[0] = static_cast<char>(m_data[pos + 4]);
+      e.vr[1] = static_cast<char>(m_data[pos + 5]);
+      if (!is_vr(e.vr[0], e.vr[1])) return false;
+      if (has_long_length(e.vr[0], e.vr[1])) {
+        if (pos + 12 > end) return false;
+        e.length = u32(pos + 8);
+        e.value = pos + 12;
+      } else {
+        e.length = u16(pos + 6);
+        e.value = pos + 8;
+      }
+    }
+    return true;
+  }
+
+  // Whether a defined length stays within `end` (else the finding).
+  bool fits(const Element& e, std::size_t end, const char* container) {
+    if (e.length == undefined_length || e.length <= end - e.value) return true;
+    return found(e, end, container);
+  }
+
+  // Elements from `pos` to `end`; in an item of undefined length (`item`)
+  // until its delimiter. Returns where the walk stopped, or npos to end it.
+  std::size_t walk_data_set(std::size_t pos, std::size_t end, int depth, bool item) {
+    if (depth > deepest) return npos;
+    while (pos < end) {
+      Element e;
+      if (!header(pos, end, e)) return npos;
+      if (e.group == 0xfffe) {
+        // Only an item's delimiter belongs here.
+        return item && e.element == 0xe00d ? e.value : npos;
+      }
+      if (depth == 0 && e.group == 0x7fe0 && e.element == 0x0010) return npos;  // GDCM stops here
+      if (!fits(e, end, "item")) return npos;
+      if (e.length == undefined_length) {
+        pos = walk_sequence(e.value, end, depth + 1, true);
+        if (pos == npos) return npos;
+        continue;
+      }
+      if (m_explicit && e.vr[0] == 'S' && e.vr[1] == 'Q') {
+        if (walk_sequence(e.value, e.value + e.length, depth + 1, false) == npos) return npos;
+      }
+      pos = e.value + e.length;
+    }
+    return item ? npos : pos;
+  }
+
+  // Items from `pos`: until the sequence delimiter (`undefined`) or `end`.
+  std::size_t walk_sequence(std::size_t pos, std::size_t end, int depth, bool undefined) {
+    if (depth > deepest) return npos;
+    while (pos < end) {
+      Element e;
+      if (!header(pos, end, e) || !fits(e, end, "sequence")) return npos;
+      if (e.group != 0xfffe) return npos;
+      if (e.element == 0xe0dd) return undefined ? e.value : npos;
+      if (e.element != 0xe000) return npos;
+      if (e.length == undefined_length) {
+        pos = walk_data_set(e.value, end, depth + 1, true);
+        if (pos == npos) return npos;
+        continue;
+      }
+      if (m_explicit &&
+          walk_data_set(e.value, e.value + e.length, depth + 1, false) != e.value + e.length) {
+        return npos;
+      }
+      pos = e.value + e.length;
+    }
+    return undefined ? npos : pos;
+  }
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  const std::uint8_t* m_data;
+  std::size_t m_size;
+  bool m_explicit = true, m_little = true;
+  std::string m_problem;
+};
+
+}  // namespace
+
+std::string dicom_length_problem(const std::uint8_t* data, std::size_t size) {
+  return Walk(data, size).run();
+}
+
+std::string dicom_length_problem(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string problem;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map != MAP_FAILED) {
+      problem = dicom_length_problem(static_cast<const std::uint8_t*>(map), size);
+      ::munmap(map, size);
+    }
+  }
+  ::close(fd);
+  return problem;
+}
+
+}  // namespace medimg::detail
