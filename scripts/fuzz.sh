@@ -5,7 +5,7 @@
 #
 # Sets up and builds build-fuzz/ (scripts/setup.sh --fuzz), writes the seed
 # corpora with medimg's own writers (medimg_fuzz_seeds) plus Debian's pydicom
-# DICOM test files for the dicom harness, then runs each harness (default:
+# DICOM test files for the dicom and dicom_lengths harnesses, then runs each harness (default:
 # all) for SECONDS (default 60) on its corpus, build-fuzz/fuzz/corpus/NAME,
 # which grows from run to run. A finding (crash-*, leak-*, timeout-*,
 # oom-*) is written to build-fuzz/fuzz/findings/NAME/ and makes the exit
@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}
 shift || true
-all=(nifti nifti_gz nrrd mha hdf5 dicom pipeline manifest transform)
+all=(nifti nifti_gz nrrd mha hdf5 dicom dicom_lengths pipeline manifest transform)
 harnesses=("$@")
 [ "${#harnesses[@]}" -gt 0 ] || harnesses=("${all[@]}")
 
@@ -38,6 +38,9 @@ pydicom_files=/usr/lib/python3/dist-packages/pydicom/data/test_files
 for f in CT_small.dcm MR_small.dcm MR_small_implicit.dcm MR_small_bigendian.dcm ExplVR_BigEnd.dcm rtplan.dcm emri_small.dcm; do
   [ -f "$pydicom_files/$f" ] && cp "$pydicom_files/$f" "$work/seeds/dicom/"
 done
+# The length walk starts from the same files (its own harness: in-process).
+rm -rf "$work/seeds/dicom_lengths"
+cp -r "$work/seeds/dicom" "$work/seeds/dicom_lengths"
 
 failed=0
 summary=()
