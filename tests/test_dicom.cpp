@@ -274,7 +274,7 @@ TEST(Dicom, FolderScreeningSkipsWhatIsNotAnImageSlice) {
   // walk now finds it first (read alone, it still reaches GDCM's image
   // reader, FileThatAbortsGdcmIsOneErrorAndTheProcessLivesOn).
   EXPECT_EQ(reasons["DICOMDIR-nooffset"],
-            "damaged: element (FFFE,E000) declares 248 bytes, 224 are left in the file");
+            "damaged: element (FFFE,E000) declares 248 bytes, 224 are left in the sequence");
   EXPECT_EQ(reasons["rtdose_1frame.dcm"],
             "FrameIncrementPointer without NumberOfFrames (a malformed multi-frame object)");
   EXPECT_EQ(reasons["rtstruct.dcm"], "no pixel data (modality RTSTRUCT)");

@@ -77,9 +77,9 @@ class Walk {
       // first element shows (GDCM guesses the same way), little endian.
       m_little = true;
       if (m_size < 8 || m_data[1] != 0 || (m_data[0] != 0x02 && m_data[0] != 0x08)) return {};
-      m_explicit = m_size >= 6 && is_vr(static_cast<char>(m_data[4]), static_cast<char>(m_data[5]));
+      m_explicit = is_vr(static_cast<char>(m_data[4]), static_cast<char>(m_data[5]));
     }
-    walk_data_set(pos, m_size, 0, false);
+    walk_data_set(pos, m_size, 0, false, "file");
     return m_problem;
   }
 
@@ -108,7 +108,7 @@ class Walk {
   bool found(const Element& e, std::size_t end, const char* container) {
     m_problem = "element " + tag_text(e.group, e.element) + " declares " +
                 std::to_string(e.length) + " bytes, " + std::to_string(end - e.value) +
-                " are left in the " + (end == m_size ? "file" : container);
+                " are left in the " + container;
     return false;
   }
 
@@ -150,9 +150,11 @@ class Walk {
     return found(e, end, container);
   }
 
-  // Elements from `pos` to `end`; in an item of undefined length (`item`)
-  // until its delimiter. Returns where the walk stopped, or npos to end it.
-  std::size_t walk_data_set(std::size_t pos, std::size_t end, int depth, bool item) {
+  // Elements from `pos` to `end` (the end of `container`: "file",
+  // "sequence", "item"); in an item of undefined length (`item`) until its
+  // delimiter. Returns where the walk stopped, or npos to end it.
+  std::size_t walk_data_set(std::size_t pos, std::size_t end, int depth, bool item,
+                            const char* container) {
     if (depth > deepest) return npos;
     while (pos < end) {
       Element e;
@@ -162,38 +164,39 @@ class Walk {
         return item && e.element == 0xe00d ? e.value : npos;
       }
       if (depth == 0 && e.group == 0x7fe0 && e.element == 0x0010) return npos;  // GDCM stops here
-      if (!fits(e, end, "item")) return npos;
+      if (!fits(e, end, container)) return npos;
       if (e.length == undefined_length) {
-        pos = walk_sequence(e.value, end, depth + 1, true);
+        pos = walk_sequence(e.value, end, depth + 1, true, container);
         if (pos == npos) return npos;
         continue;
       }
       if (m_explicit && e.vr[0] == 'S' && e.vr[1] == 'Q') {
-        if (walk_sequence(e.value, e.value + e.length, depth + 1, false) == npos) return npos;
+        const std::size_t stop = e.value + e.length;
+        if (walk_sequence(e.value, stop, depth + 1, false, "sequence") == npos) return npos;
       }
       pos = e.value + e.length;
     }
     return item ? npos : pos;
   }
 
-  // Items from `pos`: until the sequence delimiter (`undefined`) or `end`.
-  std::size_t walk_sequence(std::size_t pos, std::size_t end, int depth, bool undefined) {
+  // Items from `pos`: until the sequence delimiter (`undefined`) or `end`
+  // (the end of `container`).
+  std::size_t walk_sequence(std::size_t pos, std::size_t end, int depth, bool undefined,
+                            const char* container) {
     if (depth > deepest) return npos;
     while (pos < end) {
       Element e;
-      if (!header(pos, end, e) || !fits(e, end, "sequence")) return npos;
+      if (!header(pos, end, e) || !fits(e, end, container)) return npos;
       if (e.group != 0xfffe) return npos;
       if (e.element == 0xe0dd) return undefined ? e.value : npos;
       if (e.element != 0xe000) return npos;
       if (e.length == undefined_length) {
-        pos = walk_data_set(e.value, end, depth + 1, true);
+        pos = walk_data_set(e.value, end, depth + 1, true, container);
         if (pos == npos) return npos;
         continue;
       }
-      if (m_explicit &&
-          walk_data_set(e.value, e.value + e.length, depth + 1, false) != e.value + e.length) {
-        return npos;
-      }
+      const std::size_t stop = e.value + e.length;
+      if (m_explicit && walk_data_set(e.value, stop, depth + 1, false, "item") != stop) return npos;
       pos = e.value + e.length;
     }
     return undefined ? npos : pos;
