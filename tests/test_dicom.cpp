@@ -344,14 +344,26 @@ struct DicomBytes {
 TEST(DicomLengths, ALengthPastItsContainerIsFoundWhereverTheWalkReaches) {
   const std::string explicit_le = std::string("1.2.840.10008.1.2.1") + '\0';
   const std::string implicit_le = std::string("1.2.840.10008.1.2") + '\0';
-  // Sound files: nothing to report, pixel data (which the walk stops at)
-  // included.
+  // Sound files: nothing to report.
   DicomBytes sound;
   sound.meta(explicit_le)
       .explicit_element(0x0008, 0x0060, "CS", "CT")
       .explicit_element(0x0010, 0x0010, "PN", "Doe^J ")
-      .explicit_element(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 4000000);
+      .explicit_element(0x7fe0, 0x0010, "OW", std::string(8, '\1'))
+      .explicit_element(0xfffc, 0xfffc, "OB", std::string(4, '\0'));
   EXPECT_EQ(sound.problem(), "");
+  // The walk goes past the pixel data, as GDCM's full read does: a
+  // truncated file, and an element after the pixel data.
+  DicomBytes truncated_pixels;
+  truncated_pixels.meta(explicit_le)
+      .explicit_element(0x0008, 0x0060, "CS", "CT")
+      .explicit_element(0x7fe0, 0x0010, "OW", std::string(8, '\1'), 4000000);
+  EXPECT_EQ(truncated_pixels.problem(),
+            "element (7FE0,0010) declares 4000000 bytes, 8 are left in the file");
+  DicomBytes trailer = sound;
+  trailer.explicit_element(0xfffc, 0xfffc, "OB", "", 0x7fffffff);
+  EXPECT_EQ(trailer.problem(),
+            "element (FFFC,FFFC) declares 2147483647 bytes, 0 are left in the file");
   // The fuzz finding's shape: implicit VR, a private element of 0x46464646.
   DicomBytes fuzzed;
   fuzzed.meta(implicit_le)
@@ -392,13 +404,20 @@ TEST(DicomLengths, ALengthPastItsContainerIsFoundWhereverTheWalkReaches) {
   text.bytes = "NRRD0004\ntype: float\n";
   EXPECT_EQ(nifti.problem(), "");
   EXPECT_EQ(text.problem(), "");
-  // What the walk cannot follow ends it without a finding: an unknown VR,
-  // a deflated data set, a stray delimiter.
+  // An element without a valid VR in an explicit data set: GDCM reads on in
+  // implicit VR, and so the "ZZ" and the 2-byte length are a 4-byte one.
   DicomBytes unknown;
   unknown.meta(explicit_le)
       .explicit_element(0x0008, 0x0060, "ZZ", "CT")
       .explicit_element(0x0009, 0x1001, "UN", "x", 1u << 30);
-  EXPECT_EQ(unknown.problem(), "");
+  EXPECT_EQ(unknown.problem().rfind("element (0008,0060) declares 154202 bytes, ", 0), 0u)
+      << unknown.problem();
+  // What the walk cannot follow ends it without a finding: a bad VR in the
+  // File Meta group, a deflated data set, a stray delimiter.
+  DicomBytes bad_meta;
+  bad_meta.explicit_element(0x0002, 0x0001, "ZZ", "ab")
+      .explicit_element(0x0009, 0x1001, "UN", "x", 1u << 30);
+  EXPECT_EQ(bad_meta.problem(), "");
   DicomBytes deflated;
   deflated.meta(std::string("1.2.840.10008.1.2.1.99"))
       .explicit_element(0x0009, 0x1001, "UN", "x", 1u << 30);
@@ -446,6 +465,12 @@ TEST(Dicom, ADamagedLengthIsSkippedBeforeGdcmParsesIt) {
   // Read alone, before ITK probes it with GDCM.
   expect_read_error(slices[0].string(),
                     "damaged DICOM file: element (0009,1001) declares 1073741824 bytes");
+  // pydicom's MR_truncated.dcm lacks the last 62 bytes of its pixel data:
+  // ITK read it, the missing voxels made up; refused as every truncated
+  // file is (NIfTI, MetaImage).
+  expect_read_error(pydicom_data_dir + "/MR_truncated.dcm",
+                    "damaged DICOM file: element (7FE0,0010) declares 8192 bytes, 8130 are left in "
+                    "the file");
 }
 
 // pydicom's dicomdirtests: CT2's gaps are uneven (refused, naming the

@@ -54,6 +54,7 @@ class Walk {
       // The File Meta group: explicit VR little endian, whatever follows.
       m_explicit = true;
       m_little = true;
+      m_in_meta = true;
       std::string syntax;
       while (pos + 8 <= m_size && u16(pos) == 0x0002) {
         Element e;
@@ -67,6 +68,7 @@ class Walk {
         }
         pos = e.value + e.length;
       }
+      m_in_meta = false;
       if (syntax == "1.2.840.10008.1.2.1.99") return {};  // deflated: not walked
       m_explicit = syntax != "1.2.840.10008.1.2";
       m_little = syntax != "1.2.840.10008.1.2.2";
@@ -131,7 +133,17 @@ class Walk {
     } else {
       e.vr[0] = static_cast<char>(m_data[pos + 4]);
       e.vr[1] = static_cast<char>(m_data[pos + 5]);
-      if (!is_vr(e.vr[0], e.vr[1])) return false;
+      if (!is_vr(e.vr[0], e.vr[1])) {
+        if (m_in_meta) return false;
+        // GDCM reads an explicit-VR data set whose element has no valid VR
+        // as implicit VR from there on (a damaged file; what it then
+        // allocates is those four bytes as a length): so does the walk.
+        m_explicit = false;
+        e.vr[0] = e.vr[1] = 0;
+        e.length = u32(pos + 4);
+        e.value = pos + 8;
+        return true;
+      }
       if (has_long_length(e.vr[0], e.vr[1])) {
         if (pos + 12 > end) return false;
         e.length = u32(pos + 8);
@@ -163,16 +175,21 @@ class Walk {
         // Only an item's delimiter belongs here.
         return item && e.element == 0xe00d ? e.value : npos;
       }
-      if (depth == 0 && e.group == 0x7fe0 && e.element == 0x0010) return npos;  // GDCM stops here
       if (!fits(e, end, container)) return npos;
+      const bool sequence = !m_explicit || (e.vr[0] == 'S' && e.vr[1] == 'Q');
       if (e.length == undefined_length) {
-        pos = walk_sequence(e.value, end, depth + 1, true, container);
+        // In explicit VR, an OB or OW of undefined length is encapsulated
+        // pixel data: items that are fragments, not data sets. A UN of
+        // undefined length holds an implicit-VR sequence: not followed.
+        const bool fragments = !sequence && (e.vr[0] == 'O');
+        if (!sequence && !fragments) return npos;
+        pos = walk_sequence(e.value, end, depth + 1, true, fragments, container);
         if (pos == npos) return npos;
         continue;
       }
-      if (m_explicit && e.vr[0] == 'S' && e.vr[1] == 'Q') {
+      if (m_explicit && sequence) {
         const std::size_t stop = e.value + e.length;
-        if (walk_sequence(e.value, stop, depth + 1, false, "sequence") == npos) return npos;
+        if (walk_sequence(e.value, stop, depth + 1, false, false, "sequence") == npos) return npos;
       }
       pos = e.value + e.length;
     }
@@ -180,9 +197,10 @@ class Walk {
   }
 
   // Items from `pos`: until the sequence delimiter (`undefined`) or `end`
-  // (the end of `container`).
+  // (the end of `container`); `fragments`: items of encapsulated pixel
+  // data, of defined length and not opened.
   std::size_t walk_sequence(std::size_t pos, std::size_t end, int depth, bool undefined,
-                            const char* container) {
+                            bool fragments, const char* container) {
     if (depth > deepest) return npos;
     while (pos < end) {
       Element e;
@@ -191,12 +209,16 @@ class Walk {
       if (e.element == 0xe0dd) return undefined ? e.value : npos;
       if (e.element != 0xe000) return npos;
       if (e.length == undefined_length) {
+        if (fragments) return npos;
         pos = walk_data_set(e.value, end, depth + 1, true, container);
         if (pos == npos) return npos;
         continue;
       }
       const std::size_t stop = e.value + e.length;
-      if (m_explicit && walk_data_set(e.value, stop, depth + 1, false, "item") != stop) return npos;
+      if (m_explicit && !fragments &&
+          walk_data_set(e.value, stop, depth + 1, false, "item") != stop) {
+        return npos;
+      }
       pos = e.value + e.length;
     }
     return undefined ? npos : pos;
@@ -205,7 +227,7 @@ class Walk {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   const std::uint8_t* m_data;
   std::size_t m_size;
-  bool m_explicit = true, m_little = true;
+  bool m_explicit = true, m_little = true, m_in_meta = false;
   std::string m_problem;
 };
 

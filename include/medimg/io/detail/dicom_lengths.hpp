@@ -5,18 +5,21 @@
 // RT plan that declares 0x46464646 bytes for one element: 1.1 GiB, 0.7 s,
 // in each of the screen's and the load's children; docs/RELIABILITY.md).
 //
-// This walks the data elements up to the pixel data, as GDCM's
-// ReadUpToTag(7FE0,0010) does: File Meta group in explicit VR little
-// endian, then the data set in the encoding of its transfer syntax (a file
-// without the "DICM" preamble only when it starts with group 0002 or 0008,
-// in the encoding its first element shows), into
-// sequences and items of undefined length and, in explicit VR, of defined
-// length, so no data dictionary is needed. A defined length that runs past
-// the end of its container (the file, a sequence, an item) is reported.
-// Anything the walk cannot follow (an unknown VR, a tag out of place, a
-// deflated data set, nesting deeper than 64) ends it without a finding:
-// GDCM then decides, as before. Implicit VR elements of defined length are
-// not opened (telling a sequence from a value needs the dictionary).
+// This walks the data elements of the whole file, past the pixel data as
+// GDCM's full read (the load's) goes: the File Meta group in explicit VR
+// little endian, then the data set in the encoding of its transfer syntax.
+// An element without a valid VR in an explicit-VR data set switches the
+// rest to implicit VR, as GDCM does (its four bytes are then the length
+// GDCM allocates). A file without the "DICM" preamble is walked only when it
+// starts with group 0002 or 0008, in the encoding its first element shows.
+// The walk enters sequences and items of undefined length, and in explicit
+// VR those of defined length too, so no data dictionary is needed. A
+// defined length that runs past the end of its container (the file, a
+// sequence, an item) is reported. What the walk cannot follow (a bad VR in
+// the File Meta group, a tag out of place, a deflated data set, nesting
+// deeper than 64) ends it without a finding, and GDCM decides as before.
+// Implicit-VR elements of defined length are not opened (telling a
+// sequence from a value needs the dictionary).
 #pragma once
 
 #include <cstddef>
