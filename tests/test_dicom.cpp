@@ -473,6 +473,35 @@ TEST(Dicom, ADamagedLengthIsSkippedBeforeGdcmParsesIt) {
                     "the file");
 }
 
+// The screen has a time limit per file (header_timeout()): a file GDCM
+// reads for longer (a loop on a damaged file) is skipped as damaged, and
+// the scan goes on with the next file in a new child. The long file here is
+// 983,040 empty private elements (GDCM parses them for about 0.5 s; the
+// length walk takes milliseconds), the limit 0.2 s per file.
+TEST(Dicom, AFileScreenedPastTheTimeLimitIsSkippedAndTheScanGoesOn) {
+  const fs::path dir = scratch_dir();
+  write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 2})), dir, "1.2.3.9");
+  DicomBytes slow;
+  slow.meta(std::string("1.2.840.10008.1.2") + '\0');
+  for (std::uint16_t group = 0x0009; group < 0x0029; group += 2) {
+    for (std::uint32_t element = 0x1000; element < 0x10000; ++element) {
+      slow.implicit_element(group, static_cast<std::uint16_t>(element), "");
+    }
+  }
+  write_file_bytes(dir / "a_slow.dcm", slow.bytes);
+  ASSERT_EQ(slow.problem(), "");
+  ::setenv("MEDIMG_HEADER_TIMEOUT", "0.2", 1);
+  const DicomFolderListing listing = list_dicom_folder(dir.string());
+  ::unsetenv("MEDIMG_HEADER_TIMEOUT");
+  ASSERT_EQ(listing.skipped.size(), 1u);
+  EXPECT_EQ(listing.skipped[0].file, "a_slow.dcm");
+  EXPECT_EQ(listing.skipped[0].reason,
+            "damaged: the DICOM library did not finish reading it in 0.2 s (a damaged file?) and "
+            "was stopped");
+  ASSERT_EQ(listing.series.size(), 1u);
+  EXPECT_EQ(listing.series[0].size[2], 2);
+}
+
 // pydicom's dicomdirtests: CT2's gaps are uneven (refused, naming the
 // positions); the localizers that mix orientations under one UID are one
 // series per orientation; every folder ends in a result or one error.

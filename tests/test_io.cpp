@@ -312,6 +312,54 @@ TEST(Isolation, ChildIsStoppedAtTheTimeLimitUnlessDisarmed) {
   EXPECT_EQ(got, 'V');
 }
 
+// rearm() starts the limit again: a child that sends an item every 0.6 s
+// for 2.4 s runs to its end under a limit of 1 s (the DICOM screen, one
+// limit per file), and one that stalls after its items is stopped.
+TEST(Isolation, RearmedTimeLimitCountsFromTheLastItem) {
+  const auto items = [](detail::PipeWriter& out) {
+    for (int i = 0; i < 4; ++i) {
+      ::usleep(600000);
+      out.write("I", 1);
+    }
+  };
+  int got = 0;
+  detail::run_isolated(
+      "folder", items,
+      [&got](detail::PipeReader& in) {
+        char c = 0;
+        while (got < 4 && in.read(&c, 1)) {
+          ++got;
+          in.rearm();
+        }
+      },
+      "the test's reader", 1.0);
+  EXPECT_EQ(got, 4);
+  got = 0;
+  try {
+    detail::run_isolated(
+        "folder",
+        [&items](detail::PipeWriter& out) {
+          items(out);
+          ::sleep(30);
+          out.write("I", 1);
+        },
+        [&got](detail::PipeReader& in) {
+          char c = 0;
+          while (got < 5 && in.read(&c, 1)) {
+            ++got;
+            in.rearm();
+          }
+        },
+        "the test's reader", 1.0);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the test's reader did not finish reading it in 1 s"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(got, 4);
+}
+
 TEST(BadInput, UnsupportedPixelTypes) {
   const fs::path dir = scratch_dir();
   register_itk_io();

@@ -119,8 +119,9 @@ std::string sort_and_check(std::vector<Slice>& slices, double& k_spacing) {
 }
 
 // The child's records for `names`, from `first` on, appended to `records`;
-// a file on which GDCM's parser aborts is recorded as damaged and the scan
-// resumes after it in a new child.
+// a file on which GDCM's parser aborts, or which it reads for longer than
+// header_timeout() (a loop on a damaged file), is recorded as damaged and
+// the scan resumes after it in a new child.
 void screen_files(const fs::path& folder, const std::vector<std::string>& names,
                   std::vector<nlohmann::json>& records) {
   const ItkModule& module = itk_module(folder.string());
@@ -139,8 +140,15 @@ void screen_files(const fs::path& folder, const std::vector<std::string>& names,
             while (next < names.size()) {
               records.push_back(nlohmann::json::parse(in.read_string()));
               ++next;
+              // Nothing left to wait for after the last file.
+              if (next < names.size()) {
+                in.rearm();
+              } else {
+                in.disarm();
+              }
             }
-          });
+          },
+          "the DICOM library", header_timeout());
     } catch (const Error& e) {
       if (next >= names.size()) throw;
       // The child died on names[next]: its message, without the prefix.

@@ -106,18 +106,6 @@ ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata) {
           parse_pixel_type(header["type"].get<std::string>())};
 }
 
-// Libraries loop without end on some damaged headers (HDF5 1.10 on a
-// corrupt global heap, ITK's MetaIO in MET_Read; fuzz/ found both): every
-// isolated read has a time limit until the header has been parsed, 60 s or
-// MEDIMG_HEADER_TIMEOUT seconds; the voxels that follow have none (a large
-// image on a slow file system may take long).
-double header_timeout() {
-  const char* text = std::getenv("MEDIMG_HEADER_TIMEOUT");
-  char* end = nullptr;
-  const double seconds = text ? std::strtod(text, &end) : 0.0;
-  return text && end != text && seconds > 0.0 ? seconds : 60.0;
-}
-
 // Sent by a child when the header is parsed and only the voxels are left.
 constexpr char header_parsed = 'H';
 
@@ -175,7 +163,7 @@ AnyImage<HostMemory> load_isolated(const std::string& path, const detail::ItkMod
         wait_for_header(in, path);
         result = receive_image(in, path);
       },
-      what, header_timeout());
+      what, detail::header_timeout());
   return result;
 }
 
@@ -191,7 +179,7 @@ ImageHeader header_isolated(const std::string& path, const detail::ItkModule& mo
         send_header(out, header.geometry, header.type, Metadata{});
       },
       [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, what,
-      header_timeout());
+      detail::header_timeout());
   return result;
 }
 
@@ -209,7 +197,7 @@ ImageHeader hdf5_header_isolated(const Hdf5Location& location) {
         send_header(out, header.geometry, header.type, Metadata{});
       },
       [&](detail::PipeReader& in) { result = receive_header(in, nullptr); }, "the HDF5 library",
-      header_timeout());
+      detail::header_timeout());
   return result;
 }
 
@@ -243,7 +231,7 @@ AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
       [&](detail::PipeReader& in) {
         result = receive_image(in, location.file + ":" + location.dataset);
       },
-      "the HDF5 library", header_timeout());
+      "the HDF5 library", detail::header_timeout());
   return result;
 }
 #endif

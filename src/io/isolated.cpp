@@ -80,7 +80,10 @@ bool PipeReader::read(void* data, std::size_t bytes) {
   while (bytes > 0) {
     const ssize_t got = ::read(m_fd, p, bytes);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
+    if (got <= 0) {
+      m_short = true;
+      return false;
+    }
     p += got;
     bytes -= static_cast<std::size_t>(got);
   }
@@ -115,6 +118,13 @@ LibraryCall::LibraryCall() {
 
 LibraryCall::~LibraryCall() {
   if (m_held) library_activity().unlock_shared();
+}
+
+double header_timeout() {
+  const char* text = std::getenv("MEDIMG_HEADER_TIMEOUT");
+  char* end = nullptr;
+  const double seconds = text ? std::strtod(text, &end) : 0.0;
+  return text && end != text && seconds > 0.0 ? seconds : 60.0;
 }
 
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
@@ -172,20 +182,34 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   close(error_fds[1]);
   // The watchdog kills a child that runs past the timeout; it is joined
   // before the child is reaped, so it never signals a reused pid.
+  // PipeReader::rearm moves the deadline (the watchdog sees it when it
+  // wakes at the old one).
   std::mutex watch_mutex;
   std::condition_variable watch_done;
   bool finished = false, timed_out = false;
+  using Clock = std::chrono::steady_clock;
+  const auto limit =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
+  Clock::time_point deadline = Clock::now() + limit;
   std::thread watchdog;
   if (timeout_seconds > 0.0) {
     watchdog = std::thread([&] {
       std::unique_lock<std::mutex> lock(watch_mutex);
-      if (!watch_done.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
-                               [&] { return finished; })) {
-        timed_out = true;
-        kill(pid, SIGKILL);
+      while (!finished) {
+        watch_done.wait_until(lock, deadline);
+        if (!finished && Clock::now() >= deadline) {
+          timed_out = true;
+          kill(pid, SIGKILL);
+          break;
+        }
       }
     });
   }
+  const auto rearm = [&] {
+    if (!watchdog.joinable()) return;
+    const std::lock_guard<std::mutex> lock(watch_mutex);
+    deadline = Clock::now() + limit;
+  };
   const auto stop_watchdog = [&] {
     if (!watchdog.joinable()) return;
     {
@@ -195,7 +219,7 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
     watch_done.notify_all();
     watchdog.join();
   };
-  PipeReader in(pipe_fds[0], stop_watchdog);
+  PipeReader in(pipe_fds[0], stop_watchdog, rearm);
   std::string failure;
   bool died = false;
   try {
@@ -233,13 +257,16 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1 && !child_error.empty()) {
     throw Error(child_error);
   }
-  if (timed_out) {
+  // A child stopped after it sent all the parent read (its last record
+  // arrived as the limit passed) has done its part.
+  const bool complete = !died && failure.empty() && !in.came_short();
+  if (timed_out && !complete) {
     char seconds[32];
     std::snprintf(seconds, sizeof(seconds), "%g", timeout_seconds);
     fail(path, std::string(what) + " did not finish reading it in " + seconds +
                    " s (a damaged file?) and was stopped");
   }
-  if (WIFSIGNALED(wait_status)) {
+  if (WIFSIGNALED(wait_status) && !(timed_out && complete)) {
     const int sig = WTERMSIG(wait_status);
     fail(path, std::string(what) + " aborted while reading it (signal " + std::to_string(sig) +
                    ", " + strsignal(sig) + ")" + (said.empty() ? std::string() : ": " + said));

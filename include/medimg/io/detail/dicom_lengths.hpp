@@ -29,7 +29,7 @@
 namespace medimg::detail {
 
 // Empty when nothing is wrong as far as the walk sees, else one line such
-// as "element (4646,4646) declares 1179010630 bytes, 2091 are left in the
+// as "element (4646,4646) declares 1179010630 bytes, 2077 are left in the
 // file".
 std::string dicom_length_problem(const std::uint8_t* data, std::size_t size);
 

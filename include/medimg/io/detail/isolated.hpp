@@ -33,10 +33,12 @@ class PipeWriter {
 
 class PipeReader {
  public:
-  explicit PipeReader(int fd, std::function<void()> disarm = {})
-      : m_fd(fd), m_disarm(std::move(disarm)) {}
+  explicit PipeReader(int fd, std::function<void()> disarm = {}, std::function<void()> rearm = {})
+      : m_fd(fd), m_disarm(std::move(disarm)), m_rearm(std::move(rearm)) {}
   // False when the pipe ended before `bytes` arrived (the child died).
   bool read(void* data, std::size_t bytes);
+  // Whether a read found the pipe ended before its bytes arrived.
+  bool came_short() const { return m_short; }
   std::uint64_t read_u64();
   std::string read_string();
   // Ends run_isolated's time limit: the child is past the part of the read
@@ -45,10 +47,17 @@ class PipeReader {
   void disarm() {
     if (m_disarm) m_disarm();
   }
+  // Starts run_isolated's time limit again: for a child that reads one
+  // item after another (the DICOM folder screen), the limit is per item.
+  void rearm() {
+    if (m_rearm) m_rearm();
+  }
 
  private:
   int m_fd;
+  bool m_short = false;
   std::function<void()> m_disarm;
+  std::function<void()> m_rearm;
 };
 
 // Runs `child` in a forked child process (it writes its result with the
@@ -62,6 +71,14 @@ class PipeReader {
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
                   const std::function<void(PipeReader&)>& parent,
                   const char* what = "the DICOM library", double timeout_seconds = 0.0);
+
+// The time limit of an isolated read until its header is parsed (and of
+// each file of the DICOM folder screen): libraries loop without end on some
+// damaged headers (HDF5 1.10 on a corrupt global heap, ITK's MetaIO in
+// MET_Read; fuzz/ found both). 60 s, or MEDIMG_HEADER_TIMEOUT seconds; the
+// voxels that follow have none (a large image on a slow file system may
+// take long).
+double header_timeout();
 
 // Held while a thread calls into ITK or GDCM outside an isolated child:
 // run_isolated forks only when no thread holds one, so the child never
