@@ -148,6 +148,22 @@ class BadHdf5(unittest.TestCase):
         self.expect_error(["convert", os.path.join(MRICRON, "aal.nii.gz"), missing],
                           "does not exist", missing)
 
+    def test_dataset_larger_than_what_the_file_stores(self):
+        # HDF5 reads chunks never written as the fill value: refused before
+        # reading (a fuzzed 16 KiB file described 135 GB this way).
+        d = fresh_dir("sparse")
+        path = os.path.join(d, "sparse.h5")
+        with h5py.File(path, "w") as f:
+            image = f.create_dataset("image", shape=(100000, 64, 64), dtype=np.int16,
+                                     chunks=(1, 64, 64))
+            image[0] = 1
+        out = os.path.join(d, "out.nii")
+        self.expect_error(["convert", path, out],
+                          "the file stores 8192 bytes of the 819200000 its voxels need", out)
+        result = run("info", path)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("chunks never written", result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0]], verbosity=2)
