@@ -323,34 +323,26 @@ TEST(Isolation, RearmedTimeLimitCountsFromTheLastItem) {
     }
   };
   int got = 0;
-  detail::run_isolated(
-      "folder", items,
-      [&got](detail::PipeReader& in) {
-        char c = 0;
-        while (got < 4 && in.read(&c, 1)) {
-          ++got;
-          in.rearm();
-        }
-      },
-      "the test's reader", 1.0);
+  // Reads up to `most` items, starting the limit again after each.
+  const auto reader = [&got](int most) {
+    return [&got, most](detail::PipeReader& in) {
+      char c = 0;
+      while (got < most && in.read(&c, 1)) {
+        ++got;
+        in.rearm();
+      }
+    };
+  };
+  detail::run_isolated("folder", items, reader(4), "the test's reader", 1.0);
   EXPECT_EQ(got, 4);
   got = 0;
+  const auto stalls = [&items](detail::PipeWriter& out) {
+    items(out);
+    ::sleep(30);
+    out.write("I", 1);
+  };
   try {
-    detail::run_isolated(
-        "folder",
-        [&items](detail::PipeWriter& out) {
-          items(out);
-          ::sleep(30);
-          out.write("I", 1);
-        },
-        [&got](detail::PipeReader& in) {
-          char c = 0;
-          while (got < 5 && in.read(&c, 1)) {
-            ++got;
-            in.rearm();
-          }
-        },
-        "the test's reader", 1.0);
+    detail::run_isolated("folder", stalls, reader(5), "the test's reader", 1.0);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("the test's reader did not finish reading it in 1 s"),
