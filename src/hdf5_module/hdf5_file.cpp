@@ -279,11 +279,13 @@ using impl::Hdf5Header;
 // for minutes. Such a dataset is refused like a truncated file: the bytes
 // stored must hold the voxels, 1032 times over with deflate (its largest
 // ratio) and shuffle or fletcher32; with other filters (szip, nbit,
-// scaleoffset) the bound is unknown and nothing is checked.
+// scaleoffset) the bound is unknown and nothing is checked, nor for
+// external raw storage.
 static void check_stored_bytes(hid_t dataset, const hsize_t dims[3], std::size_t pixel_bytes,
                                const std::string& what) {
   Id dcpl(H5Dget_create_plist(dataset), H5Pclose);
-  if (!dcpl.ok()) return;
+  // Voxels in external raw files are not counted by H5Dget_storage_size.
+  if (!dcpl.ok() || H5Pget_external_count(dcpl.get()) > 0) return;
   double ratio = 1.0;
   const int filters = H5Pget_nfilters(dcpl.get());
   for (int i = 0; i < filters; ++i) {
