@@ -11,6 +11,10 @@
 # oom-*) is written to build-fuzz/fuzz/findings/NAME/ and makes the exit
 # status 1. The last lines print each harness' executions and corpus size.
 # MEDIMG_FUZZ_SEED fixes libFuzzer's random seed (CI's smoke run uses 1).
+# MEDIMG_FUZZ_BUILD_DIR and MEDIMG_FUZZ_SANITIZE pick another build and its
+# sanitizers (default build-fuzz/, address,undefined), e.g.
+#   MEDIMG_FUZZ_BUILD_DIR=$PWD/build-fuzz-ub MEDIMG_FUZZ_SANITIZE=undefined scripts/fuzz.sh
+# for the forking harnesses' long runs (docs/RELIABILITY.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}

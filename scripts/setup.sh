@@ -24,7 +24,10 @@
 #                               build-fuzz/: clang-14, Kokkos (Serial) built
 #                               with it in .deps/kokkos-clang, the library and
 #                               harnesses with fuzzer-no-link,address,undefined
-#                               (scripts/fuzz.sh runs them).
+#                               (scripts/fuzz.sh runs them). MEDIMG_FUZZ_SANITIZE
+#                               replaces address,undefined (e.g. "undefined" with
+#                               MEDIMG_FUZZ_BUILD_DIR=build-fuzz-ub: the forking
+#                               harnesses 3x faster, docs/RELIABILITY.md).
 #   scripts/setup.sh --bench    the same, then the peers of the end-to-end
 #                               benchmark (scripts/bench_e2e.sh): SimpleITK from
 #                               PyPI in the virtual environment .deps/venv-bench,
@@ -397,7 +400,7 @@ if [ "$fuzz" = 1 ]; then
     cmake -S "$root" -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
       -DKokkos_ROOT="$deps/kokkos-clang" -DKokkosKernels_ROOT="$deps/kokkos-clang" \
-      -DMEDIMG_WERROR=ON -DMEDIMG_SANITIZE=fuzzer-no-link,address,undefined \
+      -DMEDIMG_WERROR=ON -DMEDIMG_SANITIZE="fuzzer-no-link,${MEDIMG_FUZZ_SANITIZE:-address,undefined}" \
       -DMEDIMG_BUILD_FUZZ=ON -DMEDIMG_BUILD_TESTS=OFF -DMEDIMG_BUILD_BENCHMARKS=OFF
   fi
   log "building the fuzz harnesses"
