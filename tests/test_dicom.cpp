@@ -404,18 +404,48 @@ TEST(DicomLengths, ALengthPastItsContainerIsFoundWhereverTheWalkReaches) {
   text.bytes = "NRRD0004\ntype: float\n";
   EXPECT_EQ(nifti.problem(), "");
   EXPECT_EQ(text.problem(), "");
-  // An element without a valid VR in an explicit data set: GDCM reads on in
-  // implicit VR, and so the "ZZ" and the 2-byte length are a 4-byte one.
+  // An element whose VR bytes are not printable, in an explicit data set:
+  // GDCM reads it in implicit VR, so the two bytes and the 2-byte length are
+  // a 4-byte one.
   DicomBytes unknown;
   unknown.meta(explicit_le)
-      .explicit_element(0x0008, 0x0060, "ZZ", "CT")
+      .explicit_element(0x0008, 0x0060, "\x01\x02", "CT")
       .explicit_element(0x0009, 0x1001, "UN", "x", 1u << 30);
-  EXPECT_EQ(unknown.problem().rfind("element (0008,0060) declares 154202 bytes, ", 0), 0u)
+  EXPECT_EQ(unknown.problem().rfind("element (0008,0060) declares 131585 bytes, ", 0), 0u)
       << unknown.problem();
-  // What the walk cannot follow ends it without a finding: a bad VR in the
-  // File Meta group, a deflated data set, a stray delimiter.
+  // Two printable characters that are no VR are UN to GDCM (a 4-byte length
+  // after two reserved bytes), in the File Meta group as well (a corpus file
+  // whose "Om" made GDCM allocate 2 GB and then assert).
+  DicomBytes printable;
+  printable.meta(explicit_le).explicit_element(0x0008, 0x0060, "ZZ", "", 0);
+  printable.u32(0x40000000);
+  printable.bytes += "CT";
+  EXPECT_EQ(printable.problem(),
+            "element (0008,0060) declares 1073741824 bytes, 2 are left in the file");
+  DicomBytes printable_meta;
+  printable_meta.explicit_element(0x0002, 0x0001, "Om", "", 0);
+  printable_meta.u32(2087153001u);
+  printable_meta.bytes += "img|";
+  EXPECT_EQ(printable_meta.problem(),
+            "element (0002,0001) declares 2087153001 bytes, 4 are left in the file");
+  // After such an element GDCM reads each element by its own two bytes:
+  // explicit where they are a VR, implicit where not (the fuzz corpus' file
+  // that cost 3.2 GB: zeros read as implicit elements, explicit ones again,
+  // the pixel data, then four bytes after it read as an implicit length).
+  DicomBytes mixed;
+  mixed.meta(explicit_le)
+      .explicit_element(0x0008, 0x0060, "CS", "CT")
+      .implicit_element(0x0028, 0x0000, "")
+      .explicit_element(0x0028, 0x0010, "US", std::string("\x40\x00", 2))
+      .explicit_element(0x7fe0, 0x0010, "OW", std::string(64, '\1'))
+      .implicit_element(0xbb00, 0xb400, std::string(12, 'x'), 3204495360u);
+  EXPECT_EQ(mixed.problem(),
+            "element (BB00,B400) declares 3204495360 bytes, 12 are left in the file");
+  // What the walk cannot follow ends it without a finding: VR bytes that
+  // are not printable in the File Meta group, a deflated data set, a stray
+  // delimiter.
   DicomBytes bad_meta;
-  bad_meta.explicit_element(0x0002, 0x0001, "ZZ", "ab")
+  bad_meta.explicit_element(0x0002, 0x0001, "\x01\x02", "ab")
       .explicit_element(0x0009, 0x1001, "UN", "x", 1u << 30);
   EXPECT_EQ(bad_meta.problem(), "");
   DicomBytes deflated;

@@ -37,6 +37,10 @@ bool has_long_length(char a, char b) {
   return false;
 }
 
+bool printable(char c) {
+  return c >= ' ' && c <= '~';
+}
+
 std::string tag_text(std::uint16_t group, std::uint16_t element) {
   char text[16];
   std::snprintf(text, sizeof(text), "(%04X,%04X)", group, element);
@@ -89,6 +93,7 @@ class Walk {
   struct Element {
     std::uint16_t group = 0, element = 0;
     char vr[2] = {0, 0};
+    bool implicit = false;  // read without a VR
     std::uint32_t length = 0;
     std::size_t value = 0;  // where the value starts
   };
@@ -124,6 +129,7 @@ class Walk {
     if (e.group == 0xfffe || !m_explicit) {
       e.length = u32(pos + 4);
       e.value = pos + 8;
+      e.implicit = e.group != 0xfffe;
       // Implicit VR bytes that read as a VR: the file is probably explicit
       // after all; GDCM decides.
       if (e.group != 0xfffe &&
@@ -133,13 +139,21 @@ class Walk {
     } else {
       e.vr[0] = static_cast<char>(m_data[pos + 4]);
       e.vr[1] = static_cast<char>(m_data[pos + 5]);
+      if (!is_vr(e.vr[0], e.vr[1]) && printable(e.vr[0]) && printable(e.vr[1])) {
+        // GDCM reads two unknown printable characters as UN (a VR newer
+        // than its dictionary, PS3.5 6.2): reserved bytes, a 4-byte length.
+        e.vr[0] = 'U';
+        e.vr[1] = 'N';
+      }
       if (!is_vr(e.vr[0], e.vr[1])) {
         if (m_in_meta) return false;
-        // GDCM reads an explicit-VR data set whose element has no valid VR
-        // as implicit VR from there on (a damaged file; what it then
-        // allocates is those four bytes as a length): so does the walk.
-        m_explicit = false;
+        // GDCM reads an explicit-VR data set with an element that has no
+        // valid VR again element by element (its ExplicitImplicitDataElement:
+        // explicit where the two bytes are a VR, implicit where not; what it
+        // then allocates is four bytes read as a length): so does the walk,
+        // from here on (the elements before read the same either way).
         e.vr[0] = e.vr[1] = 0;
+        e.implicit = true;
         e.length = u32(pos + 4);
         e.value = pos + 8;
         return true;
@@ -176,7 +190,7 @@ class Walk {
         return item && e.element == 0xe00d ? e.value : npos;
       }
       if (!fits(e, end, container)) return npos;
-      const bool sequence = !m_explicit || (e.vr[0] == 'S' && e.vr[1] == 'Q');
+      const bool sequence = e.implicit || (e.vr[0] == 'S' && e.vr[1] == 'Q');
       if (e.length == undefined_length) {
         // In explicit VR, an OB or OW of undefined length is encapsulated
         // pixel data: items that are fragments, not data sets. A UN of
@@ -187,7 +201,7 @@ class Walk {
         if (pos == npos) return npos;
         continue;
       }
-      if (m_explicit && sequence) {
+      if (!e.implicit && sequence) {
         const std::size_t stop = e.value + e.length;
         if (walk_sequence(e.value, stop, depth + 1, false, false, "sequence") == npos) return npos;
       }

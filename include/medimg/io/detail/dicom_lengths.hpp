@@ -8,9 +8,13 @@
 // This walks the data elements of the whole file, past the pixel data as
 // GDCM's full read (the load's) goes: the File Meta group in explicit VR
 // little endian, then the data set in the encoding of its transfer syntax.
-// An element without a valid VR in an explicit-VR data set switches the
-// rest to implicit VR, as GDCM does (its four bytes are then the length
-// GDCM allocates). A file without the "DICM" preamble is walked only when it
+// Two printable characters that are not a VR read as UN (4-byte length),
+// as GDCM reads them, in the File Meta group too. An element whose VR bytes
+// are not printable in an explicit-VR data set is read as
+// implicit VR (its four bytes are then the length GDCM allocates), and the
+// elements after it each by its own two bytes, explicit where they are a
+// VR, implicit where not: GDCM's re-read of such a data set
+// (ExplicitImplicitDataElement). A file without the "DICM" preamble is walked only when it
 // starts with group 0002 or 0008, in the encoding its first element shows.
 // The walk enters sequences and items of undefined length, and in explicit
 // VR those of defined length too, so no data dictionary is needed. A
