@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <itkImageFileWriter.h>
 #include <itkRGBPixel.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -310,6 +311,33 @@ TEST(Isolation, ChildIsStoppedAtTheTimeLimitUnlessDisarmed) {
       },
       "the test's reader", 1.0);
   EXPECT_EQ(got, 'V');
+}
+
+// A crash in the child ends it with its signal, whatever handler the
+// process has: a handler that never returns (as libFuzzer's did in a child
+// whose crash left the malloc lock held) would otherwise hang the child and
+// its parent with it. No time limit here: without the reset this waits.
+TEST(Isolation, ACrashInTheChildIsOneErrorWhateverHandlerTheProcessHas) {
+  struct sigaction hang {
+  }, old{};
+  hang.sa_handler = [](int) {
+    for (;;) ::pause();
+  };
+  sigemptyset(&hang.sa_mask);
+  ASSERT_EQ(sigaction(SIGSEGV, &hang, &old), 0);
+  try {
+    detail::run_isolated(
+        "crash.mha", [](detail::PipeWriter&) { ::raise(SIGSEGV); },
+        [](detail::PipeReader& in) {
+          char c = 0;
+          (void)in.read(&c, 1);
+        },
+        "the test's reader", 0.0);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("signal 11"), std::string::npos) << e.what();
+  }
+  sigaction(SIGSEGV, &old, nullptr);
 }
 
 // rearm() starts the limit again: a child that sends an item every 0.6 s

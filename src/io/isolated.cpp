@@ -158,6 +158,14 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
       dup2(errors_fd, STDOUT_FILENO);
     }
     signal(SIGPIPE, SIG_DFL);
+    // A crash in the library ends the child at once (the parent names the
+    // signal): no handler of this process runs there. One inherited from
+    // libFuzzer (or a Python fault handler) that allocates can wait for
+    // ever on the malloc lock the crash left held: a fuzz run's child hung
+    // that way after MetaIO corrupted the heap, and its parent with it.
+    for (const int s : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) {
+      signal(s, SIG_DFL);
+    }
     PipeWriter out(pipe_fds[1]);
     try {
       const char ok = 'O';
