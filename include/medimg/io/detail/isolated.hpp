@@ -8,7 +8,8 @@
 //
 // Protocol: 'O' then the caller's payload on one pipe, an error message on
 // a second. The child runs only the read: it neither returns to the
-// caller nor runs exit handlers (_exit).
+// caller nor runs exit handlers (_exit), and a crash ends it with the
+// signal's default action (no inherited handler runs there).
 #pragma once
 
 #include <cstddef>
