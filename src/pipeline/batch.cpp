@@ -22,6 +22,7 @@
 #include <thread>
 #include <utility>
 
+#include "batch_parts.hpp"
 #include "medimg/config.hpp"
 #include "medimg/core/device_memory.hpp"
 #include "medimg/core/voxel_pool.hpp"  // stats only
@@ -38,6 +39,10 @@
 
 namespace medimg {
 
+using batch_detail::stem_of;
+using batch_detail::with_repeats;
+using batch_detail::write_reports;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -46,54 +51,6 @@ using json = nlohmann::json;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// --- manifest ----------------------------------------------------------
-
-// One CSV record (RFC 4180: quoted fields may hold commas, quotes doubled).
-std::vector<std::string> csv_fields(const std::string& line, const std::string& where) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"' && fields.back().empty()) {
-      quoted = true;
-    } else if (c == ',') {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  if (quoted) throw Error(where + ": unterminated quoted field");
-  for (std::string& f : fields) {
-    const auto first = f.find_first_not_of(" \t");
-    const auto last = f.find_last_not_of(" \t");
-    f = first == std::string::npos ? "" : f.substr(first, last - first + 1);
-  }
-  return fields;
-}
-
-std::string stem_of(const std::string& input) {
-  std::string path = is_hdf5_path(input) ? parse_hdf5_location(input).file : input;
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  std::string name = fs::path(path).filename().string();
-  for (const char* ext :
-       {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".h5", ".hdf5", ".dcm", ".png"}) {
-    const std::string e = ext;
-    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
-      return name.substr(0, name.size() - e.size());
-    }
-  }
-  return name;
 }
 
 // --- work sharing ------------------------------------------------------
@@ -204,31 +161,6 @@ class Progress {
   Clock::time_point m_start, m_last;
   std::int64_t m_shown = -1;
 };
-
-// --- repeats -----------------------------------------------------------
-
-// Every row `repeat` times (copy c written as NAME_augC.EXT), each with its
-// item index for the augmentation draws.
-std::vector<ManifestRow> with_repeats(std::vector<ManifestRow> rows, int repeat) {
-  const auto k = static_cast<std::uint64_t>(repeat);
-  if (repeat == 1) {
-    for (ManifestRow& r : rows) r.item = r.row - 1;
-    return rows;
-  }
-  std::vector<ManifestRow> out;
-  for (const ManifestRow& r : rows) {
-    const std::string ext = format_extension(r.output);
-    const std::string stem = r.output.substr(0, r.output.size() - ext.size());
-    for (std::uint64_t c = 0; c < k; ++c) {
-      ManifestRow copy = r;
-      copy.copy = static_cast<std::size_t>(c);
-      copy.item = (r.row - 1) * k + c;
-      copy.output = stem + "_aug" + std::to_string(c) + ext;
-      out.push_back(std::move(copy));
-    }
-  }
-  return out;
-}
 
 // --- one item ----------------------------------------------------------
 
@@ -365,128 +297,6 @@ void set_manifest_metadata(AnyImage<DeviceMemory>& image, const ManifestRow& row
   if (modality == row.fields.end() || modality->second.empty()) return;
   const Modality m = parse_modality(modality->second);
   std::visit([m](auto& typed) { typed.metadata().modality = m; }, image);
-}
-
-// --- reports -----------------------------------------------------------
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (const char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
-
-std::string dims(const json& geometry, const char* key) {
-  if (!geometry.is_object() || !geometry.contains(key)) return "";
-  std::ostringstream s;
-  const json& v = geometry[key];
-  for (std::size_t a = 0; a < v.size(); ++a) {
-    s << (a ? "x" : "");
-    if (v[a].is_number_integer()) {
-      s << v[a].get<std::int64_t>();
-    } else {
-      s << std::setprecision(4) << v[a].get<double>();
-    }
-  }
-  return s.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  AtomicOutput output(path.string());
-  {
-    std::ofstream file(output.temporary_path(), std::ios::binary);
-    file << text;
-    if (!file.flush()) throw Error("cannot write '" + path.string() + "'");
-  }
-  output.commit();
-}
-
-void write_reports(const fs::path& dir, const json& report, const std::vector<std::string>& ops) {
-  write_text(dir / "report.json", report.dump(2) + "\n");
-  std::ostringstream csv;
-  csv << "row,input,output,status,step,message,rank,input_size,input_spacing,output_size,"
-         "output_spacing,read_ms";
-  for (std::size_t s = 0; s < ops.size(); ++s) csv << "," << s + 1 << "_" << ops[s] << "_ms";
-  csv << ",write_ms\n";
-  const auto number = [](const json& ms, const char* key) -> std::string {
-    if (!ms.is_object() || !ms.contains(key)) return "";
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(1) << ms[key].get<double>();
-    return s.str();
-  };
-  for (const json& row : report["items"]) {
-    const json ms = row.value("ms", json::object());
-    csv << row["row"].get<std::size_t>() << "," << csv_escape(row["input"]) << ","
-        << csv_escape(row["output"]) << "," << row["status"].get<std::string>() << ","
-        << csv_escape(row.value("step", "")) << "," << csv_escape(row.value("message", "")) << ","
-        << row["rank"].get<int>() << "," << dims(row.value("input_geometry", json()), "size") << ","
-        << dims(row.value("input_geometry", json()), "spacing") << ","
-        << dims(row.value("output_geometry", json()), "size") << ","
-        << dims(row.value("output_geometry", json()), "spacing") << "," << number(ms, "read");
-    const json steps = ms.value("steps", json::array());
-    for (std::size_t s = 0; s < ops.size(); ++s) {
-      csv << ",";
-      if (s < steps.size()) csv << std::fixed << std::setprecision(1) << steps[s].get<double>();
-    }
-    csv << "," << number(ms, "write") << "\n";
-  }
-  write_text(dir / "report.csv", csv.str());
-
-  std::ostringstream html;
-  const json& s = report["summary"];
-  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>medimg batch report"
-          "</title>\n<style>body{font-family:sans-serif;margin:1.5em}"
-          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;"
-          "vertical-align:top;font-size:13px}tr.failed{background:#fdd}tr.skipped{"
-          "background:#eef}img{display:block;max-width:420px}</style></head><body>\n"
-       << "<h1>medimg batch</h1>\n<p>pipeline <code>" << html_escape(report["pipeline"])
-       << "</code>, manifest <code>" << html_escape(report["manifest"]) << "</code>: " << s["done"]
-       << " done, " << s["failed"] << " failed, " << s["skipped"] << " skipped of " << s["total"]
-       << " in " << std::fixed << std::setprecision(1) << report["seconds"].get<double>()
-       << " s on " << report["ranks"]
-       << " rank(s). Pictures: axial | coronal | sagittal, radiological convention.</p>\n"
-       << "<table><tr><th>#</th><th>input</th><th>output</th><th>status</th>"
-          "<th>input grid</th><th>output grid</th><th>ms</th><th>before</th><th>after</th></tr>\n";
-  for (const json& row : report["items"]) {
-    const std::string status = row["status"];
-    const json ms = row.value("ms", json::object());
-    double total_ms = 0.0;
-    for (const auto& step : ms.value("steps", json::array())) total_ms += step.get<double>();
-    html << "<tr class=\"" << status << "\"><td>" << row["row"] << "</td><td>"
-         << html_escape(row["input"]) << "</td><td>" << html_escape(row["output"]) << "</td><td>"
-         << status;
-    if (row.contains("message")) {
-      html << "<br>" << html_escape(row.value("step", "")) << ": " << html_escape(row["message"]);
-    }
-    html << "</td><td>" << dims(row.value("input_geometry", json()), "size") << "<br>"
-         << dims(row.value("input_geometry", json()), "spacing") << " mm</td><td>"
-         << dims(row.value("output_geometry", json()), "size") << "<br>"
-         << dims(row.value("output_geometry", json()), "spacing") << " mm</td><td>"
-         << std::setprecision(0) << total_ms << "</td>";
-    if (row.contains("previews")) {
-      html << "<td><img src=\"" << html_escape(row["previews"][0]) << "\"></td><td><img src=\""
-           << html_escape(row["previews"][1]) << "\"></td>";
-    } else {
-      html << "<td></td><td></td>";
-    }
-    html << "</tr>\n";
-  }
-  html << "</table></body></html>\n";
-  write_text(dir / "report.html", html.str());
 }
 
 std::string gib(double bytes) {
@@ -709,62 +519,6 @@ void check_memory(const Team& team, const Context& c, std::ostream& out) {
 }
 
 }  // namespace
-
-std::vector<ManifestRow> read_manifest(const std::string& path, const std::string& extension) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read manifest '" + path + "': no such file or not readable");
-  std::string line;
-  std::vector<std::string> header;
-  std::vector<ManifestRow> rows;
-  std::map<std::string, std::size_t> outputs;
-  std::size_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
-    const std::string where = "manifest '" + path + "' line " + std::to_string(line_number);
-    std::vector<std::string> fields = csv_fields(line, where);
-    if (header.empty()) {
-      header = fields;
-      if (std::find(header.begin(), header.end(), "input") == header.end()) {
-        throw Error(where +
-                    ": the header has no 'input' column (columns: input[,output]"
-                    "[,modality][,...])");
-      }
-      continue;
-    }
-    if (fields.size() != header.size()) {
-      throw Error(where + ": " + std::to_string(fields.size()) + " fields, the header has " +
-                  std::to_string(header.size()));
-    }
-    ManifestRow row;
-    row.row = rows.size() + 1;
-    for (std::size_t f = 0; f < header.size(); ++f) row.fields[header[f]] = fields[f];
-    row.input = row.fields["input"];
-    if (row.input.empty()) throw Error(where + ": empty 'input'");
-    row.output = row.fields.count("output") ? row.fields["output"] : "";
-    if (row.output.empty()) row.output = stem_of(row.input) + extension;
-    const fs::path out(row.output);
-    if (out.is_absolute() ||
-        std::any_of(out.begin(), out.end(), [](const fs::path& p) { return p == ".."; })) {
-      throw Error(where + ": output '" + row.output +
-                  "' must be a name inside the output folder (no absolute path, no '..')");
-    }
-    if (!is_writable_format(row.output)) {
-      throw Error(where + ": output '" + row.output +
-                  "' has no writable format (.nii, .nii.gz, .nrrd, .mha, .h5)");
-    }
-    const auto [previous, inserted] = outputs.emplace(row.output, row.row);
-    if (!inserted) {
-      throw Error(where + ": rows " + std::to_string(previous->second) + " and " +
-                  std::to_string(row.row) + " both write '" + row.output +
-                  "'; give an 'output' column with distinct names");
-    }
-    rows.push_back(std::move(row));
-  }
-  if (header.empty()) throw Error("manifest '" + path + "' is empty");
-  if (rows.empty()) throw Error("manifest '" + path + "' lists no items");
-  return rows;
-}
 
 namespace {
 
