@@ -289,6 +289,11 @@ TEST(BadInput, NrrdPayloadIsCountedBeforeTeemAllocatesIt) {
   EXPECT_EQ(
       geometry(load_image(nrrd("text.nrrd", "2 2 2", "ascii", "1 2 3 4 5 6 7 8\n"))).voxel_count(),
       8);
+  // A key/value pair named like a field is not the field.
+  EXPECT_EQ(
+      geometry(load_image(nrrd("pair.nrrd", "2 2 2", "raw\nencoding:=hex", std::string(16, '\1'))))
+          .voxel_count(),
+      8);
 }
 
 // MetaIO reads NDims^2 numbers for a TransformMatrix: "NDims=84731" had it

@@ -1,13 +1,15 @@
-// Checks ITK's MetaImage and NRRD readers do not make (NRRD: check_nrrd): ITK 5.2 reads a truncated
-// MetaImage file without complaint (the missing voxels are garbage), and the
-// missing files of a LIST or "%d" pattern alike. This refuses patterns and
-// counts the payload bytes (inflating a zlib payload). NIfTI needs none of
-// this: medimg's own reader (nifti_io.cpp) detects a short payload as it
-// streams it.
+// Checks ITK's MetaImage and NRRD readers do not make. ITK 5.2 reads a
+// truncated MetaImage file without complaint (the missing voxels are
+// garbage), and the missing files of a LIST or "%d" pattern alike: patterns
+// are refused and the payload bytes counted (inflating a zlib payload).
+// teem allocates what a NRRD header describes before it reads
+// (check_nrrd). NIfTI needs none of this: medimg's own reader
+// (nifti_io.cpp) detects a short payload as it streams it.
 #include "medimg/io/detail/payload_check.hpp"
 
 #include <zlib.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -139,12 +141,14 @@ void check_nrrd(const std::string& path, std::uint64_t data_bytes) {
       break;
     }
     if (line[0] == '#') continue;
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
+    // "field: value"; "key:=value" lines are free key/value pairs, not fields.
+    const auto colon = line.find(": ");
+    if (colon == std::string::npos || line.find(":=") != std::string::npos) continue;
     std::string key = line.substr(0, colon);
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t="));
+    std::string value = line.substr(colon + 2);
+    value.erase(0, value.find_first_not_of(" \t"));
     value.erase(value.find_last_not_of(" \t") + 1);
+    for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (key == "data file" || key == "datafile") return;
     if (key == "encoding") encoding = value;
   }
