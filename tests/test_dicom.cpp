@@ -441,6 +441,48 @@ TEST(DicomLengths, ALengthPastItsContainerIsFoundWhereverTheWalkReaches) {
       .implicit_element(0xbb00, 0xb400, std::string(12, 'x'), 3204495360u);
   EXPECT_EQ(mixed.problem(),
             "element (BB00,B400) declares 3204495360 bytes, 12 are left in the file");
+  // Implicit VR, a defined length: a value that starts with an item is a
+  // sequence to GDCM (when asked for one) and pydicom, and is walked: an
+  // element of an undefined-length item inside, and a defined-length item
+  // longer than its sequence. A sound one, and bytes that happen to hold a
+  // large number (no item tag first), are not findings.
+  DicomBytes implicit_sequence;
+  implicit_sequence.meta(implicit_le).implicit_element(0x0008, 0x0060, "CT");
+  DicomBytes inner;
+  inner.bytes.clear();
+  inner.tag(0xfffe, 0xe000);
+  inner.u32(0xffffffff);
+  inner.implicit_element(0x0008, 0x1155, "1.2.3")
+      .implicit_element(0x0029, 0x1010, std::string(6, 'x'), 0x20000000);
+  implicit_sequence.implicit_element(0x5200, 0x9229, inner.bytes);
+  EXPECT_EQ(implicit_sequence.problem(),
+            "element (0029,1010) declares 536870912 bytes, 6 are left in the sequence");
+  DicomBytes long_item;
+  long_item.meta(implicit_le);
+  DicomBytes items;
+  items.bytes.clear();
+  items.tag(0xfffe, 0xe000);
+  items.u32(40);
+  items.implicit_element(0x0008, 0x0060, "CT");
+  long_item.implicit_element(0x0008, 0x1140, items.bytes);
+  EXPECT_EQ(long_item.problem(),
+            "element (FFFE,E000) declares 40 bytes, 10 are left in the sequence");
+  DicomBytes sound_implicit;
+  sound_implicit.meta(implicit_le);
+  DicomBytes sound_items;
+  sound_items.bytes.clear();
+  sound_items.tag(0xfffe, 0xe000);
+  sound_items.u32(10);
+  sound_items.implicit_element(0x0008, 0x0060, "CT");
+  sound_items.tag(0xfffe, 0xe000);
+  sound_items.u32(0xffffffff);
+  sound_items.implicit_element(0x0008, 0x0060, "MR");
+  sound_items.tag(0xfffe, 0xe00d);
+  sound_items.u32(0);
+  sound_implicit.implicit_element(0x0008, 0x1140, sound_items.bytes)
+      .implicit_element(0x0009, 0x1001, std::string("\xff\xff\xff\x7f\0\0\0\0", 8))
+      .implicit_element(0x7fe0, 0x0010, std::string(8, '\1'));
+  EXPECT_EQ(sound_implicit.problem(), "");
   // What the walk cannot follow ends it without a finding: VR bytes that
   // are not printable in the File Meta group, a deflated data set, a stray
   // delimiter.

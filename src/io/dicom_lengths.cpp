@@ -170,6 +170,12 @@ class Walk {
     return true;
   }
 
+  // Whether an element's value of defined length starts with an item tag.
+  bool starts_item(const Element& e) const {
+    return e.length >= 8 && e.length != undefined_length && u16(e.value) == 0xfffe &&
+           u16(e.value + 2) == 0xe000;
+  }
+
   // Whether a defined length stays within `end` (else the finding).
   bool fits(const Element& e, std::size_t end, const char* container) {
     if (e.length == undefined_length || e.length <= end - e.value) return true;
@@ -201,7 +207,11 @@ class Walk {
         if (pos == npos) return npos;
         continue;
       }
-      if (!e.implicit && sequence) {
+      // A defined length in implicit VR says nothing of the VR: GDCM keeps
+      // the bytes, and opens them as a sequence when asked for one (its
+      // GetValueAsSQ, for the functional groups, say); the walk opens those
+      // that start with an item, as pydicom and GDCM would.
+      if (!e.implicit ? sequence : starts_item(e)) {
         const std::size_t stop = e.value + e.length;
         if (walk_sequence(e.value, stop, depth + 1, false, false, "sequence") == npos) return npos;
       }
@@ -229,8 +239,7 @@ class Walk {
         continue;
       }
       const std::size_t stop = e.value + e.length;
-      if (m_explicit && !fragments &&
-          walk_data_set(e.value, stop, depth + 1, false, "item") != stop) {
+      if (!fragments && walk_data_set(e.value, stop, depth + 1, false, "item") != stop) {
         return npos;
       }
       pos = e.value + e.length;
