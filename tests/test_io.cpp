@@ -348,6 +348,39 @@ TEST(Isolation, ChildIsStoppedAtTheTimeLimitUnlessDisarmed) {
   EXPECT_EQ(got, 'V');
 }
 
+// The voxels have a time limit of their own (detail::load_timeout: the
+// header's plus 1 s per MiB): a child that hangs after its header is
+// stopped at the limit the parent set then, not waited for without end.
+TEST(Isolation, TheVoxelsHaveATimeLimitOfTheirOwn) {
+  EXPECT_DOUBLE_EQ(detail::load_timeout(std::uint64_t(1) << 30), detail::header_timeout() + 1024.0);
+  EXPECT_DOUBLE_EQ(detail::load_timeout(0), detail::header_timeout());
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    detail::run_isolated(
+        "hang.mha",
+        [](detail::PipeWriter& out) {
+          out.write("H", 1);
+          ::sleep(30);
+        },
+        [](detail::PipeReader& in) {
+          char c = 0;
+          ASSERT_TRUE(in.read(&c, 1));
+          in.extend(1.5);
+          (void)in.read(&c, 1);
+        },
+        "the test's reader", 0.5);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the test's reader did not finish reading it in 1.5 s"),
+              std::string::npos)
+        << e.what();
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(seconds, 1.5);
+  EXPECT_LT(seconds, 10.0);
+}
+
 // A crash in the child ends it with its signal, whatever handler the
 // process has: a handler that never returns (as libFuzzer's did in a child
 // whose crash left the malloc lock held) would otherwise hang the child and

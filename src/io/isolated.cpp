@@ -127,6 +127,10 @@ double header_timeout() {
   return text && end != text && seconds > 0.0 ? seconds : 60.0;
 }
 
+double load_timeout(std::uint64_t bytes) {
+  return header_timeout() + static_cast<double>(bytes) / double(1 << 20);
+}
+
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
                   const std::function<void(PipeReader&)>& parent, const char* what,
                   double timeout_seconds) {
@@ -190,8 +194,8 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   close(error_fds[1]);
   // The watchdog kills a child that runs past the timeout; it is joined
   // before the child is reaped, so it never signals a reused pid.
-  // PipeReader::rearm moves the deadline (the watchdog sees it when it
-  // wakes at the old one).
+  // PipeReader::rearm and extend move the deadline (the watchdog sees it
+  // when it wakes at the old one).
   std::mutex watch_mutex;
   std::condition_variable watch_done;
   bool finished = false, timed_out = false;
@@ -199,6 +203,7 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   const auto limit =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
   Clock::time_point deadline = Clock::now() + limit;
+  double limit_seconds = timeout_seconds;  // the limit now (for the message)
   std::thread watchdog;
   if (timeout_seconds > 0.0) {
     watchdog = std::thread([&] {
@@ -213,10 +218,13 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
       }
     });
   }
-  const auto rearm = [&] {
+  const auto rearm = [&](double seconds) {
     if (!watchdog.joinable()) return;
     const std::lock_guard<std::mutex> lock(watch_mutex);
-    deadline = Clock::now() + limit;
+    // At most about three years (a duration in nanoseconds stays finite).
+    limit_seconds = seconds > 0.0 ? std::min(seconds, 1e8) : timeout_seconds;
+    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(limit_seconds));
   };
   const auto stop_watchdog = [&] {
     if (!watchdog.joinable()) return;
@@ -270,7 +278,7 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   const bool complete = !died && failure.empty() && !in.came_short();
   if (timed_out && !complete) {
     char seconds[32];
-    std::snprintf(seconds, sizeof(seconds), "%g", timeout_seconds);
+    std::snprintf(seconds, sizeof(seconds), "%g", limit_seconds);
     fail(path, std::string(what) + " did not finish reading it in " + seconds +
                    " s (a damaged file?) and was stopped");
   }

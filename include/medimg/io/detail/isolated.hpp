@@ -34,7 +34,8 @@ class PipeWriter {
 
 class PipeReader {
  public:
-  explicit PipeReader(int fd, std::function<void()> disarm = {}, std::function<void()> rearm = {})
+  explicit PipeReader(int fd, std::function<void()> disarm = {},
+                      std::function<void(double)> rearm = {})
       : m_fd(fd), m_disarm(std::move(disarm)), m_rearm(std::move(rearm)) {}
   // False when the pipe ended before `bytes` arrived (the child died).
   bool read(void* data, std::size_t bytes);
@@ -42,23 +43,27 @@ class PipeReader {
   bool came_short() const { return m_short; }
   std::uint64_t read_u64();
   std::string read_string();
-  // Ends run_isolated's time limit: the child is past the part of the read
-  // that can loop (a damaged header, in HDF5 or ITK's MetaIO), and what is
-  // left (the voxels) may take long.
+  // Ends run_isolated's time limit: nothing is left for the child to do
+  // that could take long (the last file of the DICOM folder screen).
   void disarm() {
     if (m_disarm) m_disarm();
   }
   // Starts run_isolated's time limit again: for a child that reads one
   // item after another (the DICOM folder screen), the limit is per item.
   void rearm() {
-    if (m_rearm) m_rearm();
+    if (m_rearm) m_rearm(0.0);
+  }
+  // The time limit is now `seconds` from here: the child is past the
+  // header and reads the voxels (load_timeout).
+  void extend(double seconds) {
+    if (m_rearm) m_rearm(seconds);
   }
 
  private:
   int m_fd;
   bool m_short = false;
   std::function<void()> m_disarm;
-  std::function<void()> m_rearm;
+  std::function<void(double)> m_rearm;
 };
 
 // Runs `child` in a forked child process (it writes its result with the
@@ -76,10 +81,15 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
 // The time limit of an isolated read until its header is parsed (and of
 // each file of the DICOM folder screen): libraries loop without end on some
 // damaged headers (HDF5 1.10 on a corrupt global heap, ITK's MetaIO in
-// MET_Read; fuzz/ found both). 60 s, or MEDIMG_HEADER_TIMEOUT seconds; the
-// voxels that follow have none (a large image on a slow file system may
-// take long).
+// MET_Read; fuzz/ found both). 60 s, or MEDIMG_HEADER_TIMEOUT seconds.
 double header_timeout();
+
+// The time limit of the voxels that follow, `bytes` of them: header_timeout()
+// plus one second per MiB (a floor of 1 MiB/s: a slow network file system,
+// JPEG 2000 slices, a gzip NRRD; a 1 GiB image gets 17 minutes). Bounded, so
+// that a child that hangs there (a crash handler waiting on a lock the crash
+// held, say) cannot hang the batch.
+double load_timeout(std::uint64_t bytes);
 
 // Held while a thread calls into ITK or GDCM outside an isolated child:
 // run_isolated forks only when no thread holds one, so the child never
