@@ -20,7 +20,10 @@ if [ "${1:-}" = --sanitize ]; then
   # Any report fails its test (the build adds -fno-sanitize-recover=all).
   # Leak checks are on for the command-line tests only (tests/CMakeLists.txt
   # sets them; lsan.supp lists what is not ours), off here for the rest.
-  export ASAN_OPTIONS="detect_leaks=0:check_initialization_order=1:strict_init_order=1"
+  # allocator_may_return_null: an allocation past a limit fails as it does
+  # without ASan (std::bad_alloc), e.g. under the DICOM screen's memory
+  # limit (io/detail/child_memory.hpp), instead of ending the process.
+  export ASAN_OPTIONS="detect_leaks=0:check_initialization_order=1:strict_init_order=1:allocator_may_return_null=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   # The tests of memory footprint (peak RSS, page faults) skip themselves:
   # ASan's allocator and quarantine change both.

@@ -6,6 +6,7 @@
 #include <itkGDCMImageIO.h>
 #include <itkImageSeriesWriter.h>
 #include <itkMetaDataObject.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -288,6 +289,36 @@ TEST(Dicom, FolderScreeningSkipsWhatIsNotAnImageSlice) {
       << warnings[0];
 }
 
+// GDCM re-reads what fails in the declared encoding in others; the walk
+// does not follow those (it stops without a finding), the screen's memory
+// limit bounds them (io/detail/child_memory.hpp). A File Meta group whose
+// first VR is no VR: GDCM reads the group again in implicit VR, takes
+// "\0\2\0U" for a length of 1.4 GB and zero-fills that (then asserts; a
+// fuzzed corpus file: 1.4 GiB and 0.7 s in each child). Now the child's
+// allocation fails and the file is skipped; no child grew past 200 MiB.
+TEST(Dicom, WhatTheWalkCannotFollowIsBoundedByTheScreensMemoryLimit) {
+  const fs::path dir = scratch_dir();
+  write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 3})), dir, "1.2.3.8");
+  std::string bytes = std::string(128, '\0') + "DICM";
+  bytes += std::string("\x02\x00\x01\x00\x00\x02\x00\x55", 8);
+  bytes += std::string(300, 'x');
+  write_file_bytes(dir / "meta.dcm", bytes);
+  EXPECT_EQ(detail::dicom_length_problem((dir / "meta.dcm").string()), "");
+  const DicomFolderListing listing = list_dicom_folder(dir.string());
+  ASSERT_EQ(listing.series.size(), 1u);
+  EXPECT_EQ(listing.series[0].size[2], 3);
+  ASSERT_EQ(listing.skipped.size(), 1u);
+  EXPECT_EQ(listing.skipped[0].file, "meta.dcm");
+  EXPECT_EQ(listing.skipped[0].reason, "not a DICOM file GDCM can parse");
+  // Not under the sanitizers (scripts/test.sh --sanitize): their runtime's
+  // memory is inherited by every child.
+  const char* sanitized = std::getenv("MEDIMG_SANITIZED");
+  if (sanitized && std::string(sanitized) == "1") return;
+  rusage children{};
+  ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &children), 0);
+  EXPECT_LT(children.ru_maxrss, 200 * 1024) << "KiB";  // 1.4 GiB without the limit
+}
+
 // Data elements as bytes, for the length walk (io/detail/dicom_lengths.hpp).
 struct DicomBytes {
   std::string bytes;
@@ -548,14 +579,16 @@ TEST(Dicom, ADamagedLengthIsSkippedBeforeGdcmParsesIt) {
 // The screen has a time limit per file (header_timeout()): a file GDCM
 // reads for longer (a loop on a damaged file) is skipped as damaged, and
 // the scan goes on with the next file in a new child. The long file here is
-// 983,040 empty private elements (GDCM parses them for about 0.5 s; the
-// length walk takes milliseconds), the limit 0.2 s per file.
+// 3,932,160 empty private elements, 31 MB (`medimg info` on it alone: 1.6 s
+// and 254 MiB; a quarter of them took GDCM 0.1-0.2 s on a fresh VM, too
+// close to the limit; the length walk takes milliseconds), the limit 0.2 s
+// per file.
 TEST(Dicom, AFileScreenedPastTheTimeLimitIsSkippedAndTheScanGoesOn) {
   const fs::path dir = scratch_dir();
   write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 2})), dir, "1.2.3.9");
   DicomBytes slow;
   slow.meta(std::string("1.2.840.10008.1.2") + '\0');
-  for (std::uint16_t group = 0x0009; group < 0x0029; group += 2) {
+  for (std::uint16_t group = 0x0009; group < 0x0089; group += 2) {
     for (std::uint32_t element = 0x1000; element < 0x10000; ++element) {
       slow.implicit_element(group, static_cast<std::uint16_t>(element), "");
     }

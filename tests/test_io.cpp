@@ -19,6 +19,7 @@
 #include "itk_support.hpp"
 #include "medimg/config.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/child_memory.hpp"
 #include "medimg/io/detail/isolated.hpp"
 #include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
@@ -379,6 +380,33 @@ TEST(Isolation, TheVoxelsHaveATimeLimitOfTheirOwn) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(seconds, 1.5);
   EXPECT_LT(seconds, 10.0);
+}
+
+// ChildMemoryLimit (io/detail/child_memory.hpp), in an isolated child: an
+// allocation past the bound fails while it lives, and succeeds again after.
+TEST(Isolation, ChildMemoryLimitBoundsAllocationsWhileItLives) {
+  std::string got;
+  detail::run_isolated(
+      "limit",
+      [](detail::PipeWriter& out) {
+        // Not touched: the limit is on what is mapped, not on what is used.
+        const auto try_allocate = [](std::size_t bytes) {
+          void* block = std::malloc(bytes);
+          std::free(block);
+          return block ? 'Y' : 'N';
+        };
+        std::string result;
+        {
+          const detail::ChildMemoryLimit limit(std::uint64_t(64) << 20);
+          result += limit.active() ? 'A' : '-';
+          result += try_allocate(std::size_t(1) << 30);
+          result += try_allocate(std::size_t(16) << 20);
+        }
+        result += try_allocate(std::size_t(1) << 30);
+        out.write_string(result);
+      },
+      [&got](detail::PipeReader& in) { got = in.read_string(); }, "the test's reader", 30.0);
+  EXPECT_EQ(got, "ANYY");
 }
 
 // A crash in the child ends it with its signal, whatever handler the

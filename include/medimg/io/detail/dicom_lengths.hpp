@@ -16,14 +16,18 @@
 // VR, implicit where not: GDCM's re-read of such a data set
 // (ExplicitImplicitDataElement). A file without the "DICM" preamble is walked only when it
 // starts with group 0002 or 0008, in the encoding its first element shows.
-// The walk enters sequences and items of undefined length, and in explicit
-// VR those of defined length too, so no data dictionary is needed. A
+// The walk enters sequences and items of undefined length, in explicit
+// VR those of defined length too, and in implicit VR an element of defined
+// length whose value starts with an item tag (GDCM opens such bytes as a
+// sequence when asked for one; pydicom reads them as one), so no data
+// dictionary is needed. A
 // defined length that runs past the end of its container (the file, a
 // sequence, an item) is reported. What the walk cannot follow (a bad VR in
 // the File Meta group, a tag out of place, a deflated data set, nesting
-// deeper than 64) ends it without a finding, and GDCM decides as before.
-// Implicit-VR elements of defined length are not opened (telling a
-// sequence from a value needs the dictionary).
+// deeper than 64) ends it without a finding, and GDCM decides as before;
+// GDCM's recovery modes (a data set re-read in another encoding when the
+// declared one fails) are bounded by the screen's memory limit instead
+// (io/detail/child_memory.hpp).
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,42 @@
+// A bound on what a library may allocate while it parses a header in an
+// isolated child (io/detail/isolated.hpp). GDCM sizes a buffer to each
+// declared length and zero-fills it before it finds the file shorter; the
+// length walk (dicom_lengths.hpp) finds the damaged lengths it can follow,
+// but GDCM re-reads a data set that fails in its declared encoding in other
+// ones (a big-endian file as explicit/implicit little endian, say), and
+// there a fuzzed 16 KiB file still made it allocate 2.9 GB (6.7 s, 2.8 GiB
+// peak) per read. While a ChildMemoryLimit lives, the process's data
+// segment (RLIMIT_DATA: heap and private anonymous mappings, what malloc
+// takes) may grow by at most `bytes` beyond what it holds now; past that an
+// allocation fails (std::bad_alloc), which the screen reports as a damaged
+// file. Relative, so what the child inherited from its parent (a batch's
+// images) does not count. Only for code that runs in an isolated child:
+// the limit is the whole process's.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cstdint>
+
+namespace medimg::detail {
+
+class ChildMemoryLimit {
+ public:
+  explicit ChildMemoryLimit(std::uint64_t bytes);
+  ~ChildMemoryLimit();  // the limit the process had before
+  ChildMemoryLimit(const ChildMemoryLimit&) = delete;
+  ChildMemoryLimit& operator=(const ChildMemoryLimit&) = delete;
+
+  // Whether the limit was set (false where the process already had a lower
+  // one, or /proc/self/status could not be read).
+  bool active() const { return m_set; }
+
+ private:
+  rlimit m_old{};
+  bool m_set = false;
+};
+
+// The data segment's size now (VmData of /proc/self/status), 0 if unknown.
+std::uint64_t data_segment_bytes();
+
+}  // namespace medimg::detail

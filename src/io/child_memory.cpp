@@ -1,0 +1,41 @@
+// io/detail/child_memory.hpp. Compiled into the library and into the ITK
+// module (the DICOM screen sets it around GDCM's parser).
+#include "medimg/io/detail/child_memory.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace medimg::detail {
+
+std::uint64_t data_segment_bytes() {
+  std::FILE* status = std::fopen("/proc/self/status", "re");
+  if (!status) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  bool found = false;
+  while (std::fgets(line, sizeof(line), status)) {
+    if (std::strncmp(line, "VmData:", 7) == 0) {
+      found = std::sscanf(line + 7, "%llu", &kib) == 1;
+      break;
+    }
+  }
+  std::fclose(status);
+  return found ? static_cast<std::uint64_t>(kib) * 1024 : 0;
+}
+
+ChildMemoryLimit::ChildMemoryLimit(std::uint64_t bytes) {
+  if (getrlimit(RLIMIT_DATA, &m_old) != 0) return;
+  const std::uint64_t now = data_segment_bytes();
+  if (now == 0) return;
+  const std::uint64_t limit = now + bytes;
+  if (limit < now || (m_old.rlim_cur != RLIM_INFINITY && m_old.rlim_cur <= limit)) return;
+  rlimit lowered = m_old;
+  lowered.rlim_cur = static_cast<rlim_t>(limit);
+  m_set = setrlimit(RLIMIT_DATA, &lowered) == 0;
+}
+
+ChildMemoryLimit::~ChildMemoryLimit() {
+  if (m_set) setrlimit(RLIMIT_DATA, &m_old);
+}
+
+}  // namespace medimg::detail
