@@ -29,6 +29,15 @@ void write_text(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
+// libFuzzer's stack-depth variable, which the instrumented HDF5 module
+// (dlopen'ed to write the hdf5 seeds) refers to. The harnesses get it from
+// libFuzzer, and ASan's runtime defines it too; this program has neither
+// in a build without ASan (MEDIMG_FUZZ_SANITIZE=undefined), so it defines
+// it, weakly (a runtime's definition wins), and exports it (CMakeLists.txt).
+extern "C" {
+__attribute__((weak, visibility("default"))) thread_local std::uintptr_t __sancov_lowest_stack;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: medimg_fuzz_seeds OUT_DIR\n");

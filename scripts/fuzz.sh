@@ -11,6 +11,9 @@
 # oom-*) is written to build-fuzz/fuzz/findings/NAME/ and makes the exit
 # status 1. The last lines print each harness' executions and corpus size.
 # MEDIMG_FUZZ_SEED fixes libFuzzer's random seed (CI's smoke run uses 1).
+# MEDIMG_FUZZ_RUNS=N also stops each harness after N executions (the
+# long runs: MEDIMG_FUZZ_RUNS=1000000 scripts/fuzz.sh 36000 nrrd). Several
+# fuzz.sh may run at once on one build (each writes its own seeds).
 # MEDIMG_FUZZ_BUILD_DIR and MEDIMG_FUZZ_SANITIZE pick another build and its
 # sanitizers (default build-fuzz/, address,undefined), e.g.
 #   MEDIMG_FUZZ_BUILD_DIR=$PWD/build-fuzz-ub MEDIMG_FUZZ_SANITIZE=undefined scripts/fuzz.sh
@@ -35,16 +38,22 @@ export OMP_NUM_THREADS=1
 # Headers are parsed in a child with a time limit (image_io.cpp); a
 # damaged file that makes HDF5 or MetaIO loop then costs 2 s, not 60.
 export MEDIMG_HEADER_TIMEOUT=2
+# libFuzzer's feature tables (23 MiB, malloc'ed) on transparent huge pages:
+# every isolated read forks this process, and fork copies a few page-middle
+# entries instead of 6,000 page-table entries (the nrrd harness without
+# ASan: 200 -> 285 executions/s; docs/RELIABILITY.md).
+export GLIBC_TUNABLES="glibc.malloc.hugetlb=1${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
 
-rm -rf "$work/seeds"
-"$build/bin/medimg_fuzz_seeds" "$work/seeds" >/dev/null
+seeds=$(mktemp -d "$work/seeds.XXXXXX")
+trap 'rm -rf "$seeds"' EXIT
+"$build/bin/medimg_fuzz_seeds" "$seeds" >/dev/null
 pydicom_files=/usr/lib/python3/dist-packages/pydicom/data/test_files
 for f in CT_small.dcm MR_small.dcm MR_small_implicit.dcm MR_small_bigendian.dcm ExplVR_BigEnd.dcm rtplan.dcm emri_small.dcm; do
-  [ -f "$pydicom_files/$f" ] && cp "$pydicom_files/$f" "$work/seeds/dicom/"
+  [ -f "$pydicom_files/$f" ] && cp "$pydicom_files/$f" "$seeds/dicom/"
 done
 # The length walk starts from the same files (its own harness: in-process).
-rm -rf "$work/seeds/dicom_lengths"
-cp -r "$work/seeds/dicom" "$work/seeds/dicom_lengths"
+rm -rf "$seeds/dicom_lengths"
+cp -r "$seeds/dicom" "$seeds/dicom_lengths"
 
 failed=0
 summary=()
@@ -56,9 +65,9 @@ for name in "${harnesses[@]}"; do
   echo "[fuzz] $name: ${seconds} s"
   # -rss_limit_mb: a header may ask for any size; medimg must refuse what the
   # file cannot hold before allocating it, so 2 GiB is plenty.
-  if ! "$build/bin/medimg_fuzz_$name" "$corpus" "$work/seeds/$name" \
+  if ! "$build/bin/medimg_fuzz_$name" "$corpus" "$seeds/$name" \
     -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
-    ${MEDIMG_FUZZ_SEED:+-seed="$MEDIMG_FUZZ_SEED"} \
+    ${MEDIMG_FUZZ_SEED:+-seed="$MEDIMG_FUZZ_SEED"} ${MEDIMG_FUZZ_RUNS:+-runs="$MEDIMG_FUZZ_RUNS"} \
     -artifact_prefix="$findings/" >"$log" 2>&1; then
     failed=1
     echo "[fuzz] $name: FINDING, see $log and $findings/" >&2
