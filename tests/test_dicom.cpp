@@ -295,7 +295,9 @@ TEST(Dicom, FolderScreeningSkipsWhatIsNotAnImageSlice) {
 // first VR is no VR: GDCM reads the group again in implicit VR, takes
 // "\0\2\0U" for a length of 1.4 GB and zero-fills that (then asserts; a
 // fuzzed corpus file: 1.4 GiB and 0.7 s in each child). Now the child's
-// allocation fails and the file is skipped; no child grew past 200 MiB.
+// allocation fails and the file is skipped; read alone (ITK's GDCM reader
+// in the header child, under the same bound) it is one error; no child
+// grew past 200 MiB.
 TEST(Dicom, WhatTheWalkCannotFollowIsBoundedByTheScreensMemoryLimit) {
   const fs::path dir = scratch_dir();
   write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 3})), dir, "1.2.3.8");
@@ -310,6 +312,8 @@ TEST(Dicom, WhatTheWalkCannotFollowIsBoundedByTheScreensMemoryLimit) {
   ASSERT_EQ(listing.skipped.size(), 1u);
   EXPECT_EQ(listing.skipped[0].file, "meta.dcm");
   EXPECT_EQ(listing.skipped[0].reason, "not a DICOM file GDCM can parse");
+  expect_read_error((dir / "meta.dcm").string(), "not an image in a format medimg reads");
+  EXPECT_THROW((void)read_image_header((dir / "meta.dcm").string()), Error);
   // Not under the sanitizers (scripts/test.sh --sanitize): their runtime's
   // memory is inherited by every child.
   const char* sanitized = std::getenv("MEDIMG_SANITIZED");

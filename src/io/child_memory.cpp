@@ -2,6 +2,7 @@
 // module (the DICOM screen sets it around GDCM's parser).
 #include "medimg/io/detail/child_memory.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -21,6 +22,11 @@ std::uint64_t data_segment_bytes() {
   }
   std::fclose(status);
   return found ? static_cast<std::uint64_t>(kib) * 1024 : 0;
+}
+
+std::uint64_t header_memory_budget(std::uint64_t file_bytes) {
+  const std::uint64_t most = std::uint64_t(1) << 56;  // no overflow below
+  return (std::uint64_t(64) << 20) + 32 * std::min(file_bytes, most / 32);
 }
 
 ChildMemoryLimit::ChildMemoryLimit(std::uint64_t bytes) {

@@ -64,14 +64,10 @@ nlohmann::json screen_file(const fs::path& path) {
   bool parsed = false;
   {
     // What the walk cannot follow (GDCM's re-reads in other encodings) is
-    // bounded here: 256 MiB plus 32 times the file, room for GDCM's
-    // structures of a header made of the smallest elements (8 bytes each in
-    // the file: 3.9 million of them, 31 MB, parse in 1.6 s and 254 MiB) and far
-    // below the gigabytes a damaged length asks for (io/detail/child_memory.hpp).
+    // bounded here (io/detail/child_memory.hpp).
     std::error_code ec;
     const std::uintmax_t size = fs::file_size(path, ec);
-    const detail::ChildMemoryLimit limit((std::uint64_t(256) << 20) +
-                                         32 * static_cast<std::uint64_t>(ec ? 0 : size));
+    const detail::ChildMemoryLimit limit(detail::header_memory_budget(ec ? 0 : size));
     try {
       parsed = reader.ReadUpToTag(gdcm::Tag(0x7fe0, 0x0010), none);
     } catch (const std::bad_alloc&) {
