@@ -20,6 +20,7 @@
 #include "medimg/config.hpp"
 #include "medimg/io/atomic_output.hpp"
 #include "medimg/io/detail/child_memory.hpp"
+#include "medimg/io/detail/hdf5_heap_check.hpp"
 #include "medimg/io/detail/isolated.hpp"
 #include "medimg/io/hdf5_io.hpp"
 #include "medimg/io/image_io.hpp"
@@ -347,6 +348,63 @@ TEST(Isolation, ChildIsStoppedAtTheTimeLimitUnlessDisarmed) {
       },
       "the test's reader", 1.0);
   EXPECT_EQ(got, 'V');
+}
+
+// The global heap walk (io/detail/hdf5_heap_check.hpp) on collections made
+// here: sound ones (objects, a free-space object, a tail too small for an
+// object header) pass; a free-space object of size 0 and a size that would
+// send HDF5's walk back are found; a size past the end ends the walk as it
+// ends HDF5's (an error there, not a loop).
+TEST(BadInput, Hdf5GlobalHeapThatHdf5WouldReadForEverIsFound) {
+  struct Collection {
+    std::string bytes;
+    void u64(std::uint64_t v) {
+      for (int i = 0; i < 8; ++i) bytes += static_cast<char>(v >> (8 * i) & 0xff);
+    }
+    void object(std::uint16_t index, std::uint64_t size, std::size_t data) {
+      bytes += static_cast<char>(index & 0xff);
+      bytes += static_cast<char>(index >> 8);
+      bytes += std::string(6, '\0');
+      u64(size);
+      bytes += std::string(data, 'd');
+    }
+    explicit Collection(std::uint64_t size) {
+      bytes = std::string("GCOL\1\0\0\0", 8);
+      u64(size);
+    }
+    std::string problem() const {
+      return detail::hdf5_collection_problem(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                             bytes.size(), 1000);
+    }
+  };
+  Collection sound(4096);
+  sound.object(1, 5, 8);  // 5 bytes, padded to 8
+  sound.object(2, 0, 0);  // an empty string
+  sound.object(0, 4096 - 16 - 24 - 16 - 8, 0);
+  sound.bytes.resize(4096, '\0');
+  EXPECT_EQ(sound.problem(), "");
+  Collection tail(4096);
+  tail.object(1, 4096 - 16 - 16 - 8, 4096 - 16 - 16 - 8);  // 8 bytes left: no room for a header
+  tail.bytes.resize(4096, '\0');
+  EXPECT_EQ(tail.problem(), "");
+  Collection zero(4096);
+  zero.object(1, 8, 8);
+  zero.object(0, 0, 0);
+  zero.bytes.resize(4096, '\0');
+  EXPECT_EQ(zero.problem(),
+            "the global heap collection at byte 1000 has a free-space object of 0 bytes at byte "
+            "1040 (HDF5 1.10 reads that collection for ever)");
+  Collection back(4096);
+  back.object(0, ~std::uint64_t(0) - 15, 0);
+  back.bytes.resize(4096, '\0');
+  EXPECT_NE(back.problem().find("has an object of 18446744073709551600 bytes at byte 1016"),
+            std::string::npos)
+      << back.problem();
+  Collection past(4096);
+  past.object(3, 1u << 20, 0);
+  past.object(0, 0, 0);  // never reached: the walk ended at the object before
+  past.bytes.resize(4096, '\0');
+  EXPECT_EQ(past.problem(), "");
 }
 
 // The voxels have a time limit of their own (detail::load_timeout: the

@@ -21,6 +21,7 @@
 
 #include "medimg/core/error.hpp"
 #include "medimg/io/atomic_output.hpp"
+#include "medimg/io/detail/hdf5_heap_check.hpp"
 
 namespace medimg {
 
@@ -318,6 +319,9 @@ Hdf5Header read_hdf5_header(MPI_Comm comm, const std::string& path, const std::s
   impl::collectively(comm, [&] {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) throw Error("cannot read '" + path + "': no such file");
+    // Before HDF5 reads a global heap it would loop on (io/detail/hdf5_heap_check.hpp).
+    const std::string heap = detail::hdf5_global_heap_problem(path);
+    if (!heap.empty()) throw Error("cannot read '" + path + "': damaged HDF5 file: " + heap);
     Id fapl(file_access(comm), H5Pclose);
     Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
     if (!file.ok()) throw Error("cannot read '" + path + "': not an HDF5 file");

@@ -164,6 +164,47 @@ class BadHdf5(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("chunks never written", result.stderr)
 
+    def test_global_heap_that_hdf5_reads_for_ever(self):
+        # HDF5 1.10 never finishes a global heap collection whose free-space
+        # object has size 0 (the fuzz corpus' looping files): every read
+        # took the 60 s header limit. Found before HDF5 opens the file now,
+        # in the collection medimg's writer puts at the end (the metadata
+        # attribute) and in h5py's string attributes.
+        import struct
+        import time
+        d = fresh_dir("heap")
+        written = os.path.join(d, "written.h5")
+        result = run("convert", os.path.join(MRICRON, "ch2.nii.gz"), written)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with h5py.File(os.path.join(d, "strings.h5"), "w") as f:
+            image = f.create_dataset("image", data=np.zeros((4, 5, 6), dtype=np.float32))
+            image.attrs["metadata"] = "x" * 200  # a variable-length string
+        for name in ("written.h5", "strings.h5"):
+            with open(os.path.join(d, name), "rb") as f:
+                data = bytearray(f.read())
+            at = data.find(b"GCOL")
+            self.assertGreater(at, 0, name)
+            # Walk to the free-space object (index 0) and zero its size.
+            p = 16
+            while struct.unpack_from("<H", data, at + p)[0] != 0:
+                size = struct.unpack_from("<Q", data, at + p + 8)[0]
+                p += 16 + (size + 7) // 8 * 8
+            struct.pack_into("<Q", data, at + p + 8, 0)
+            damaged = os.path.join(d, "loop_" + name)
+            with open(damaged, "wb") as f:
+                f.write(bytes(data))
+            out = os.path.join(d, "out_" + name + ".nii")
+            start = time.monotonic()
+            self.expect_error(["convert", damaged, out],
+                              "damaged HDF5 file: the global heap collection at byte %d has a "
+                              "free-space object of 0 bytes" % at, out)
+            result = run("info", damaged)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertIn("reads that collection for ever", result.stderr)
+            self.assertLess(time.monotonic() - start, 10.0)
+            # The sound file still reads.
+            self.assertEqual(run("info", os.path.join(d, name)).returncode, 0)
+
 
 if __name__ == "__main__":
     unittest.main(argv=[sys.argv[0]], verbosity=2)
