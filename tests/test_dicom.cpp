@@ -299,6 +299,12 @@ TEST(Dicom, FolderScreeningSkipsWhatIsNotAnImageSlice) {
 // in the header child, under the same bound) it is one error; no child
 // grew past 200 MiB.
 TEST(Dicom, WhatTheWalkCannotFollowIsBoundedByTheScreensMemoryLimit) {
+  // Under AddressSanitizer (scripts/test.sh --sanitize) a failed operator
+  // new ends the child (ASan reports it) instead of throwing: the file is
+  // still skipped and the read still one error, with another reason; and
+  // its runtime's memory is inherited by every child (no RSS bound).
+  const char* sanitized_flag = std::getenv("MEDIMG_SANITIZED");
+  const bool sanitized = sanitized_flag && std::string(sanitized_flag) == "1";
   const fs::path dir = scratch_dir();
   write_dicom_series(phantom_int16(oblique_geometry(Size3{8, 8, 3})), dir, "1.2.3.8");
   std::string bytes = std::string(128, '\0') + "DICM";
@@ -311,13 +317,13 @@ TEST(Dicom, WhatTheWalkCannotFollowIsBoundedByTheScreensMemoryLimit) {
   EXPECT_EQ(listing.series[0].size[2], 3);
   ASSERT_EQ(listing.skipped.size(), 1u);
   EXPECT_EQ(listing.skipped[0].file, "meta.dcm");
-  EXPECT_EQ(listing.skipped[0].reason, "not a DICOM file GDCM can parse");
-  expect_read_error((dir / "meta.dcm").string(), "not an image in a format medimg reads");
+  if (!sanitized) {
+    EXPECT_EQ(listing.skipped[0].reason, "not a DICOM file GDCM can parse");
+  }
+  expect_read_error((dir / "meta.dcm").string(),
+                    sanitized ? "" : "not an image in a format medimg reads");
   EXPECT_THROW((void)read_image_header((dir / "meta.dcm").string()), Error);
-  // Not under the sanitizers (scripts/test.sh --sanitize): their runtime's
-  // memory is inherited by every child.
-  const char* sanitized = std::getenv("MEDIMG_SANITIZED");
-  if (sanitized && std::string(sanitized) == "1") return;
+  if (sanitized) return;
   rusage children{};
   ASSERT_EQ(getrusage(RUSAGE_CHILDREN, &children), 0);
   EXPECT_LT(children.ru_maxrss, 200 * 1024) << "KiB";  // 1.4 GiB without the limit
