@@ -372,6 +372,18 @@ struct DicomBytes {
     bytes += value;
     return *this;
   }
+  // An item header (FFFE,E000) of `length` (0xffffffff: undefined), or an
+  // item's delimiter.
+  DicomBytes& item(std::uint32_t length) {
+    tag(0xfffe, 0xe000);
+    u32(length);
+    return *this;
+  }
+  DicomBytes& item_end() {
+    tag(0xfffe, 0xe00d);
+    u32(0);
+    return *this;
+  }
   DicomBytes& meta(const std::string& transfer_syntax) {
     return explicit_element(0x0002, 0x0001, "OB", std::string("\0\1", 2))
         .explicit_element(0x0002, 0x0010, "UI", transfer_syntax);
@@ -489,37 +501,28 @@ TEST(DicomLengths, ALengthPastItsContainerIsFoundWhereverTheWalkReaches) {
   // large number (no item tag first), are not findings.
   DicomBytes implicit_sequence;
   implicit_sequence.meta(implicit_le).implicit_element(0x0008, 0x0060, "CT");
-  DicomBytes inner;
-  inner.bytes.clear();
-  inner.tag(0xfffe, 0xe000);
-  inner.u32(0xffffffff);
-  inner.implicit_element(0x0008, 0x1155, "1.2.3")
+  DicomBytes inner(false);
+  inner.item(0xffffffff)
+      .implicit_element(0x0008, 0x1155, "1.2.3")
       .implicit_element(0x0029, 0x1010, std::string(6, 'x'), 0x20000000);
   implicit_sequence.implicit_element(0x5200, 0x9229, inner.bytes);
   EXPECT_EQ(implicit_sequence.problem(),
             "element (0029,1010) declares 536870912 bytes, 6 are left in the sequence");
   DicomBytes long_item;
   long_item.meta(implicit_le);
-  DicomBytes items;
-  items.bytes.clear();
-  items.tag(0xfffe, 0xe000);
-  items.u32(40);
-  items.implicit_element(0x0008, 0x0060, "CT");
+  DicomBytes items(false);
+  items.item(40).implicit_element(0x0008, 0x0060, "CT");
   long_item.implicit_element(0x0008, 0x1140, items.bytes);
   EXPECT_EQ(long_item.problem(),
             "element (FFFE,E000) declares 40 bytes, 10 are left in the sequence");
   DicomBytes sound_implicit;
   sound_implicit.meta(implicit_le);
-  DicomBytes sound_items;
-  sound_items.bytes.clear();
-  sound_items.tag(0xfffe, 0xe000);
-  sound_items.u32(10);
-  sound_items.implicit_element(0x0008, 0x0060, "CT");
-  sound_items.tag(0xfffe, 0xe000);
-  sound_items.u32(0xffffffff);
-  sound_items.implicit_element(0x0008, 0x0060, "MR");
-  sound_items.tag(0xfffe, 0xe00d);
-  sound_items.u32(0);
+  DicomBytes sound_items(false);
+  sound_items.item(10)
+      .implicit_element(0x0008, 0x0060, "CT")
+      .item(0xffffffff)
+      .implicit_element(0x0008, 0x0060, "MR")
+      .item_end();
   sound_implicit.implicit_element(0x0008, 0x1140, sound_items.bytes)
       .implicit_element(0x0009, 0x1001, std::string("\xff\xff\xff\x7f\0\0\0\0", 8))
       .implicit_element(0x7fe0, 0x0010, std::string(8, '\1'));
