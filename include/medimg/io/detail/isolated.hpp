@@ -73,7 +73,9 @@ class PipeReader {
 // `what` names the library in that message ("the DICOM library"). With
 // `timeout_seconds` > 0 a child still running then is killed and the read
 // fails ("did not finish in N s"): a library that loops on a damaged file
-// (HDF5 1.10's global heap, found by fuzz/) cannot hang the process.
+// (HDF5 1.10's global heap, found by fuzz/) cannot hang the process. A
+// child still there 2 s after both its pipes closed is stopped too (what
+// it sent decides whether the read stands).
 void run_isolated(const std::string& path, const std::function<void(PipeWriter&)>& child,
                   const std::function<void(PipeReader&)>& parent,
                   const char* what = "the DICOM library", double timeout_seconds = 0.0);
