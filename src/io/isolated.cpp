@@ -271,23 +271,37 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   // ending. One still there after 2 s is stopped, so that the parent never
   // waits on it without end (the long fuzz runs: twice a fuzzing process
   // waited here 69-123 s for a child whose pipes had closed, neither
-  // reproduced by its input). A pidfd tells when it ends (Linux 5.3; without
-  // one, the wait is as before).
+  // reproduced by its input). A pidfd tells
+  // when it ends (Linux 5.3; without one, the wait is as before); one that
+  // does not end even then is reaped by a thread of its own.
   int wait_status = 0;
-  bool lingered = false;
+  bool lingered = false, reap_later = false;
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd >= 0) {
-    pollfd ended{pidfd, POLLIN, 0};
-    int ready = 0;
-    while ((ready = ::poll(&ended, 1, 2000)) < 0 && errno == EINTR) {
-    }
-    if (ready == 0) {
+    const auto ends_within = [pidfd](int milliseconds) {
+      pollfd ended{pidfd, POLLIN, 0};
+      int ready = 0;
+      while ((ready = ::poll(&ended, 1, milliseconds)) < 0 && errno == EINTR) {
+      }
+      return ready != 0;
+    };
+    if (!ends_within(2000)) {
       lingered = true;
       kill(pid, SIGKILL);
+      // A child already in the kernel's exit does not end sooner for it.
+      reap_later = !ends_within(500);
     }
     close(pidfd);
   }
-  while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  if (reap_later) {
+    std::thread([pid] {
+      int status = 0;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }).detach();
+  } else {
+    while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+    }
   }
   const std::string said = errors_fd >= 0 ? last_line(errors_fd) : std::string();
   if (errors) std::fclose(errors);
