@@ -271,9 +271,9 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   // ending. One still there after 2 s is stopped, so that the parent never
   // waits on it without end (the long fuzz runs: twice a fuzzing process
   // waited here 69-123 s for a child whose pipes had closed, neither
-  // reproduced by its input). A pidfd tells
-  // when it ends (Linux 5.3; without one, the wait is as before); one that
-  // does not end even then is reaped by a thread of its own.
+  // reproduced by its input). A pidfd tells when it ends (Linux 5.3;
+  // without one, the wait is as before); one that does not end even after
+  // SIGKILL is reaped by a thread of its own.
   int wait_status = 0;
   bool lingered = false, reap_later = false;
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
