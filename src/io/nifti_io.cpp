@@ -27,6 +27,7 @@
 #include "medimg/core/warning.hpp"
 #include "medimg/io/atomic_output.hpp"
 #include "medimg/io/detail/gzip.hpp"
+#include "medimg/io/detail/gzip_split.hpp"
 #include "medimg/io/detail/nifti_header.hpp"
 
 namespace medimg {
@@ -262,7 +263,183 @@ NiftiStream stream_nifti(const std::string& path, const LoadOptions& options,
       done += now;
     }
   });
-  return {h.geometry, h.type, nifti_metadata(h)};
+  return {h.geometry, h.type, nifti_metadata(h), 0};
+}
+
+namespace {
+
+// Stored voxels as bytes (any alignment) -> the loaded type, as read_voxels.
+template <class Stored, class Out>
+void convert_stored(const unsigned char* bytes, std::size_t count, Stored* scratch, Out* out,
+                    const NiftiHeader& h) {
+  if constexpr (std::is_same<Stored, Out>::value) {
+    if (!h.scaled) {
+      std::memcpy(out, bytes, count * sizeof(Out));
+      if (h.swapped) swap_bytes(out, count);
+      return;
+    }
+  }
+  std::memcpy(scratch, bytes, count * sizeof(Stored));
+  if (h.swapped) swap_bytes(scratch, count);
+  for (std::size_t i = 0; i < count; ++i) {
+    out[i] = h.scaled ? static_cast<Out>(static_cast<double>(scratch[i]) * h.slope + h.inter)
+                      : static_cast<Out>(scratch[i]);
+  }
+}
+
+// A byte stream cut into voxels from `skip` bytes in, each piece converted
+// and added to `reduction`; `carry` holds a voxel's bytes split between pieces.
+template <class Stored, class Out>
+class Voxelizer {
+ public:
+  Voxelizer(const NiftiHeader& h, std::uint64_t skip, VoxelReduction& reduction)
+      : m_h(h), m_skip(skip), m_reduction(reduction) {}
+
+  void feed(const unsigned char* bytes, std::size_t count) {
+    const std::size_t skipped = static_cast<std::size_t>(std::min<std::uint64_t>(m_skip, count));
+    m_skip -= skipped;
+    bytes += skipped;
+    count -= skipped;
+    if (count == 0) return;
+    if (m_carry_bytes > 0) {
+      const std::size_t take = std::min(count, sizeof(Stored) - m_carry_bytes);
+      std::memcpy(m_carry + m_carry_bytes, bytes, take);
+      m_carry_bytes += take;
+      bytes += take;
+      count -= take;
+      if (m_carry_bytes < sizeof(Stored)) return;
+      add(m_carry, 1);
+      m_carry_bytes = 0;
+    }
+    const std::size_t voxels = count / sizeof(Stored);
+    for (std::size_t done = 0; done < voxels; done += kVoxels) {
+      add(bytes + done * sizeof(Stored), std::min(kVoxels, voxels - done));
+    }
+    m_carry_bytes = count - voxels * sizeof(Stored);
+    std::memcpy(m_carry, bytes + voxels * sizeof(Stored), m_carry_bytes);
+  }
+  // The bytes of a voxel begun but not finished.
+  std::size_t carry_bytes() const { return m_carry_bytes; }
+  const unsigned char* carry() const { return m_carry; }
+  void add(const unsigned char* bytes, std::size_t count) {
+    if constexpr (std::is_same<Stored, Out>::value) {
+      // Voxels as they are, where they are: no copy.
+      if (!m_h.scaled && !m_h.swapped &&
+          reinterpret_cast<std::uintptr_t>(bytes) % alignof(Out) == 0) {
+        m_reduction.add(pixel_type_of<Out>(), reinterpret_cast<const Out*>(bytes), count);
+        return;
+      }
+    }
+    if (m_out.empty()) {  // fresh memory costs on first touch: only where needed
+      m_stored.resize(kVoxels);
+      m_out.resize(kVoxels);
+    }
+    convert_stored(bytes, count, m_stored.data(), m_out.data(), m_h);
+    m_reduction.add(pixel_type_of<Out>(), m_out.data(), count);
+  }
+
+ private:
+  static constexpr std::size_t kVoxels = std::size_t(1) << 13;
+  const NiftiHeader& m_h;
+  std::uint64_t m_skip;
+  VoxelReduction& m_reduction;
+  std::vector<Stored> m_stored;
+  std::vector<Out> m_out;
+  unsigned char m_carry[sizeof(Stored)] = {};
+  std::size_t m_carry_bytes = 0;
+};
+
+// f(Stored{}) for the stored type of a NIfTI datatype code; false for others.
+template <class F>
+bool visit_stored_type(int datatype, F&& f) {
+  switch (datatype) {
+    case DT_UINT8: return f(std::uint8_t{});
+    case DT_INT8: return f(std::int8_t{});
+    case DT_INT16: return f(std::int16_t{});
+    case DT_UINT16: return f(std::uint16_t{});
+    case DT_INT32: return f(std::int32_t{});
+    case DT_FLOAT32: return f(float{});
+    case DT_FLOAT64: return f(double{});
+    default: return false;
+  }
+}
+
+// reduce_nifti's two-thread path: false when it did not check (nothing
+// merged into `reduction`).
+template <class Stored, class Out>
+bool reduce_split(const std::string& path, const NiftiHeader& h, VoxelReduction& reduction,
+                  std::uint64_t& split_at) {
+  constexpr std::size_t S = sizeof(Stored);
+  const std::unique_ptr<VoxelReduction> head = reduction.empty_like();
+  std::vector<std::unique_ptr<VoxelReduction>> phases;
+  std::vector<std::unique_ptr<Voxelizer<Stored, Out>>> tails;
+  for (std::size_t phase = 0; phase < S; ++phase) {
+    phases.push_back(reduction.empty_like());
+    tails.push_back(std::make_unique<Voxelizer<Stored, Out>>(h, phase, *phases.back()));
+  }
+  struct Sink final : detail::SplitSink {
+    Voxelizer<Stored, Out> front;  // the head's voxels
+    std::vector<std::unique_ptr<Voxelizer<Stored, Out>>>& tails;
+    unsigned char first[S] = {};  // the tail's first bytes
+    std::size_t first_bytes = 0;
+    Sink(const NiftiHeader& h, VoxelReduction& r,
+         std::vector<std::unique_ptr<Voxelizer<Stored, Out>>>& t)
+        : front(h, h.voxel_offset, r), tails(t) {}
+    void tail(const unsigned char* bytes, std::size_t count) override {
+      const std::size_t take = std::min(count, S - first_bytes);
+      std::memcpy(first + first_bytes, bytes, take);
+      first_bytes += take;
+      for (auto& t : tails) t->feed(bytes, count);
+    }
+    void head(const unsigned char* bytes, std::size_t count) override { front.feed(bytes, count); }
+  } sink(h, *head, tails);
+  const auto count = static_cast<std::uint64_t>(h.geometry.voxel_count());
+  const detail::SplitResult split = detail::inflate_split(path, sink);
+  const std::uint64_t end = h.voxel_offset + count * S;
+  if (!split.done || split.content != end || split.tail_offset < h.voxel_offset) return false;
+  const std::uint64_t phase = (S - (split.tail_offset - h.voxel_offset) % S) % S;
+  if (split.tail_offset < end) {
+    // The voxel cut by the split: the head's carried bytes and the tail's first.
+    if (sink.front.carry_bytes() + phase != (phase ? S : 0) || sink.first_bytes < phase)
+      return false;
+    if (phase > 0) {
+      unsigned char voxel[S];
+      std::memcpy(voxel, sink.front.carry(), S - phase);
+      std::memcpy(voxel + (S - phase), sink.first, phase);
+      sink.front.add(voxel, 1);
+    }
+    if (tails[phase]->carry_bytes() != 0) return false;
+    head->merge(*phases[phase]);
+  }
+  reduction.merge(*head);
+  split_at = split.tail_offset < end ? split.tail_offset : 0;
+  return true;
+}
+
+}  // namespace
+
+NiftiStream reduce_nifti(const std::string& path, const LoadOptions& options,
+                         VoxelReduction& reduction) {
+  OpenedNifti opened = open_nifti(path, options);
+  const NiftiHeader& h = opened.header;
+  const bool one_file = h.data_path == opened.header_file->path();
+  if (opened.header_file->compressed() && one_file &&
+      Kokkos::DefaultHostExecutionSpace().concurrency() >= 2) {
+    std::uint64_t split_at = 0;
+    const bool split = visit_stored_type(h.datatype, [&](auto stored) {
+      return visit_pixel_type(h.type, [&](auto zero) {
+        return reduce_split<decltype(stored), decltype(zero)>(path, h, reduction, split_at);
+      });
+    });
+    if (split) {
+      if (!h.warning.empty()) warn(h.warning);
+      return {h.geometry, h.type, nifti_metadata(h), split_at};
+    }
+  }
+  return stream_nifti(path, options, std::size_t(1) << 20,
+                      [&](PixelType type, const void* voxels, std::size_t count) {
+                        reduction.add(type, voxels, count);
+                      });
 }
 
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options) {

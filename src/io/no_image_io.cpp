@@ -51,6 +51,10 @@ NiftiStream stream_nifti(const std::string& path, const LoadOptions&, std::size_
   no_itk("read", path);
 }
 
+NiftiStream reduce_nifti(const std::string& path, const LoadOptions&, VoxelReduction&) {
+  no_itk("read", path);
+}
+
 void save_nifti(const AnyImage<HostMemory>&, const std::string& path, const SaveOptions&) {
   no_itk("write", path);
 }

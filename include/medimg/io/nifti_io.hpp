@@ -61,10 +61,35 @@ struct NiftiStream {
   Geometry geometry;
   PixelType type = PixelType::float32;
   Metadata metadata;
+  // reduce_nifti: where in the inflated file the second thread's part
+  // began; 0 when one thread read it all.
+  std::uint64_t split_at = 0;
 };
 NiftiStream stream_nifti(
     const std::string& path, const LoadOptions& options, std::size_t chunk_voxels,
     const std::function<void(PixelType type, const void* voxels, std::size_t count)>& consume);
+
+// A reduction over voxels whose result does not depend on their order (the
+// statistics of `medimg info`). reduce_nifti may feed several of them (made
+// by empty_like) from two threads, one each, and merges them into the one
+// it was given.
+class VoxelReduction {
+ public:
+  virtual ~VoxelReduction() = default;
+  virtual void add(PixelType type, const void* voxels, std::size_t count) = 0;
+  virtual std::unique_ptr<VoxelReduction> empty_like() const = 0;
+  virtual void merge(const VoxelReduction& other) = 0;
+};
+
+// The voxels of a NIfTI file reduced: as stream_nifti, in any order. A
+// single-member .nii.gz of 16 MiB or more, read with two or more host
+// threads, is inflated by two threads (io/detail/gzip_split.hpp): the
+// calling thread's part in file order, the other's part into one reduction
+// per possible voxel alignment (its offset in the file is known only at
+// the end), of which the right one is merged. Anything that does not check
+// there falls back to the ordinary stream, which reports what is wrong.
+NiftiStream reduce_nifti(const std::string& path, const LoadOptions& options,
+                         VoxelReduction& reduction);
 void save_nifti(const AnyImage<HostMemory>& image, const std::string& path,
                 const SaveOptions& options = {});
 

@@ -204,6 +204,16 @@ class StatisticsAccumulator {
     impl::statistics_join(
         m_value, impl::host_statistics(Kokkos::DefaultHostExecutionSpace(), voxels, count));
   }
+  // The same on the calling thread alone (another may be busy inflating).
+  template <class T>
+  void add_serial(const T* voxels, std::int64_t count) {
+    const impl::StatisticsBlocks<T> blocks{voxels, count};
+    impl::StatisticsValue value;
+    impl::statistics_init(value);
+    for (std::int64_t b = 0; b < impl::StatisticsBlocks<T>::blocks(count); ++b) blocks(b, value);
+    impl::statistics_join(m_value, value);
+  }
+  void merge(const StatisticsAccumulator& other) { impl::statistics_join(m_value, other.m_value); }
   Statistics result() const { return impl::finish_statistics(m_value); }
 
  private:

@@ -1,0 +1,71 @@
+// One gzip member inflated by two threads (ISA-L builds only).
+//
+// A deflate stream cannot be cut anywhere: a block's back-references reach
+// 32 KiB into output not yet known to a thread starting there. The worker
+// thread looks, past a point of the compressed data, for the start of a
+// dynamic-Huffman block (a header whose three codes are complete, the
+// end-of-block symbol coded), and inflates from there twice in step with
+// ISA-L, with two made-up dictionaries for the unknown 32 KiB window, all
+// zeros and all 0xff: where the two outputs agree the byte is real; where
+// they differ it copies, however indirectly, from the window. Once 32 KiB
+// of output pass with no such byte, every later byte is real:
+// the worker goes on alone and hands its bytes (the tail) to the sink as it
+// goes. Where the window is not known within `probe_bytes` of output (long
+// runs of background zeros copy it onward), the worker tries a block
+// further on. The calling thread inflates meanwhile up to where the worker
+// may still start, then up to the block it chose (ISA-L is stopped there by
+// an empty final stored block appended to the bits before it), then fills
+// in what the worker could not know by inflating it again from that block
+// with its own last 32 KiB as the dictionary.
+// Nothing is trusted until the whole member checks: the worker ended where
+// the 8-byte trailer starts and the file ends, the calling thread consumed
+// exactly the bits before the block, and the CRC-32 (combined over the
+// three parts) and length match the trailer.
+//
+// What the sink gets: head() on the calling thread, the content in order
+// from offset 0 up to `tail_offset`; tail() on the worker, in order, the
+// content from `tail_offset` (known only at the end) to the end. When
+// `done` is false (too small, more than one member, no usable block, a
+// corrupt stream, no ISA-L) the sink's bytes must be thrown away and the
+// file read the ordinary way (InputFile), which also names what is wrong
+// with it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace medimg::detail {
+
+class SplitSink {
+ public:
+  virtual ~SplitSink() = default;
+  virtual void head(const unsigned char* bytes, std::size_t count) = 0;
+  virtual void tail(const unsigned char* bytes, std::size_t count) = 0;
+};
+
+struct SplitOptions {
+  // Content (the trailer's length) below which nothing is split.
+  std::uint64_t min_content = std::uint64_t(16) << 20;
+  // Where, as a fraction of the compressed bytes, the worker first looks
+  // for a block, how far it moves on after a probe that failed, and the
+  // last place it looks.
+  double first = 0.45;
+  double step = 0.03;
+  double last = 0.85;
+  // Output of one probe within which the window must become known.
+  std::size_t probe_bytes = std::size_t(512) << 10;
+};
+
+struct SplitResult {
+  bool done = false;
+  std::uint64_t tail_offset = 0;  // where the tail starts in the content
+  std::uint64_t content = 0;      // the content's length
+  std::uint64_t probes = 0;       // blocks the worker tried
+};
+
+// MEDIMG_GZIP_SPLIT=0 turns it off (the result is then not done); a value
+// between 0 and 1 replaces `first`.
+SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions options = {});
+
+}  // namespace medimg::detail

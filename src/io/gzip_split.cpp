@@ -1,0 +1,557 @@
+// One gzip member inflated by two threads (include/medimg/io/detail/gzip_split.hpp).
+#include "medimg/io/detail/gzip_split.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "medimg/config.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if MEDIMG_HAS_ISAL
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#include <zlib.h>
+#endif
+
+namespace medimg::detail {
+
+#if !MEDIMG_HAS_ISAL
+
+SplitResult inflate_split(const std::string&, SplitSink&, SplitOptions) {
+  return {};
+}
+
+#else
+
+namespace {
+
+constexpr std::size_t kWindow = 32768;
+constexpr std::size_t kChunk = std::size_t(256) << 10;
+
+// The file, mapped read-only.
+class Mapping {
+ public:
+  explicit Mapping(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      void* at = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ,
+                        MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (at != MAP_FAILED) {
+        m_data = static_cast<const unsigned char*>(at);
+        m_size = static_cast<std::size_t>(st.st_size);
+      }
+    }
+    ::close(fd);
+  }
+  ~Mapping() {
+    if (m_data) ::munmap(const_cast<unsigned char*>(m_data), m_size);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  const unsigned char* data() const { return m_data; }
+  std::size_t size() const { return m_size; }
+
+ private:
+  const unsigned char* m_data = nullptr;
+  std::size_t m_size = 0;
+};
+
+// Deflate's bits, least significant first, read from a bit position.
+class Bits {
+ public:
+  Bits(const unsigned char* data, std::size_t bytes, std::uint64_t at)
+      : m_data(data), m_bytes(bytes), m_at(at) {}
+  bool ok() const { return m_at <= std::uint64_t(m_bytes) * 8; }
+  // The next 57 bits or more (zeros past the end), not consumed.
+  std::uint64_t peek() const {
+    const std::size_t byte = static_cast<std::size_t>(m_at >> 3);
+    std::uint64_t word = 0;
+    if (byte + 8 <= m_bytes) {
+      std::memcpy(&word, m_data + byte, 8);
+    } else if (byte < m_bytes) {
+      std::memcpy(&word, m_data + byte, m_bytes - byte);
+    }
+    return word >> (m_at & 7);
+  }
+  unsigned take(int count) {
+    const auto value = static_cast<unsigned>(peek() & ((std::uint64_t(1) << count) - 1));
+    m_at += static_cast<std::uint64_t>(count);
+    return value;
+  }
+
+ private:
+  const unsigned char* m_data;
+  std::size_t m_bytes;
+  std::uint64_t m_at;
+};
+
+// The Kraft sum of a code's lengths: 0 complete, >0 incomplete, <0 over-subscribed
+// (or no code at all: -1).
+int kraft_left(const unsigned char* lengths, int count) {
+  std::array<int, 16> per_length{};
+  int used = 0;
+  for (int i = 0; i < count; ++i) {
+    ++per_length[lengths[i]];
+    used += lengths[i] ? 1 : 0;
+  }
+  if (used == 0) return -1;
+  int left = 1;
+  for (std::size_t l = 1; l < 16; ++l) {
+    left = 2 * left - per_length[l];
+    if (left < 0) return -1;
+  }
+  return left;
+}
+
+// The code-length code (at most 7 bits a code), decoded canonically.
+class CodeLengthCode {
+ public:
+  explicit CodeLengthCode(const std::array<unsigned char, 19>& lengths) {
+    for (unsigned char l : lengths) ++m_per_length[l];
+    std::array<int, 9> offset{};
+    for (std::size_t l = 1; l < 8; ++l) offset[l + 1] = offset[l] + m_per_length[l];
+    for (int s = 0; s < 19; ++s) {
+      if (lengths[static_cast<std::size_t>(s)]) {
+        m_sorted[static_cast<std::size_t>(offset[lengths[static_cast<std::size_t>(s)]]++)] = s;
+      }
+    }
+  }
+  int decode(Bits& bits) const {
+    int code = 0, first = 0, index = 0;
+    for (std::size_t l = 1; l < 8; ++l) {
+      code |= static_cast<int>(bits.take(1));
+      const int n = m_per_length[l];
+      if (code - n < first) return m_sorted[static_cast<std::size_t>(index + code - first)];
+      index += n;
+      first = (first + n) << 1;
+      code <<= 1;
+    }
+    return -1;
+  }
+
+ private:
+  std::array<int, 9> m_per_length{};
+  std::array<int, 19> m_sorted{};
+};
+
+// True when a non-final dynamic-Huffman block header starts at bit `at`:
+// its code-length, literal/length and distance codes complete, the
+// end-of-block symbol coded, the repeats within the lengths it declares.
+bool dynamic_block_at(const unsigned char* data, std::size_t bytes, std::uint64_t at) {
+  Bits bits(data, bytes, at);
+  const std::uint64_t head = bits.peek();
+  // BFINAL 0, BTYPE 2 (bits 0, 0, 1), HLIT <= 29, HDIST <= 29.
+  if ((head & 7) != 4 || ((head >> 3) & 31) > 29 || ((head >> 8) & 31) > 29) return false;
+  const int literals = static_cast<int>((head >> 3) & 31) + 257;
+  const int distances = static_cast<int>((head >> 8) & 31) + 1;
+  const int code_lengths = static_cast<int>((head >> 13) & 15) + 4;
+  bits.take(17);
+  static constexpr std::array<std::size_t, 19> order = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                                        11, 4,  12, 3, 13, 2, 14, 1, 15};
+  std::array<unsigned char, 19> cl{};
+  const std::uint64_t triples = bits.peek();
+  int kraft = 0;  // in 1/128ths: 128 is a complete code
+  for (int i = 0; i < code_lengths; ++i) {
+    const auto length = static_cast<unsigned>((triples >> (3 * i)) & 7);
+    cl[order[static_cast<std::size_t>(i)]] = static_cast<unsigned char>(length);
+    kraft += length ? 128 >> length : 0;
+  }
+  if (kraft != 128) return false;
+  bits.take(3 * code_lengths);
+  const CodeLengthCode code(cl);
+  std::array<unsigned char, 320> lengths{};
+  const int total = literals + distances;
+  for (int i = 0; i < total;) {
+    const int symbol = code.decode(bits);
+    if (!bits.ok() || symbol < 0) return false;
+    if (symbol < 16) {
+      lengths[static_cast<std::size_t>(i++)] = static_cast<unsigned char>(symbol);
+      continue;
+    }
+    unsigned char value = 0;
+    int repeat = 0;
+    if (symbol == 16) {
+      if (i == 0) return false;
+      value = lengths[static_cast<std::size_t>(i - 1)];
+      repeat = 3 + static_cast<int>(bits.take(2));
+    } else if (symbol == 17) {
+      repeat = 3 + static_cast<int>(bits.take(3));
+    } else {
+      repeat = 11 + static_cast<int>(bits.take(7));
+    }
+    if (i + repeat > total) return false;
+    while (repeat-- > 0) lengths[static_cast<std::size_t>(i++)] = value;
+  }
+  return bits.ok() && lengths[256] != 0 && kraft_left(lengths.data(), literals) == 0 &&
+         kraft_left(lengths.data() + literals, distances) == 0;
+}
+
+// An ISA-L raw inflate starting at bit `at` of `data`.
+void start_at(inflate_state& state, const unsigned char* data, std::size_t bytes,
+              std::uint64_t at) {
+  isal_inflate_init(&state);
+  std::size_t byte = at >> 3;
+  const int bit = static_cast<int>(at & 7);
+  if (bit != 0) {
+    state.read_in = data[byte] >> bit;
+    state.read_in_length = 8 - bit;
+    ++byte;
+  }
+  state.next_in = const_cast<unsigned char*>(data + byte);
+  state.avail_in = static_cast<std::uint32_t>(bytes - byte);
+}
+
+// The two dictionaries: zeros and 0xff. A byte that copies, however
+// indirectly, from the unknown window differs between the two outputs; a
+// byte that does not is the same in both, and real.
+struct Dictionaries {
+  std::array<unsigned char, kWindow> first{}, second{};
+  Dictionaries() { second.fill(0xff); }
+};
+
+// What the worker found and did.
+struct Worker {
+  // Set once: 0 undecided, 1 split at `block`, 2 no split.
+  std::mutex mutex;
+  std::condition_variable decided_cv;
+  int decided = 0;
+  std::uint64_t block = 0;
+  // The compressed byte before which the worker will not start: the
+  // calling thread may inflate up to it while the worker probes.
+  std::size_t floor = 0;
+  std::uint64_t probes = 0;
+  std::atomic<bool> stop{false};
+  // The output before the window was known, inflated again by the calling
+  // thread once it has the window.
+  std::uint64_t unknown_bytes = 0;
+  std::uint64_t tail_bytes = 0;
+  std::uint32_t tail_crc = 0;
+  bool ok = false;
+
+  void raise_floor(std::size_t byte) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      floor = std::max(floor, byte);
+    }
+    decided_cv.notify_all();
+  }
+  void decide(int how, std::uint64_t at) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      decided = how;
+      block = at;
+    }
+    decided_cv.notify_all();
+  }
+};
+
+// Probes the block at bit `at`: true (and `unknown_bytes` set, `one` left
+// going with the first dictionary) when the window became known within
+// `limit` bytes of output.
+bool probe(const unsigned char* data, std::size_t bytes, std::uint64_t at, std::size_t limit,
+           const Dictionaries& dicts, inflate_state& one, Worker& worker) {
+  auto two = std::make_unique<inflate_state>();
+  start_at(one, data, bytes, at);
+  start_at(*two, data, bytes, at);
+  if (isal_inflate_set_dict(&one, const_cast<unsigned char*>(dicts.first.data()), kWindow) !=
+          COMP_OK ||
+      isal_inflate_set_dict(two.get(), const_cast<unsigned char*>(dicts.second.data()), kWindow) !=
+          COMP_OK) {
+    return false;
+  }
+  constexpr std::size_t step = std::size_t(64) << 10;
+  std::vector<unsigned char> a(step), b(step);
+  std::uint64_t done = 0;
+  std::uint64_t last_marked = 0;  // one past the last byte the two disagree on
+  while (done < limit) {
+    one.next_out = a.data();
+    one.avail_out = step;
+    two->next_out = b.data();
+    two->avail_out = step;
+    const int ra = isal_inflate(&one);
+    const int rb = isal_inflate(two.get());
+    const std::size_t got = step - one.avail_out;
+    if (ra != ISAL_DECOMP_OK || rb != ISAL_DECOMP_OK || got != step - two->avail_out) return false;
+    for (std::size_t i = got; i > 0; --i) {
+      if (a[i - 1] != b[i - 1]) {
+        last_marked = done + i;
+        break;
+      }
+    }
+    done += got;
+    // Known from here on: 32 KiB that copy nothing from the unknown window
+    // (or a member that ended).
+    if (done - last_marked >= kWindow || one.block_state == ISAL_BLOCK_FINISH) {
+      worker.unknown_bytes = done;
+      return true;
+    }
+    if (got == 0) return false;
+  }
+  return false;
+}
+
+void run_worker(const unsigned char* data, std::size_t bytes, const SplitOptions& options,
+                SplitSink& sink, Worker& worker) {
+  static const Dictionaries dicts;
+  auto state = std::make_unique<inflate_state>();
+  bool found = false;
+  for (double at = options.first; at <= options.last && !worker.stop.load(); at += options.step) {
+    const std::uint64_t from = static_cast<std::uint64_t>(at * static_cast<double>(bytes)) * 8;
+    worker.raise_floor(static_cast<std::size_t>(from >> 3));
+    const std::uint64_t to = std::min<std::uint64_t>(
+        std::uint64_t(bytes) * 8,
+        static_cast<std::uint64_t>((at + options.step) * static_cast<double>(bytes)) * 8);
+    for (std::uint64_t bit = from; bit < to; ++bit) {
+      if (!dynamic_block_at(data, bytes, bit)) continue;
+      ++worker.probes;
+      if (probe(data, bytes, bit, options.probe_bytes, dicts, *state, worker)) {
+        worker.decide(1, bit);
+        found = true;
+      }
+      break;  // one probe per step
+    }
+    if (found) break;
+  }
+  if (!found) {
+    worker.decide(2, 0);
+    return;
+  }
+  std::unique_ptr<unsigned char[]> out(new unsigned char[kChunk]);
+  std::uint32_t crc = 0;
+  while (state->block_state != ISAL_BLOCK_FINISH) {
+    if (worker.stop.load()) return;
+    state->next_out = out.get();
+    state->avail_out = kChunk;
+    const int result = isal_inflate(state.get());
+    const std::size_t got = kChunk - state->avail_out;
+    if (result != ISAL_DECOMP_OK) return;
+    if (got == 0 && state->block_state != ISAL_BLOCK_FINISH) return;  // the data ran out
+    crc = crc32_gzip_refl(crc, out.get(), got);
+    worker.tail_bytes += got;
+    sink.tail(out.get(), got);
+  }
+  // The member must end where the trailer starts, 8 bytes before the file's end.
+  const std::size_t unread = state->avail_in + static_cast<std::size_t>(state->read_in_length / 8);
+  if (unread != 0) return;
+  worker.tail_crc = crc;
+  worker.ok = true;
+}
+
+// The bytes that stop ISA-L at bit `at`: the bits before it in its byte,
+// then an empty final stored block (BFINAL 1, BTYPE 0, LEN 0, NLEN 0xffff).
+std::vector<unsigned char> stop_bytes(const unsigned char* data, std::uint64_t at) {
+  const int bit = static_cast<int>(at & 7);
+  std::vector<unsigned char> out;
+  out.push_back(static_cast<unsigned char>((data[at >> 3] & ((1u << bit) - 1)) | (1u << bit)));
+  if (bit >= 6) out.push_back(0);  // BTYPE's bits spill into the next byte
+  for (unsigned char b : {0x00, 0x00, 0xff, 0xff}) out.push_back(b);
+  return out;
+}
+
+double first_from_environment(double fallback, bool& off) {
+  const char* value = std::getenv("MEDIMG_GZIP_SPLIT");
+  if (!value || !*value) return fallback;
+  char* end = nullptr;
+  const double x = std::strtod(value, &end);
+  if (end == value || *end != '\0') return fallback;
+  if (x <= 0.0) off = true;
+  return x > 0.0 && x < 1.0 ? x : fallback;
+}
+
+// Runs `head` on the calling thread and `worker` on another at the same
+// time, and returns when both have: with OpenMP, on the pool's second
+// thread (libgomp's idle threads spin for some milliseconds after each
+// region; a third thread would share the two cores with that spinning:
+// `perf` of `medimg info`, 12% of the samples), else a std::thread. With no
+// second thread `alone` runs first, then `head`. Neither may throw.
+template <class Head, class Work, class Alone>
+void side_by_side(Head&& head, Work&& worker, Alone&& alone) {
+#ifdef _OPENMP
+  if (omp_in_parallel() == 0) {
+#pragma omp parallel num_threads(2)
+    {
+      if (omp_get_num_threads() < 2) {
+        alone();
+        head();
+      } else if (omp_get_thread_num() == 1) {
+        worker();
+      } else {
+        head();
+      }
+    }
+    return;
+  }
+#endif
+  std::thread thread(worker);
+  head();
+  thread.join();
+}
+
+}  // namespace
+
+SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions options) {
+  SplitResult result;
+  bool off = false;
+  options.first = first_from_environment(options.first, off);
+  if (off) return result;
+  const Mapping file(path);
+  if (!file.data() || file.size() < 18) return result;
+  std::uint32_t want_crc = 0, want_length = 0;
+  std::memcpy(&want_crc, file.data() + file.size() - 8, 4);
+  std::memcpy(&want_length, file.data() + file.size() - 4, 4);
+  if (want_length < options.min_content) return result;
+
+  auto state = std::make_unique<inflate_state>();
+  isal_inflate_init(state.get());
+  state->next_in = const_cast<unsigned char*>(file.data());
+  state->avail_in = static_cast<std::uint32_t>(std::min<std::size_t>(file.size(), 1u << 30));
+  isal_gzip_header header;
+  isal_gzip_header_init(&header);
+  if (isal_read_gzip_header(state.get(), &header) != ISAL_DECOMP_OK) return result;
+  const unsigned char* deflate = state->next_in;
+  const std::size_t deflate_bytes =
+      file.size() - 8 - static_cast<std::size_t>(deflate - file.data());
+  if (deflate_bytes > (std::size_t(1) << 31)) return result;  // ISA-L's avail_in is 32 bits
+
+  Worker worker;
+  // The calling thread's part: the head, up to where the worker may still
+  // start, then to the block it chose; `window` keeps its last 32 KiB.
+  std::unique_ptr<unsigned char[]> out(new unsigned char[kChunk]);
+  std::vector<unsigned char> window(kWindow);
+  std::uint64_t head_bytes = 0;
+  std::uint32_t crc = 0;
+  int how = 0;
+  bool head_ok = false;
+  std::exception_ptr failure;
+  auto head = [&] {
+    try {
+      isal_inflate_init(state.get());
+      state->next_in = const_cast<unsigned char*>(deflate);
+      state->avail_in = 0;
+      std::vector<unsigned char> stop;
+      unsigned char* const chunk = out.get();
+      for (;;) {
+        state->next_out = chunk;
+        state->avail_out = kChunk;
+        const int code = isal_inflate(state.get());
+        const std::size_t got = kChunk - state->avail_out;
+        if (code != ISAL_DECOMP_OK) break;
+        crc = crc32_gzip_refl(crc, chunk, got);
+        if (got >= kWindow) {
+          std::memcpy(window.data(), chunk + got - kWindow, kWindow);
+        } else if (got > 0) {
+          std::memmove(window.data(), window.data() + got, kWindow - got);
+          std::memcpy(window.data() + kWindow - got, chunk, got);
+        }
+        head_bytes += got;
+        sink.head(chunk, got);
+        if (state->block_state == ISAL_BLOCK_FINISH) {
+          head_ok = state->avail_in == 0 && stop.empty();
+          break;
+        }
+        if (state->avail_in > 0 || got == kChunk) continue;
+        if (how == 0) {
+          const std::size_t fed = static_cast<std::size_t>(state->next_in - deflate);
+          std::unique_lock<std::mutex> lock(worker.mutex);
+          worker.decided_cv.wait(lock, [&] { return worker.decided != 0 || worker.floor > fed; });
+          how = worker.decided;
+          if (how == 0) {
+            state->avail_in = static_cast<std::uint32_t>(worker.floor - fed);
+            continue;
+          }
+          if (how == 1) {
+            const std::size_t end = static_cast<std::size_t>(worker.block >> 3);
+            if (end < fed) break;  // the head went past it
+            stop = stop_bytes(deflate, worker.block);
+            state->avail_in = static_cast<std::uint32_t>(end - fed);
+          } else {
+            state->avail_in = static_cast<std::uint32_t>(deflate_bytes - fed);
+          }
+          if (state->avail_in > 0) continue;
+        }
+        if (how == 1 && !stop.empty()) {
+          state->next_in = stop.data();
+          state->avail_in = static_cast<std::uint32_t>(stop.size());
+          stop.clear();
+          continue;
+        }
+        if (got == 0) break;  // the data ran out inside a block
+      }
+      if (how != 1 && state->read_in_length / 8 != 0) head_ok = false;  // a second member
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (!head_ok) worker.stop.store(true);  // what the worker gives would be thrown away
+  };
+  auto work = [&] {
+    try {
+      run_worker(deflate, deflate_bytes, options, sink, worker);
+    } catch (...) {
+      worker.ok = false;
+    }
+    if (worker.decided == 0) worker.decide(2, 0);
+  };
+  auto alone = [&] { worker.decide(2, 0); };
+  side_by_side(head, work, alone);
+  if (failure) std::rethrow_exception(failure);
+  if (!head_ok) return result;
+  result.probes = worker.probes;
+  if (how != 1) {
+    // Nothing split: the calling thread inflated the whole member.
+    if (crc != want_crc || std::uint32_t(head_bytes) != want_length) return result;
+    result.done = true;
+    result.tail_offset = result.content = head_bytes;
+    return result;
+  }
+  if (!worker.ok) return result;
+  // The bytes the worker could not know: inflated again from its block with
+  // the window it lacked, the head's last 32 KiB.
+  {
+    start_at(*state, deflate, deflate_bytes, worker.block);
+    if (isal_inflate_set_dict(state.get(), window.data(), kWindow) != COMP_OK) return result;
+    unsigned char* const chunk = out.get();
+    for (std::uint64_t left = worker.unknown_bytes; left > 0;) {
+      state->next_out = chunk;
+      state->avail_out = static_cast<std::uint32_t>(std::min<std::uint64_t>(kChunk, left));
+      const std::uint32_t asked = state->avail_out;
+      if (isal_inflate(state.get()) != ISAL_DECOMP_OK) return result;
+      const std::size_t got = asked - state->avail_out;
+      if (got == 0) return result;
+      crc = static_cast<std::uint32_t>(
+          crc32_combine(crc, crc32_gzip_refl(0, chunk, got), static_cast<z_off_t>(got)));
+      sink.head(chunk, got);
+      left -= got;
+    }
+  }
+  head_bytes += worker.unknown_bytes;
+  crc = static_cast<std::uint32_t>(
+      crc32_combine(crc, worker.tail_crc, static_cast<z_off_t>(worker.tail_bytes)));
+  const std::uint64_t content = head_bytes + worker.tail_bytes;
+  if (crc != want_crc || std::uint32_t(content) != want_length) return result;
+  result.done = true;
+  result.tail_offset = head_bytes;
+  result.content = content;
+  return result;
+}
+
+#endif
+
+}  // namespace medimg::detail
