@@ -34,11 +34,13 @@ struct Described {
   PixelType type = PixelType::float32;
   Metadata metadata;
   Statistics stats;
+  std::optional<NiftiTransforms> nifti;  // a streamed NIfTI's, from the header read once
 };
 
 Described describe(const AnyImage<HostMemory>& image) {
   return {geometry(image), pixel_type(image), metadata(image),
-          std::visit([](const auto& typed) { return statistics(to_device(typed)); }, image)};
+          std::visit([](const auto& typed) { return statistics(to_device(typed)); }, image),
+          std::nullopt};
 }
 
 // A compressed NIfTI: inflated piece by piece, each piece reduced while it
@@ -68,7 +70,8 @@ class StatisticsReduction final : public VoxelReduction {
 Described describe_streamed(const std::string& path) {
   StatisticsReduction stats;
   NiftiStream header = reduce_nifti(path, LoadOptions{}, stats);
-  return {header.geometry, header.type, std::move(header.metadata), stats.result()};
+  return {header.geometry, header.type, std::move(header.metadata), stats.result(),
+          std::move(header.transforms)};
 }
 
 std::string direction_text(const Mat3& d) {
@@ -181,7 +184,11 @@ nlohmann::json info_json(const Described& image, const std::string& source) {
   out["study_uid"] = meta.study_uid;
   out["series_uid"] = meta.series_uid;
   out["tags"] = meta.tags;
-  if (is_nifti_path(source)) out["nifti"] = nifti_json(read_nifti_transforms(source));
+  if (image.nifti) {
+    out["nifti"] = nifti_json(*image.nifti);
+  } else if (is_nifti_path(source)) {
+    out["nifti"] = nifti_json(read_nifti_transforms(source));
+  }
   return out;
 }
 
@@ -193,8 +200,8 @@ void print_described(const Described& image, const std::string& source, bool jso
   const Geometry& g = image.geometry;
   const Metadata& meta = image.metadata;
   const Statistics& stats = image.stats;
-  std::optional<NiftiTransforms> nifti;
-  if (is_nifti_path(source)) nifti = read_nifti_transforms(source);
+  std::optional<NiftiTransforms> nifti = image.nifti;
+  if (!nifti && is_nifti_path(source)) nifti = read_nifti_transforms(source);
   std::ostringstream text;
   text << std::setprecision(10);
   text << "file:        " << source << "\n"

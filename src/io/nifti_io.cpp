@@ -246,6 +246,22 @@ MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& option
   return load_opened(opened, path, true);
 }
 
+namespace {
+
+NiftiTransforms transforms_of(const NiftiHeader& h) {
+  NiftiTransforms t;
+  t.version = h.version;
+  t.sform_code = h.sform_code;
+  t.qform_code = h.qform_code;
+  t.sform = h.sform;
+  t.qform = h.qform;
+  t.used = h.used;
+  t.differ = h.differ;
+  return t;
+}
+
+}  // namespace
+
 NiftiStream stream_nifti(const std::string& path, const LoadOptions& options,
                          std::size_t chunk_voxels,
                          const std::function<void(PixelType, const void*, std::size_t)>& consume) {
@@ -263,7 +279,7 @@ NiftiStream stream_nifti(const std::string& path, const LoadOptions& options,
       done += now;
     }
   });
-  return {h.geometry, h.type, nifti_metadata(h), 0};
+  return {h.geometry, h.type, nifti_metadata(h), transforms_of(h), 0};
 }
 
 namespace {
@@ -433,7 +449,7 @@ NiftiStream reduce_nifti(const std::string& path, const LoadOptions& options,
     });
     if (split) {
       if (!h.warning.empty()) warn(h.warning);
-      return {h.geometry, h.type, nifti_metadata(h), split_at};
+      return {h.geometry, h.type, nifti_metadata(h), transforms_of(h), split_at};
     }
   }
   return stream_nifti(path, options, std::size_t(1) << 20,
@@ -448,17 +464,7 @@ ImageHeader read_nifti_header(const std::string& path, const LoadOptions& option
 }
 
 NiftiTransforms read_nifti_transforms(const std::string& path, const LoadOptions& options) {
-  const OpenedNifti opened = open_nifti(path, options);
-  const NiftiHeader& h = opened.header;
-  NiftiTransforms t;
-  t.version = h.version;
-  t.sform_code = h.sform_code;
-  t.qform_code = h.qform_code;
-  t.sform = h.sform;
-  t.qform = h.qform;
-  t.used = h.used;
-  t.differ = h.differ;
-  return t;
+  return transforms_of(open_nifti(path, options).header);
 }
 
 // ------------------------------------------------------------------ writing

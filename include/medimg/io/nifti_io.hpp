@@ -51,6 +51,17 @@ AnyImage<HostMemory> load_nifti(const std::string& path, const LoadOptions& opti
 MappedImage load_nifti_mapped(const std::string& path, const LoadOptions& options = {});
 ImageHeader read_nifti_header(const std::string& path, const LoadOptions& options = {});
 
+// Both transforms of a NIfTI header, as `medimg info` shows them: 3x4
+// voxel-to-world matrices in the file's RAS frame, in mm.
+struct NiftiTransforms {
+  int version = 1;  // 0 (Analyze 7.5), 1 or 2
+  int sform_code = 0;
+  int qform_code = 0;
+  std::array<std::array<double, 4>, 3> sform{};  // valid when sform_code > 0
+  std::array<std::array<double, 4>, 3> qform{};  // valid when qform_code > 0
+  std::string used;                              // "sform", "qform" or "pixdim"
+  bool differ = false;                           // both set and not the same placement
+};
 // The voxels of a NIfTI file without the image: `consume(type, voxels,
 // count)` is called in file order with pieces of at most `chunk_voxels` voxels, in one
 // buffer reused, of the pixel type load_nifti gives (byte-swapped, scaled,
@@ -61,6 +72,7 @@ struct NiftiStream {
   Geometry geometry;
   PixelType type = PixelType::float32;
   Metadata metadata;
+  NiftiTransforms transforms;
   // reduce_nifti: where in the inflated file the second thread's part
   // began; 0 when one thread read it all.
   std::uint64_t split_at = 0;
@@ -127,17 +139,6 @@ class NiftiOutputMapping {
   std::unique_ptr<State> m_state;
 };
 
-// Both transforms of a NIfTI header, as `medimg info` shows them: 3x4
-// voxel-to-world matrices in the file's RAS frame, in mm.
-struct NiftiTransforms {
-  int version = 1;  // 0 (Analyze 7.5), 1 or 2
-  int sform_code = 0;
-  int qform_code = 0;
-  std::array<std::array<double, 4>, 3> sform{};  // valid when sform_code > 0
-  std::array<std::array<double, 4>, 3> qform{};  // valid when qform_code > 0
-  std::string used;                              // "sform", "qform" or "pixdim"
-  bool differ = false;                           // both set and not the same placement
-};
 NiftiTransforms read_nifti_transforms(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace medimg
