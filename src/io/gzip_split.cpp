@@ -400,6 +400,7 @@ void side_by_side(Head&& head, Work&& worker, Alone&& alone) {
     return;
   }
 #endif
+  static_cast<void>(alone);  // a std::thread is always a second thread
   std::thread thread(worker);
   head();
   thread.join();
