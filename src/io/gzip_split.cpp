@@ -52,8 +52,8 @@ class Mapping {
     if (fd < 0) return;
     struct stat st {};
     if (::fstat(fd, &st) == 0 && st.st_size > 0) {
-      void* at = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ,
-                        MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      void* at =
+          ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
       if (at != MAP_FAILED) {
         m_data = static_cast<const unsigned char*>(at);
         m_size = static_cast<std::size_t>(st.st_size);
@@ -72,6 +72,27 @@ class Mapping {
  private:
   const unsigned char* m_data = nullptr;
   std::size_t m_size = 0;
+};
+
+// Gives back the mapped pages a thread has read past, every 4 MiB: the
+// file's pages stay in the page cache, but not in the process's resident
+// memory (the CT of 86 MB: peak 92 -> 17 MiB).
+class ReadBehind {
+ public:
+  ReadBehind(const unsigned char* start, const unsigned char* end) : m_done(start), m_end(end) {}
+  void at(const unsigned char* now) {
+    constexpr std::uintptr_t page = 4096, step = std::uintptr_t(4) << 20;
+    if (now < m_done || now > m_end) return;  // reading from elsewhere (the stop bytes)
+    const auto from = (reinterpret_cast<std::uintptr_t>(m_done) + page - 1) & ~(page - 1);
+    const auto to = reinterpret_cast<std::uintptr_t>(now) & ~(page - 1);
+    if (to < from + step) return;
+    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    m_done = reinterpret_cast<const unsigned char*>(to);
+  }
+
+ private:
+  const unsigned char* m_done;
+  const unsigned char* m_end;
 };
 
 // Deflate's bits, least significant first, read from a bit position.
@@ -336,8 +357,10 @@ void run_worker(const unsigned char* data, std::size_t bytes, const SplitOptions
   }
   std::unique_ptr<unsigned char[]> out(new unsigned char[kChunk]);
   std::uint32_t crc = 0;
+  ReadBehind behind(state->next_in, data + bytes);
   while (state->block_state != ISAL_BLOCK_FINISH) {
     if (worker.stop.load()) return;
+    behind.at(state->next_in);
     state->next_out = out.get();
     state->avail_out = kChunk;
     const int result = isal_inflate(state.get());
@@ -406,6 +429,119 @@ void side_by_side(Head&& head, Work&& worker, Alone&& alone) {
   thread.join();
 }
 
+// Inflates the gzip members in data[0, bytes) one after the other, each
+// checked by ISA-L (its CRC and length), giving their content to `give`;
+// zero bytes after the last are padding where `padding` (as InputFile).
+// False on anything else, or when `stop` is set.
+template <class Give>
+bool inflate_members(const unsigned char* data, std::size_t bytes, bool padding,
+                     const std::atomic<bool>& stop, Give&& give) {
+  auto state = std::make_unique<inflate_state>();
+  std::unique_ptr<unsigned char[]> out(new unsigned char[kChunk]);
+  std::size_t at = 0;
+  ReadBehind behind(data, data + bytes);
+  while (at < bytes) {
+    if (data[at] != 0x1f) {
+      if (!padding) return false;
+      return std::all_of(data + at, data + bytes, [](unsigned char b) { return b == 0; });
+    }
+    isal_inflate_init(state.get());
+    state->crc_flag = ISAL_GZIP;
+    state->next_in = const_cast<unsigned char*>(data + at);
+    state->avail_in = static_cast<std::uint32_t>(std::min<std::size_t>(bytes - at, 1u << 30));
+    while (state->block_state != ISAL_BLOCK_FINISH) {
+      if (stop.load()) return false;
+      state->next_out = out.get();
+      state->avail_out = kChunk;
+      const std::uint32_t avail_in = state->avail_in;
+      if (isal_inflate(state.get()) != ISAL_DECOMP_OK) return false;
+      const std::size_t got = kChunk - state->avail_out;
+      if (got == 0 && state->avail_in == avail_in && state->block_state != ISAL_BLOCK_FINISH) {
+        return false;  // the data ran out inside a member
+      }
+      give(out.get(), got);
+      behind.at(state->next_in);
+    }
+    at = static_cast<std::size_t>(state->next_in - data);
+  }
+  return true;
+}
+
+// Where a gzip member may start at or after `from`: the magic, deflate, no
+// reserved flag bits, a header ISA-L reads, and the first 4 KiB of its
+// deflate data inflating without error.
+std::size_t member_start(const unsigned char* data, std::size_t bytes, std::size_t from,
+                         std::size_t to) {
+  auto state = std::make_unique<inflate_state>();
+  std::unique_ptr<unsigned char[]> out(new unsigned char[4096]);
+  for (std::size_t at = from; at + 18 < std::min(bytes, to); ++at) {
+    const void* found = std::memchr(data + at, 0x1f, std::min(bytes, to) - at);
+    if (!found) break;
+    at = static_cast<std::size_t>(static_cast<const unsigned char*>(found) - data);
+    if (at + 18 >= bytes || data[at + 1] != 0x8b || data[at + 2] != 8 || (data[at + 3] & 0xe0)) {
+      continue;
+    }
+    isal_inflate_init(state.get());
+    state->crc_flag = ISAL_GZIP;
+    state->next_in = const_cast<unsigned char*>(data + at);
+    state->avail_in = static_cast<std::uint32_t>(std::min<std::size_t>(bytes - at, 1u << 20));
+    state->next_out = out.get();
+    state->avail_out = 4096;
+    if (isal_inflate(state.get()) == ISAL_DECOMP_OK &&
+        (state->avail_out == 0 || state->block_state == ISAL_BLOCK_FINISH)) {
+      return at;
+    }
+  }
+  return 0;
+}
+
+// Several members (pigz -i's, medimg's own): each is independent, so the
+// worker inflates those from a member past `first` of the file to its end.
+SplitResult split_members(const Mapping& file, SplitSink& sink, const SplitOptions& options) {
+  SplitResult result;
+  const std::size_t bytes = file.size();
+  const std::size_t cut =
+      member_start(file.data(), bytes, static_cast<std::size_t>(options.first * double(bytes)),
+                   static_cast<std::size_t>(options.last * double(bytes)));
+  if (cut == 0) return result;
+  std::atomic<bool> stop{false};
+  bool head_ok = false, tail_ok = false;
+  std::uint64_t head_bytes = 0, tail_bytes = 0;
+  std::exception_ptr failure;
+  auto head = [&] {
+    try {
+      head_ok = inflate_members(file.data(), cut, false, stop,
+                                [&](const unsigned char* b, std::size_t n) {
+                                  head_bytes += n;
+                                  sink.head(b, n);
+                                });
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (!head_ok) stop.store(true);
+  };
+  auto work = [&] {
+    try {
+      tail_ok = inflate_members(file.data() + cut, bytes - cut, true, stop,
+                                [&](const unsigned char* b, std::size_t n) {
+                                  tail_bytes += n;
+                                  sink.tail(b, n);
+                                });
+    } catch (...) {
+      tail_ok = false;
+    }
+  };
+  // No second thread: the member split is not worth one pass of the head alone.
+  auto alone = [&] { stop.store(true); };
+  side_by_side(head, work, alone);
+  if (failure) std::rethrow_exception(failure);
+  if (!head_ok || !tail_ok) return result;
+  result.done = true;
+  result.tail_offset = head_bytes;
+  result.content = head_bytes + tail_bytes;
+  return result;
+}
+
 }  // namespace
 
 SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions options) {
@@ -418,7 +554,11 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
   std::uint32_t want_crc = 0, want_length = 0;
   std::memcpy(&want_crc, file.data() + file.size() - 8, 4);
   std::memcpy(&want_length, file.data() + file.size() - 4, 4);
-  if (want_length < options.min_content) return result;
+  if (want_length < options.min_content) {
+    // Not one large member; perhaps several (only a file worth two threads).
+    if (file.size() < options.min_content / 16) return result;
+    return split_members(file, sink, options);
+  }
 
   auto state = std::make_unique<inflate_state>();
   isal_inflate_init(state.get());
@@ -449,7 +589,9 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
       state->avail_in = 0;
       std::vector<unsigned char> stop;
       unsigned char* const chunk = out.get();
+      ReadBehind behind(deflate, deflate + deflate_bytes);
       for (;;) {
+        behind.at(state->next_in);
         state->next_out = chunk;
         state->avail_out = kChunk;
         const int code = isal_inflate(state.get());

@@ -17,6 +17,11 @@
 // an empty final stored block appended to the bits before it), then fills
 // in what the worker could not know by inflating it again from that block
 // with its own last 32 KiB as the dictionary.
+// A file of several members (medimg's own, members of 4 MiB; pigz -i;
+// `cat a.gz b.gz`) is split at a member instead: the first header past
+// `first` of the file whose first 4 KiB inflate, each member checked by
+// ISA-L (CRC and length); one whose last member holds `min_content` or more
+// goes the single-member way and is read by one thread.
 // Nothing is trusted until the whole member checks: the worker ended where
 // the 8-byte trailer starts and the file ends, the calling thread consumed
 // exactly the bits before the block, and the CRC-32 (combined over the
@@ -45,7 +50,8 @@ class SplitSink {
 };
 
 struct SplitOptions {
-  // Content (the trailer's length) below which nothing is split.
+  // One member: content (the trailer's length) below which nothing is
+  // split; several members: a file below a 16th of it is not.
   std::uint64_t min_content = std::uint64_t(16) << 20;
   // Where, as a fraction of the compressed bytes, the worker first looks
   // for a block, how far it moves on after a probe that failed, and the
