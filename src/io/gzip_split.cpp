@@ -500,9 +500,14 @@ std::size_t member_start(const unsigned char* data, std::size_t bytes, std::size
 SplitResult split_members(const Mapping& file, SplitSink& sink, const SplitOptions& options) {
   SplitResult result;
   const std::size_t bytes = file.size();
+  // Members of medimg, pigz -i and bgzip are a few MiB at most: a member
+  // start is looked for in 64 MiB (a large single-member file whose
+  // trailer's length is below the limit is not searched through).
+  const auto from = static_cast<std::size_t>(options.first * double(bytes));
   const std::size_t cut =
-      member_start(file.data(), bytes, static_cast<std::size_t>(options.first * double(bytes)),
-                   static_cast<std::size_t>(options.last * double(bytes)));
+      member_start(file.data(), bytes, from,
+                   std::min(static_cast<std::size_t>(options.last * double(bytes)),
+                            from + (std::size_t(64) << 20)));
   if (cut == 0) return result;
   std::atomic<bool> stop{false};
   bool head_ok = false, tail_ok = false;
