@@ -117,6 +117,21 @@ TEST(GzipSplit, TwoThreadsGiveEveryByteOnceInItsPlace) {
   // Most of these nine find a block whose window becomes known.
   EXPECT_GE(splits, 6);
 #endif
+#if defined(_OPENMP) && MEDIMG_HAS_ISAL
+  // Called inside an OpenMP region, the worker is a std::thread of its own.
+  const std::string path = (dir / "phantom6.gz").string();
+  Collect sink;
+  detail::SplitResult r;
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp master
+    r = detail::inflate_split(path, sink, small_options(0.45));
+  }
+  ASSERT_TRUE(r.done);
+  EXPECT_LT(r.tail_offset, r.content);
+  EXPECT_TRUE(sink.head_bytes + sink.tail_bytes == content);
+  EXPECT_NE(sink.head_thread, sink.tail_thread);
+#endif
 }
 
 TEST(GzipSplit, WhatDoesNotCheckIsNotDoneAndNothingIsSplitWithoutReason) {
