@@ -11,8 +11,8 @@
 // of output pass with no such byte, every later byte is real:
 // the worker goes on alone and hands its bytes (the tail) to the sink as it
 // goes. Where the window is not known within `probe_bytes` of output (long
-// runs of background zeros copy it onward), the worker tries a block
-// further on. The calling thread inflates meanwhile up to where the worker
+// runs of background copy it onward), the worker tries a block further on,
+// with longer probes after four. The calling thread inflates meanwhile up to where the worker
 // may still start, then up to the block it chose (ISA-L is stopped there by
 // an empty final stored block appended to the bits before it), then fills
 // in what the worker could not know by inflating it again from that block
@@ -59,8 +59,14 @@ struct SplitOptions {
   double first = 0.45;
   double step = 0.03;
   double last = 0.85;
-  // Output of one probe within which the window must become known.
+  // Output of one probe within which the window must become known: the
+  // first four probes; the fifth 4 times as long, the others 16 times.
   std::size_t probe_bytes = std::size_t(512) << 10;
+  // The calling thread, having caught up with the worker's probes, goes on
+  // alone (never waiting); `patient`, it waits for the worker's decision,
+  // so that where the file is split does not depend on the threads' speeds
+  // (tests; set by MEDIMG_GZIP_SPLIT=x).
+  bool patient = false;
 };
 
 struct SplitResult {
@@ -71,7 +77,7 @@ struct SplitResult {
 };
 
 // MEDIMG_GZIP_SPLIT=0 turns it off (the result is then not done); a value
-// between 0 and 1 replaces `first`.
+// between 0 and 1 replaces `first` and makes the calling thread `patient`.
 SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions options = {});
 
 }  // namespace medimg::detail
