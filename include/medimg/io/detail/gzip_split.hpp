@@ -27,6 +27,10 @@
 // exactly the bits before the block, and the CRC-32 (combined over the
 // three parts) and length match the trailer.
 //
+// The compressed file is mapped (MAP_PRIVATE): as for load_image_mapped, it
+// must not be truncated while it is read (SIGBUS); a file replaced by rename
+// is not affected.
+//
 // What the sink gets: head() on the calling thread, the content in order
 // from offset 0 up to `tail_offset`; tail() on the worker, in order, the
 // content from `tail_offset` (known only at the end) to the end. When
