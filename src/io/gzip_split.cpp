@@ -554,7 +554,8 @@ SplitResult split_members(const Mapping& file, SplitSink& sink, const SplitOptio
       tail_ok = false;
     }
   };
-  // No second thread: the member split is not worth one pass of the head alone.
+  // No second thread: nothing is split (the caller reads the file the
+  // ordinary way).
   auto alone = [&] { stop.store(true); };
   side_by_side(head, work, alone);
   if (failure) std::rethrow_exception(failure);
