@@ -47,6 +47,19 @@ void swap_bytes(T* values, std::size_t count) {
   }
 }
 
+// `count` stored voxels (file order) -> `out`: byte swap, widening, scaling.
+template <class Stored, class Out>
+void widen_voxels(Stored* stored, std::size_t count, Out* out, const NiftiHeader& h) {
+  if (h.swapped) swap_bytes(stored, count);
+  if (h.scaled) {
+    for (std::size_t i = 0; i < count; ++i) {
+      out[i] = static_cast<Out>(static_cast<double>(stored[i]) * h.slope + h.inter);
+    }
+  } else {
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<Out>(stored[i]);
+  }
+}
+
 // Streams `count` stored voxels of type Stored from `in` into `out` (type
 // Out): straight into `out` when nothing changes, else through a bounce
 // buffer with byte swap, widening and scaling.
@@ -64,15 +77,7 @@ void read_voxels(InputFile& in, Out* out, std::size_t count, const NiftiHeader& 
   for (std::size_t done = 0; done < count;) {
     const std::size_t now = std::min(chunk, count - done);
     in.read_exactly(buffer.data(), now * sizeof(Stored), "the voxels");
-    if (h.swapped) swap_bytes(buffer.data(), now);
-    Out* target = out + done;
-    if (h.scaled) {
-      for (std::size_t i = 0; i < now; ++i) {
-        target[i] = static_cast<Out>(static_cast<double>(buffer[i]) * h.slope + h.inter);
-      }
-    } else {
-      for (std::size_t i = 0; i < now; ++i) target[i] = static_cast<Out>(buffer[i]);
-    }
+    widen_voxels(buffer.data(), now, out + done, h);
     done += now;
   }
 }
@@ -296,11 +301,7 @@ void convert_stored(const unsigned char* bytes, std::size_t count, Stored* scrat
     }
   }
   std::memcpy(scratch, bytes, count * sizeof(Stored));
-  if (h.swapped) swap_bytes(scratch, count);
-  for (std::size_t i = 0; i < count; ++i) {
-    out[i] = h.scaled ? static_cast<Out>(static_cast<double>(scratch[i]) * h.slope + h.inter)
-                      : static_cast<Out>(scratch[i]);
-  }
+  widen_voxels(scratch, count, out, h);
 }
 
 // A byte stream cut into voxels from `skip` bytes in, each piece converted
