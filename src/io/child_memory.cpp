@@ -29,6 +29,11 @@ std::uint64_t header_memory_budget(std::uint64_t file_bytes) {
   return (std::uint64_t(64) << 20) + 32 * std::min(file_bytes, most / 32);
 }
 
+std::uint64_t voxel_memory_budget(std::uint64_t file_bytes, std::uint64_t voxel_bytes) {
+  const std::uint64_t most = std::uint64_t(1) << 56;
+  return header_memory_budget(file_bytes) + 4 * std::min(voxel_bytes, most / 4);
+}
+
 ChildMemoryLimit::ChildMemoryLimit(std::uint64_t bytes) {
   if (getrlimit(RLIMIT_DATA, &m_old) != 0) return;
   const std::uint64_t now = data_segment_bytes();

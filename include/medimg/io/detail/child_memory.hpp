@@ -46,4 +46,11 @@ std::uint64_t data_segment_bytes();
 // (its pixel data once); the gigabytes a damaged length asks for do not.
 std::uint64_t header_memory_budget(std::uint64_t file_bytes);
 
+// What reading the voxels of an image of `voxel_bytes` (at the pixel type
+// its header gave) from files of at most `file_bytes` each may allocate:
+// the header's budget (the reader parses the header again) plus four times
+// the image (the library's stored pixel data, a decoded or rescaled copy,
+// ITK's image and the buffer sent to the parent).
+std::uint64_t voxel_memory_budget(std::uint64_t file_bytes, std::uint64_t voxel_bytes);
+
 }  // namespace medimg::detail
