@@ -375,6 +375,30 @@ TEST(Dicom, TheVoxelReadIsBoundedAsTheHeaderIs) {
   EXPECT_LT(children.ru_maxrss, 200 * 1024) << "KiB";  // 1.2 GiB without the bound
 }
 
+// pydicom's CT slice with Rows 128 made 256: 32 KiB of pixel data for 64
+// KiB of image. In a folder the file is skipped with the reason; read
+// alone it is one error (DicomLengths.NativePixelDataShorterThanTheImageIsFound).
+TEST(Dicom, PixelDataShorterThanTheImageIsRefusedAsPydicomRefusesIt) {
+  const fs::path dir = scratch_dir() / "short";
+  fs::create_directories(dir);
+  std::string bytes = read_file_bytes(pydicom_data_dir + "/CT_small.dcm");
+  const std::string rows("\x28\x00\x10\x00US\x02\x00\x80\x00", 10);
+  const std::size_t at = bytes.find(rows);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 8] = 0;
+  bytes[at + 9] = 1;
+  write_file_bytes(dir / "ct.dcm", bytes);
+  const std::string why =
+      "pixel data (7FE0,0010) holds 32768 bytes, 256 rows x 128 columns x 1 frame(s) x 1 "
+      "sample(s) x 16 bits need 65536";
+  expect_read_error((dir / "ct.dcm").string(), "damaged DICOM file: " + why);
+  const DicomFolderListing listing = list_dicom_folder(dir.string());
+  EXPECT_TRUE(listing.series.empty());
+  ASSERT_EQ(listing.skipped.size(), 1u);
+  EXPECT_EQ(listing.skipped[0].reason, "damaged: " + why);
+  expect_read_error(dir.string(), why);
+}
+
 // Data elements as bytes, for the length walk (io/detail/dicom_lengths.hpp).
 struct DicomBytes {
   std::string bytes;
@@ -439,6 +463,65 @@ struct DicomBytes {
                                         bytes.size());
   }
 };
+
+// Native pixel data shorter than Rows x Columns x NumberOfFrames x
+// SamplesPerPixel x BitsAllocated describe: GDCM and ITK read such a file
+// and leave the rest of the image as the buffer was (a fuzzed 39 KB CT
+// slice with Rows 64127: 128 x 64127 voxels from 32 KB); pydicom and
+// dcm2niix refuse it. Only the top-level data set is checked (an icon in a
+// sequence has its own), only native transfer syntaxes, and longer data
+// pass (pydicom reads the first bytes).
+TEST(DicomLengths, NativePixelDataShorterThanTheImageIsFound) {
+  const std::string explicit_le = std::string("1.2.840.10008.1.2.1") + '\0';
+  const auto us = [](std::uint16_t v) {
+    return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)};
+  };
+  const auto image = [&](const std::string& syntax, std::uint16_t bits, const std::string& frames,
+                         std::size_t pixel_bytes) {
+    DicomBytes d;
+    d.meta(syntax)
+        .explicit_element(0x0028, 0x0002, "US", us(1))
+        .explicit_element(0x0028, 0x0008, "IS", frames)
+        .explicit_element(0x0028, 0x0010, "US", us(4))
+        .explicit_element(0x0028, 0x0011, "US", us(3))
+        .explicit_element(0x0028, 0x0100, "US", us(bits))
+        .explicit_element(0x7fe0, 0x0010, "OW", std::string(pixel_bytes, '\1'));
+    return d;
+  };
+  EXPECT_EQ(image(explicit_le, 16, "1 ", 24).problem(), "");
+  EXPECT_EQ(image(explicit_le, 16, "1 ", 26).problem(), "");  // longer: read as pydicom does
+  EXPECT_EQ(image(explicit_le, 16, "1 ", 22).problem(),
+            "pixel data (7FE0,0010) holds 22 bytes, 4 rows x 3 columns x 1 frame(s) x 1 "
+            "sample(s) x 16 bits need 24");
+  EXPECT_EQ(image(explicit_le, 16, "2 ", 24).problem(),
+            "pixel data (7FE0,0010) holds 24 bytes, 4 rows x 3 columns x 2 frame(s) x 1 "
+            "sample(s) x 16 bits need 48");
+  EXPECT_EQ(image(explicit_le, 1, "1 ", 2).problem(), "");            // 12 bits, packed
+  EXPECT_NE(image(explicit_le, 8, "99999999999", 64).problem(), "");  // no overflow
+  // JPEG baseline: compressed, not checked.
+  EXPECT_EQ(image(std::string("1.2.840.10008.1.2.4.50") + '\0', 16, "1 ", 4).problem(), "");
+  // An icon's short pixel data inside a sequence item is not the image's.
+  DicomBytes icon;
+  icon.meta(explicit_le)
+      .explicit_element(0x0028, 0x0010, "US", us(2))
+      .explicit_element(0x0028, 0x0011, "US", us(2))
+      .explicit_element(0x0028, 0x0100, "US", us(8));
+  DicomBytes item(false);
+  item.explicit_element(0x0028, 0x0010, "US", us(64))
+      .explicit_element(0x0028, 0x0011, "US", us(64))
+      .explicit_element(0x7fe0, 0x0010, "OB", std::string(2, '\0'));
+  icon.explicit_element(0x0088, 0x0200, "SQ", "", 8 + static_cast<std::int64_t>(item.bytes.size()))
+      .item(static_cast<std::uint32_t>(item.bytes.size()));
+  icon.bytes += item.bytes;
+  icon.explicit_element(0x7fe0, 0x0010, "OB", std::string(4, '\0'));
+  EXPECT_EQ(icon.problem(), "");
+  icon.bytes.resize(icon.bytes.size() - 4);
+  icon.bytes[icon.bytes.size() - 4] = 3;  // the image's own pixel data: 3 bytes of 4
+  icon.bytes += std::string(3, '\0');
+  EXPECT_EQ(icon.problem(),
+            "pixel data (7FE0,0010) holds 3 bytes, 2 rows x 2 columns x 1 frame(s) x 1 sample(s) "
+            "x 8 bits need 4");
+}
 
 TEST(DicomLengths, ALengthPastItsContainerIsFoundWhereverTheWalkReaches) {
   const std::string explicit_le = std::string("1.2.840.10008.1.2.1") + '\0';

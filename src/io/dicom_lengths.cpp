@@ -76,6 +76,8 @@ class Walk {
       if (syntax == "1.2.840.10008.1.2.1.99") return {};  // deflated: not walked
       m_explicit = syntax != "1.2.840.10008.1.2";
       m_little = syntax != "1.2.840.10008.1.2.2";
+      m_native = syntax == "1.2.840.10008.1.2" || syntax == "1.2.840.10008.1.2.1" ||
+                 syntax == "1.2.840.10008.1.2.2";
     } else {
       // No preamble: only what starts like a DICOM data set (File Meta, or
       // group 0008 as the old ACR-NEMA and raw files do) is walked, so a
@@ -182,6 +184,60 @@ class Walk {
     return found(e, end, container);
   }
 
+  // The image attributes of the top-level data set as they pass (Rows,
+  // Columns, BitsAllocated, SamplesPerPixel: US; NumberOfFrames: IS), and
+  // its native pixel data checked against them: false (the finding) when
+  // the element holds fewer bytes than they describe. GDCM and ITK read
+  // such a file and fill the rest with whatever the buffer held; pydicom
+  // refuses it ("The length of the pixel data in the dataset ... doesn't
+  // match the expected length"), dcm2niix too. Longer is accepted (pydicom
+  // reads the first bytes), encapsulated (compressed) data is not checked.
+  bool pixel_data_fits(const Element& e) {
+    if (e.group == 0x0028 && e.length == 2 &&
+        (e.element == 0x0002 || e.element == 0x0010 || e.element == 0x0011 ||
+         e.element == 0x0100)) {
+      const std::uint16_t value = u16(e.value);
+      if (e.element == 0x0002) m_samples = value;
+      if (e.element == 0x0010) m_rows = value;
+      if (e.element == 0x0011) m_columns = value;
+      if (e.element == 0x0100) m_bits = value;
+      return true;
+    }
+    if (e.group == 0x0028 && e.element == 0x0008 && e.length <= 12) {
+      std::uint64_t frames = 0;
+      bool digits = false;
+      for (std::uint32_t i = 0; i < e.length; ++i) {
+        const char c = static_cast<char>(m_data[e.value + i]);
+        if (c >= '0' && c <= '9') {
+          frames = frames * 10 + static_cast<std::uint64_t>(c - '0');
+          digits = true;
+        } else if (c != ' ' && c != '\0' && c != '+') {
+          digits = false;
+          break;
+        }
+      }
+      m_frames = digits && frames > 0 ? frames : 1;
+      return true;
+    }
+    if (e.group != 0x7fe0 || e.element != 0x0010 || !m_native || e.length == undefined_length ||
+        m_rows == 0 || m_columns == 0 || m_bits == 0) {
+      return true;
+    }
+    const std::uint64_t samples = m_samples == 0 ? 1 : m_samples;
+    // At most 2^48 bits before the frames; more than 2^40 bytes saturates
+    // (no length can hold that).
+    const std::uint64_t per_frame = std::uint64_t(m_rows) * m_columns * samples * m_bits;
+    constexpr std::uint64_t most = std::uint64_t(1) << 43;
+    const std::uint64_t bits = m_frames > most / per_frame ? most : per_frame * m_frames;
+    const std::uint64_t need = (bits + 7) / 8;
+    if (e.length >= need) return true;
+    m_problem = "pixel data (7FE0,0010) holds " + std::to_string(e.length) + " bytes, " +
+                std::to_string(m_rows) + " rows x " + std::to_string(m_columns) + " columns x " +
+                std::to_string(m_frames) + " frame(s) x " + std::to_string(samples) +
+                " sample(s) x " + std::to_string(m_bits) + " bits need " + std::to_string(need);
+    return false;
+  }
+
   // Elements from `pos` to `end` (the end of `container`: "file",
   // "sequence", "item"); in an item of undefined length (`item`) until its
   // delimiter. Returns where the walk stopped, or npos to end it.
@@ -196,6 +252,7 @@ class Walk {
         return item && e.element == 0xe00d ? e.value : npos;
       }
       if (!fits(e, end, container)) return npos;
+      if (depth == 0 && !pixel_data_fits(e)) return npos;
       const bool sequence = e.implicit || (e.vr[0] == 'S' && e.vr[1] == 'Q');
       if (e.length == undefined_length) {
         // In explicit VR, an OB or OW of undefined length is encapsulated
@@ -251,6 +308,12 @@ class Walk {
   const std::uint8_t* m_data;
   std::size_t m_size;
   bool m_explicit = true, m_little = true, m_in_meta = false;
+  // A transfer syntax whose pixel data are the voxels' bytes (implicit and
+  // explicit VR little endian, explicit big endian); also a file without
+  // File Meta (ACR-NEMA and raw data sets have no other).
+  bool m_native = true;
+  std::uint16_t m_rows = 0, m_columns = 0, m_bits = 0, m_samples = 0;
+  std::uint64_t m_frames = 1;
   std::string m_problem;
 };
 
