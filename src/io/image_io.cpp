@@ -190,8 +190,11 @@ auto bounded_header(const std::string& path, std::uint64_t file_size, const char
 template <class Read>
 void bounded_voxels(const std::string& path, std::uint64_t file_size,
                     const detail::GridAndType& header, const char* what, Read&& read) {
-  const std::uint64_t voxel_bytes =
-      static_cast<std::uint64_t>(header.geometry.voxel_count()) * pixel_size(header.type);
+  std::uint64_t voxel_bytes = 0;
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(header.geometry.voxel_count()),
+                             static_cast<std::uint64_t>(pixel_size(header.type)), &voxel_bytes)) {
+    voxel_bytes = ~std::uint64_t(0);  // saturated: voxel_memory_budget caps it
+  }
   const detail::ChildMemoryLimit limit(detail::voxel_memory_budget(file_size, voxel_bytes));
   try {
     read();
