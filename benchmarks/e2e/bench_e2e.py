@@ -165,8 +165,10 @@ def main():
                              {"op": "resample_to_spacing", "spacing": [1, 1, 1],
                               "interp": "linear"},
                              {"op": "z_score"}]}, f)
+    # OMP_PROC_BIND is medimg's to choose (it pins its threads when they fill
+    # the CPUs, src/core/cpu_pinning.cpp); ITK and SimpleITK do not use OpenMP.
     env = dict(os.environ, ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS=str(args.threads),
-               SITK_THREADS=str(args.threads), OMP_PROC_BIND="false")
+               SITK_THREADS=str(args.threads))
     medimg = [os.path.join(args.bin_dir, "medimg"), "--quiet", "--threads", str(args.threads)]
     itk = [os.path.join(args.bin_dir, "medimg_e2e_itk")]
     sitk = [args.sitk_python, os.path.join(HERE, "sitk_commands.py")]

@@ -92,6 +92,12 @@ int main(int argc, char** argv) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     execv("/proc/self/exe", argv);  // returns only if it failed: run on as we are
   }
+  // Other commands keep libgomp's spinning (short regions back to back stay
+  // warm) and pin their threads one to a CPU when they fill the process's
+  // CPUs, so that a region's threads never share one (cpu_pinning.hpp), unless
+  // the user binds them; a batch, passive, is left as it is.
+  const bool pin = !app.got_subcommand("batch") && std::getenv("OMP_PROC_BIND") == nullptr &&
+                   std::getenv("OMP_PLACES") == nullptr;
   // Kokkos' OpenMP backend warns on every start when OMP_PROC_BIND is unset;
   // a user who sets it keeps their value.
   setenv("OMP_PROC_BIND", "false", 0);
@@ -103,9 +109,10 @@ int main(int argc, char** argv) {
     // MPI only under a launcher (or MEDIMG_MPI=1), and for demo --distributed.
     const bool needs_mpi = app.got_subcommand("demo") &&
                            app.get_subcommand("demo")->get_option("--distributed")->as<bool>();
-    ScopeGuard guard(argc, argv,
-                     RuntimeOptions{global.threads, -1,
-                                    needs_mpi ? MpiStartup::always : MpiStartup::when_launched});
+    ScopeGuard guard(
+        argc, argv,
+        RuntimeOptions{global.threads, -1,
+                       needs_mpi ? MpiStartup::always : MpiStartup::when_launched, pin});
 #if MEDIMG_HAS_MPI
     int rank = 0;
     rank = world_rank();

@@ -1,5 +1,6 @@
 // include/medimg/core/host_memory.hpp.
 #include "medimg/core/host_memory.hpp"
+#include "medimg/core/cpu_pinning.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -107,6 +108,7 @@ void advise_huge_pages(void* data, std::uint64_t bytes, int threads) {
                    use_huge);
   };
   std::vector<std::thread> helpers;
+  const AllCpus all;  // the helpers may run on any CPU (pinned threads)
   for (std::uintptr_t part = 1; part < parts; ++part) helpers.emplace_back(populate, part);
   populate(0);
   for (std::thread& helper : helpers) helper.join();

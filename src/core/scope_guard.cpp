@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <vector>
 
 #include "medimg/config.hpp"
+#include "medimg/core/cpu_pinning.hpp"
 #include "medimg/core/device_memory.hpp"
 #include "medimg/core/kokkos_compat.hpp"
 
@@ -93,6 +95,9 @@ ScopeGuard::ScopeGuard([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv
       device_id = local_rank % gpus;
     }
 #endif
+#ifdef KOKKOS_ENABLE_OPENMP
+    if (options.pin_threads) pin_host_threads(options.num_threads);
+#endif
     compat::initialize_kokkos(options.num_threads, device_id);
     m_finalize_kokkos = true;
   }
@@ -116,6 +121,10 @@ std::string describe_backend() {
   if (!std::is_same_v<Space, Kokkos::DefaultHostExecutionSpace>) {
     out << ", host Kokkos::" << Kokkos::DefaultHostExecutionSpace::name() << " (concurrency "
         << Kokkos::DefaultHostExecutionSpace().concurrency() << ")";
+  }
+  const std::vector<int> cpus = host_thread_cpus();
+  for (std::size_t t = 0; t < cpus.size(); ++t) {
+    out << (t ? "," : ", host threads pinned to CPUs ") << cpus[t];
   }
   out << ", Kokkos " << KOKKOS_VERSION / 10000 << "." << KOKKOS_VERSION / 100 % 100 << "."
       << KOKKOS_VERSION % 100;

@@ -1,6 +1,7 @@
 // Streaming gzip input and parallel gzip output (include/medimg/io/detail/gzip.hpp),
 // through ISA-L's igzip where medimg was built with it, zlib otherwise.
 #include "medimg/io/detail/gzip.hpp"
+#include "medimg/core/cpu_pinning.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -458,7 +459,10 @@ void write_members(OutputFile& file, const std::vector<ByteSpan>& blocks, int le
   };
   std::vector<std::thread> workers;
   const int worker_count = static_cast<int>(std::min<std::size_t>(threads, count));
-  for (int t = 0; t < worker_count; ++t) workers.emplace_back(work);
+  {
+    const AllCpus all;  // the workers may run on any CPU (pinned threads)
+    for (int t = 0; t < worker_count; ++t) workers.emplace_back(work);
+  }
   try {
     for (std::size_t i = 0; i < count; ++i) {
       std::vector<unsigned char> member;

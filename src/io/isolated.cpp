@@ -1,6 +1,7 @@
 // Child-process isolation of reads a library can abort
 // (include/medimg/io/detail/isolated.hpp).
 #include "medimg/io/detail/isolated.hpp"
+#include "medimg/core/cpu_pinning.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -157,6 +158,7 @@ void run_isolated(const std::string& path, const std::function<void(PipeWriter&)
   }
   if (pid == 0) {
     child_flag = true;
+    unpin_this_thread();  // the child may run on any CPU (pinned threads)
     close(pipe_fds[0]);
     close(error_fds[0]);
     if (errors_fd >= 0) {

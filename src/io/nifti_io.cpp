@@ -2,6 +2,7 @@
 // header through nifti_header.cpp, the voxels streamed once between the file
 // (gzip.cpp) and the image's View.
 #include "medimg/io/nifti_io.hpp"
+#include "medimg/core/cpu_pinning.hpp"
 
 #include <fcntl.h>
 #include <nifti2_io.h>
@@ -623,6 +624,7 @@ std::unique_ptr<NiftiOutputMapping> NiftiOutputMapping::open(
   const std::size_t slices = static_cast<std::size_t>(std::max(1, threads));
   const std::size_t step = (state->length / slices + page - 1) / page * page;
   std::vector<std::thread> workers;
+  const AllCpus all;  // the helpers may run on any CPU (pinned threads)
   for (std::size_t at = step; at < state->length; at += step) {
     workers.emplace_back([base, at, step, length = state->length] {
       madvise(static_cast<char*>(base) + at, std::min(step, length - at), MADV_POPULATE_WRITE);

@@ -1,4 +1,5 @@
 #include "medimg/pipeline/batch.hpp"
+#include "medimg/core/cpu_pinning.hpp"
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -615,6 +616,7 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
         exhausted = true;
         break;
       }
+      const AllCpus all;  // the reader may run on any CPU (pinned threads)
       reads.push_back(std::async(std::launch::async, load_item, std::cref(context),
                                  static_cast<std::size_t>(next)));
     }
@@ -672,6 +674,7 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
       record(writes.front().get());
       writes.pop_front();
     }
+    const AllCpus all;  // the writer may run on any CPU (pinned threads)
     writes.push_back(std::async(std::launch::async, write_item, std::cref(context), item.index,
                                 std::move(result_host), std::move(row), std::move(before),
                                 std::move(after)));

@@ -83,6 +83,59 @@ class Info(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertRegex(result.stdout, r"backend: Kokkos::\w+ \(concurrency 1\)")
 
+    def test_threads_fill_the_cpus_pinned_and_give_the_same_results(self):
+        """Threads that fill the process's CPUs are pinned one to a CPU
+        (core/cpu_pinning.hpp); a smaller team, a bigger one, OMP_PROC_BIND or
+        MEDIMG_PIN_THREADS=0 leave them alone. Pinned, every path that starts
+        threads or a child (two threads inflating a .nii.gz, the helpers
+        faulting an output in, gzip workers, the isolated DICOM reader) gives
+        what an unpinned run gives."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            self.skipTest("one CPU: nothing to pin")
+        env = {k: v for k, v in os.environ.items() if k not in ("OMP_PROC_BIND", "OMP_PLACES")}
+        n = str(len(cpus))
+        pinned = "host threads pinned to CPUs " + ",".join(map(str, cpus))
+        ch2 = os.path.join(MRICRON, "ch2.nii.gz")
+        result = run("--backend", "--threads", n, "info", ch2, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(pinned, result.stdout)
+        for extra, args in (({}, ["--threads", "1"]), ({}, ["--threads", str(len(cpus) + 1)]),
+                            ({"OMP_PROC_BIND": "false"}, ["--threads", n]),
+                            ({"MEDIMG_PIN_THREADS": "0"}, ["--threads", n])):
+            result = run("--backend", *args, "info", ch2, env=dict(env, **extra))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertNotIn("pinned", result.stdout, (extra, args))
+
+        d = fresh_dir("pinned")
+        img = nib.load(os.path.join(MRICRON, "ch2better.nii.gz"))
+        data = np.asanyarray(img.dataobj).astype(np.float32)
+        plain, packed = os.path.join(d, "f.nii"), os.path.join(d, "f.nii.gz")
+        nib.save(nib.Nifti1Image(data, img.affine), plain)
+        nib.save(nib.Nifti1Image(data, img.affine), packed)
+        dicom = os.path.join(os.path.dirname(nib.__file__), "..", "pydicom", "data", "test_files",
+                             "CT_small.dcm")
+        outputs = {}
+        for how, extra in (("pinned", {}), ("free", {"MEDIMG_PIN_THREADS": "0"})):
+            e = dict(env, **extra)
+            texts = [run("--threads", n, "info", f, env=e) for f in (packed, dicom)]
+            for t in texts:
+                self.assertEqual(t.returncode, 0, t.stderr)
+            resampled = os.path.join(d, how + "_1mm.nii")
+            converted = os.path.join(d, how + "_c.nii.gz")
+            for args in (["resample", plain, resampled, "--spacing", "1,1,1"],
+                         ["convert", plain, converted]):
+                r = run("--threads", n, *args, env=e)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            outputs[how] = ([t.stdout.replace(packed, "") for t in texts],
+                            np.asanyarray(nib.load(resampled).dataobj),
+                            np.asanyarray(nib.load(converted).dataobj))
+        self.assertEqual(outputs["pinned"][0], outputs["free"][0])
+        self.assertIn("min/max:     0 / 130", outputs["pinned"][0][0])
+        np.testing.assert_array_equal(outputs["pinned"][1], outputs["free"][1])
+        np.testing.assert_array_equal(outputs["pinned"][2], data)
+        np.testing.assert_array_equal(outputs["free"][2], data)
+
 
 class Modules(unittest.TestCase):
     """ITK/GDCM and HDF5 are run-time modules (io/detail/modules.hpp): the

@@ -21,6 +21,9 @@ struct RuntimeOptions {
   // GPU to use; < 0: by local MPI rank when a node has several, else Kokkos' default.
   int device_id = -1;
   MpiStartup mpi = MpiStartup::always;
+  // Pin the host threads one to a CPU when they fill the process's CPUs
+  // (pin_host_threads, medimg/core/cpu_pinning.hpp): the CLI.
+  bool pin_threads = false;
 };
 
 class ScopeGuard {
