@@ -17,6 +17,8 @@
 #include <omp.h>
 #endif
 
+#if defined(__linux__) && defined(KOKKOS_ENABLE_OPENMP)
+
 namespace {
 
 std::vector<int> cpus_of(const cpu_set_t& set) {
@@ -63,8 +65,6 @@ int host_team() {
 }
 
 }  // namespace
-
-#if defined(__linux__) && defined(KOKKOS_ENABLE_OPENMP)
 
 TEST(CpuPinning, ATeamThatFillsTheCpusIsPinnedAndWhatItStartsIsNot) {
   const int team = host_team();

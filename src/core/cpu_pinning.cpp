@@ -123,7 +123,9 @@ std::vector<int> host_thread_cpus() {
 void unpin_host_threads() {}
 void unpin_this_thread() {}
 AllCpus::AllCpus() = default;
-AllCpus::~AllCpus() = default;
+AllCpus::~AllCpus() {
+  static_cast<void>(m_cpu);
+}  // never set: nothing is pinned
 
 #endif
 
