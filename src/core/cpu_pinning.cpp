@@ -58,7 +58,7 @@ bool pin_host_threads(int threads) {
   {
     const int t = omp_get_thread_num();
     if (t == 0) size = omp_get_num_threads();
-    if (t < team && set_this_thread(only(cpus[static_cast<std::size_t>(t)]))) ++pinned;
+    if (set_this_thread(only(cpus[static_cast<std::size_t>(t)]))) ++pinned;
     ++arrived;
     // The first thread leaves only once every thread has run: yielding hands
     // its CPU to a thread still waiting there, which the region's end
@@ -123,9 +123,11 @@ std::vector<int> host_thread_cpus() {
 void unpin_host_threads() {}
 void unpin_this_thread() {}
 AllCpus::AllCpus() = default;
+// m_cpu is never set here (nothing is pinned); read, for clang's
+// -Wunused-private-field.
 AllCpus::~AllCpus() {
   static_cast<void>(m_cpu);
-}  // never set: nothing is pinned
+}
 
 #endif
 

@@ -6,9 +6,10 @@
 // kernel may wake a region's second thread on the CPU where the first one
 // spins. That thread then waits for the spin to end or for a scheduler tick:
 // a parallel region of nothing took 5-12 ms in most fresh processes on the
-// 2-core VM (0.1-0.3 ms pinned), and `medimg info` of a 15 MB .nii.gz spent
-// 1-29 ms in Kokkos' start alone. With each thread on its own CPU that
-// cannot happen.
+// 2-core VM (0.13-0.28 ms with OMP_PROC_BIND=true), and Kokkos' start in
+// `medimg info` of a 15 MB .nii.gz took 0.6-29 ms (0.7-5 ms pinned, under
+// 1.3 ms in 21 of 24 runs). With each thread on its own CPU the second
+// thread never waits behind the first.
 //
 // When: pin_host_threads pins only a team of two or more threads that has
 // exactly as many threads as the process's affinity mask has CPUs (its
