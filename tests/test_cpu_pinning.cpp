@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -165,6 +167,77 @@ TEST(CpuPinning, ATeamSmallerThanTheCpusOrTheSwitchLeavesThreadsAlone) {
     EXPECT_EQ(my_cpus(), before);
   }
   EXPECT_EQ(my_cpus(), before);
+}
+
+#endif
+
+#ifdef __linux__
+
+namespace {
+
+std::vector<int> cpus_now() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  pthread_getaffinity_np(pthread_self(), sizeof set, &set);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+void pin_to(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+}  // namespace
+
+// What pin_host_threads relies on when libgomp starts its team: a thread
+// started on the starting thread's one CPU is moved at once to the placer's
+// CPU, and one that was there before is not touched.
+TEST(CpuPinning, AThreadStartedWhileAPlacerRunsIsMovedToItsCpu) {
+  const std::vector<int> all = cpus_now();
+  if (all.size() < 2) GTEST_SKIP() << "one CPU: no other CPU to place a thread on";
+  pin_to({all[0]});
+  {
+    const medimg::ThreadPlacer placer({all[1]}, 1);
+    ASSERT_TRUE(placer.active());
+    EXPECT_TRUE(placer.existed(medimg::this_thread_id()));
+    int placed = -2;
+    std::vector<int> seen;
+    std::thread started([&] {
+      EXPECT_FALSE(placer.existed(medimg::this_thread_id()));
+      placed = placer.wait_placed(medimg::this_thread_id());
+      seen = cpus_now();
+    });
+    const pid_t started_id = [&] {
+      started.join();
+      return placer.placed().empty() ? 0 : placer.placed().front();
+    }();
+    EXPECT_NE(started_id, 0);
+    EXPECT_EQ(placer.placed().size(), 1u);
+    EXPECT_EQ(placed, all[1]);
+    EXPECT_EQ(seen, std::vector<int>{all[1]});
+    EXPECT_EQ(cpus_now(), std::vector<int>{all[0]});  // the starting thread stays
+  }
+  // A helper that finds nothing to place gives up (after 100 ms): a thread
+  // it never saw is reported as not placed.
+  {
+    const medimg::ThreadPlacer placer({all[1]}, 1);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(placer.wait_placed(-1), -1);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  }
+  // Nothing to place: inactive, and no thread is touched.
+  const medimg::ThreadPlacer idle({all[1]}, 0);
+  EXPECT_FALSE(idle.active());
+  std::vector<int> plain;
+  std::thread([&] { plain = cpus_now(); }).join();
+  EXPECT_EQ(plain, std::vector<int>{all[0]});
+  pin_to(all);
 }
 
 #endif

@@ -19,6 +19,16 @@
 // on the same first CPUs. The CLI also leaves the threads alone when the user
 // set OMP_PROC_BIND or OMP_PLACES (their binding rules then).
 //
+// Starting the team: libgomp's first region starts its threads and then
+// makes the calling thread wait, spinning, until each has run. The kernel
+// put a new thread on the calling thread's CPU in about half the fresh
+// processes here, where it waited for that spin to be preempted (a 4 ms
+// tick): the pinning region took 0.1-9 ms (median 2.6-3.2 ms over 40 runs).
+// pin_host_threads therefore pins the calling thread first, so that the
+// threads libgomp starts begin on its CPU, and has a ThreadPlacer move each
+// to its own CPU as soon as it exists: 0.31-0.54 ms in 60 of 60 runs
+// (docs/PERFORMANCE.md, "Threads pinned to CPUs").
+//
 // Threads and processes inherit the CPU of the thread that starts them. Code
 // that starts one that works (a batch reader, a gzip worker, the helpers
 // that fault pages in, a forked reader) holds an AllCpus while it does, and
@@ -26,6 +36,9 @@
 // of the process, as without pinning.
 #pragma once
 
+#include <sys/types.h>
+
+#include <memory>
 #include <vector>
 
 namespace medimg {
@@ -60,5 +73,36 @@ class AllCpus {
  private:
   int m_cpu = -1;  // the calling thread's one CPU, when it had one
 };
+
+// While it runs, the threads the process starts (up to `expected`, and as
+// many as `targets` holds) are pinned as soon as they exist, the k-th found
+// (by thread id: the order a pool starts them) to targets[k], by a helper
+// thread that polls /proc/self/task from the last of those CPUs. Threads
+// that existed before are left alone. The helper stops when it has placed
+// them, when the placer ends, or after 100 ms. Inactive (nothing moved) off
+// Linux, without /proc, or when the helper cannot start.
+class ThreadPlacer {
+ public:
+  ThreadPlacer(const std::vector<int>& targets, int expected);
+  ~ThreadPlacer();
+  ThreadPlacer(const ThreadPlacer&) = delete;
+  ThreadPlacer& operator=(const ThreadPlacer&) = delete;
+  bool active() const { return m_state != nullptr; }
+  // True when the thread `id` existed before the placer (or it is inactive).
+  bool existed(pid_t id) const;
+  // Waits (yielding) until the helper has pinned thread `id`: its CPU; -1
+  // once the helper has stopped without it.
+  int wait_placed(pid_t id) const;
+  // The threads pinned so far, in order.
+  std::vector<pid_t> placed() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> m_state;
+};
+
+// The calling thread's id (gettid); 0 off Linux.
+pid_t this_thread_id();
 
 }  // namespace medimg
