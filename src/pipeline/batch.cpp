@@ -1,9 +1,13 @@
+// The batch runner (medimg/pipeline/batch.hpp): each rank's loop over the
+// items it claims, reading ahead and writing behind the compute on the
+// device. Whether a run may start is batch_plan.cpp; the ranks' counter and
+// collectives batch_team.hpp; the manifest manifest.cpp; the reports
+// batch_report.cpp.
 #include "medimg/pipeline/batch.hpp"
 #include "medimg/core/cpu_pinning.hpp"
 
 #include <malloc.h>
 #include <sys/resource.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
@@ -24,6 +28,7 @@
 #include <utility>
 
 #include "batch_parts.hpp"
+#include "batch_team.hpp"
 #include "medimg/config.hpp"
 #include "medimg/core/device_memory.hpp"
 #include "medimg/core/voxel_pool.hpp"  // stats only
@@ -32,16 +37,16 @@
 #include "medimg/io/image_io.hpp"
 #include "medimg/ops/preview.hpp"
 #include "medimg/pipeline/pipeline.hpp"
-#if MEDIMG_HAS_MPI
-#include <mpi.h>
-
-#include "medimg/dist/distributed_image.hpp"
-#endif
 
 namespace medimg {
 
+using batch_detail::check_plan;
+using batch_detail::Context;
+using batch_detail::output_path;
 using batch_detail::stem_of;
+using batch_detail::Team;
 using batch_detail::with_repeats;
+using batch_detail::WorkCounter;
 using batch_detail::write_reports;
 
 namespace {
@@ -53,69 +58,6 @@ using json = nlohmann::json;
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
-
-// --- work sharing ------------------------------------------------------
-
-// Slots of the shared counter: next item, items finished, items failed.
-class WorkCounter {
- public:
-#if MEDIMG_HAS_MPI
-  explicit WorkCounter(MPI_Comm comm) {
-    if (comm == MPI_COMM_NULL) return;  // one process without MPI
-    MPI_Comm_rank(comm, &m_rank);
-    MPI_Comm_size(comm, &m_ranks);
-    if (m_ranks > 1) {
-      const MPI_Aint bytes = m_rank == 0 ? 3 * static_cast<MPI_Aint>(sizeof(std::int64_t)) : 0;
-      MPI_Win_allocate(bytes, sizeof(std::int64_t), MPI_INFO_NULL, comm, &m_base, &m_window);
-      if (m_rank == 0) std::fill(m_base, m_base + 3, std::int64_t{0});
-      MPI_Barrier(comm);
-    }
-  }
-  ~WorkCounter() {
-    if (m_ranks > 1) MPI_Win_free(&m_window);
-  }
-#else
-  WorkCounter() = default;
-#endif
-  WorkCounter(const WorkCounter&) = delete;
-  WorkCounter& operator=(const WorkCounter&) = delete;
-
-  std::int64_t claim() {
-    return add(0, 1);
-  }
-  void finished(bool failed) {
-    add(1, 1);
-    if (failed) add(2, 1);
-  }
-  // (finished, failed) over every rank.
-  std::pair<std::int64_t, std::int64_t> totals() {
-    return {add(1, 0), add(2, 0)};
-  }
-
- private:
-  std::int64_t add(int slot, std::int64_t value) {
-#if MEDIMG_HAS_MPI
-    if (m_ranks > 1) {
-      std::int64_t before = 0;
-      MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, m_window);
-      MPI_Fetch_and_op(&value, &before, MPI_INT64_T, 0, slot, value == 0 ? MPI_NO_OP : MPI_SUM,
-                       m_window);
-      MPI_Win_unlock(0, m_window);
-      return before;
-    }
-#endif
-    const std::int64_t before = m_local[slot];
-    m_local[slot] += value;
-    return before;
-  }
-
-#if MEDIMG_HAS_MPI
-  int m_rank = 0, m_ranks = 1;
-  std::int64_t* m_base = nullptr;
-  MPI_Win m_window = MPI_WIN_NULL;
-#endif
-  std::int64_t m_local[3] = {0, 0, 0};
-};
 
 // --- progress ----------------------------------------------------------
 
@@ -191,18 +133,6 @@ bool same_grid(const Geometry& a, const Geometry& b) {
     if (std::abs(a.spacing()[c] - b.spacing()[c]) > 1e-4 * std::abs(b.spacing()[c])) return false;
   }
   return true;
-}
-
-struct Context {
-  const BatchOptions& options;
-  const Pipeline& pipeline;
-  const std::vector<ManifestRow>& rows;
-  fs::path out_dir;
-  int rank = 0;
-};
-
-fs::path output_path(const Context& c, std::size_t index) {
-  return c.out_dir / c.rows[index].output;
 }
 
 std::string preview_name(const ManifestRow& row, const char* which) {
@@ -300,225 +230,6 @@ void set_manifest_metadata(AnyImage<DeviceMemory>& image, const ManifestRow& row
   std::visit([m](auto& typed) { typed.metadata().modality = m; }, image);
 }
 
-std::string gib(double bytes) {
-  std::ostringstream s;
-  const double mib = bytes / (1024.0 * 1024.0);
-  if (mib < 1024.0) {
-    s << std::fixed << std::setprecision(1) << mib << " MiB";
-  } else {
-    s << std::fixed << std::setprecision(2) << mib / 1024.0 << " GiB";
-  }
-  return s.str();
-}
-
-// --- MPI helpers (one process without MPI) ------------------------------
-
-struct Team {
-  int rank = 0, ranks = 1, node_ranks = 1;
-#if MEDIMG_HAS_MPI
-  MPI_Comm comm = impl::world_comm();  // MPI_COMM_NULL: one process without MPI
-#endif
-  Team() {
-#if MEDIMG_HAS_MPI
-    if (comm == MPI_COMM_NULL) return;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &ranks);
-    MPI_Comm node;
-    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &node_ranks);
-    MPI_Comm_free(&node);
-#endif
-  }
-  // Runs f on every rank; if it throws on any, every rank throws that error.
-  template <class F>
-  void together(F&& f) const {
-#if MEDIMG_HAS_MPI
-    impl::collectively(comm, std::forward<F>(f));
-#else
-    f();
-#endif
-  }
-  std::uint64_t sum(std::uint64_t v) const {
-    return reduce(v, true);
-  }
-  std::uint64_t max(std::uint64_t v) const {
-    return reduce(v, false);
-  }
-  // Every rank's `v` summed (or their largest), on every rank.
-  std::uint64_t reduce(std::uint64_t v, bool add) const {
-#if MEDIMG_HAS_MPI
-    if (comm == MPI_COMM_NULL) return v;
-    std::uint64_t out = 0;
-    MPI_Allreduce(&v, &out, 1, MPI_UINT64_T, add ? MPI_SUM : MPI_MAX, comm);
-    return out;
-#else
-    (void)add;
-    return v;
-#endif
-  }
-  // Rank 0's counts on every rank.
-  void broadcast(std::int64_t* values, int count) const {
-#if MEDIMG_HAS_MPI
-    if (comm != MPI_COMM_NULL) MPI_Bcast(values, count, MPI_INT64_T, 0, comm);
-#else
-    (void)values;
-    (void)count;
-#endif
-  }
-  void barrier() const {
-#if MEDIMG_HAS_MPI
-    if (comm != MPI_COMM_NULL) MPI_Barrier(comm);
-#endif
-  }
-  // Every rank's rows, on rank 0.
-  json gather(const json& rows) const {
-#if MEDIMG_HAS_MPI
-    if (comm == MPI_COMM_NULL) return rows;
-    const std::string text = rows.dump();
-    int length = static_cast<int>(text.size());
-    std::vector<int> lengths(static_cast<std::size_t>(ranks)), offsets(lengths.size());
-    MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm);
-    std::string all;
-    if (rank == 0) {
-      int at = 0;
-      for (std::size_t r = 0; r < lengths.size(); ++r) {
-        offsets[r] = at;
-        at += lengths[r];
-      }
-      all.resize(static_cast<std::size_t>(at));
-    }
-    MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-                0, comm);
-    json merged = json::array();
-    if (rank == 0) {
-      for (std::size_t r = 0; r < lengths.size(); ++r) {
-        for (json& row : json::parse(all.substr(static_cast<std::size_t>(offsets[r]),
-                                                static_cast<std::size_t>(lengths[r])))) {
-          merged.push_back(std::move(row));
-        }
-      }
-    }
-    return merged;
-#else
-    return rows;
-#endif
-  }
-};
-
-// Reads every item's header (ranks take turns) and checks the pipeline's
-// peak memory against what a rank may use.
-// The least space the outputs can take: their voxel bytes for uncompressed
-// formats; for compressed ones (.nii.gz, .hdr.gz, .img.gz, and .nrrd, .mha
-// and .h5 only if they compress, which batch outputs do not) deflate's
-// largest possible ratio, 1032:1. Refusing below that is never wrong;
-// anything above it may still fill the disk, and then the item's write fails
-// with the system's message.
-std::uint64_t least_output_bytes(const std::string& output, const ImageShape& result) {
-  const std::uint64_t bytes =
-      static_cast<std::uint64_t>(result.grid.voxel_count()) * pixel_size(result.type) + 352;
-  const std::string ext = format_extension(output);
-  const bool compressed = ext == ".nii.gz" || ext == ".hdr.gz" || ext == ".img.gz";
-  return compressed ? bytes / 1032 : bytes;
-}
-
-// Free bytes for an unprivileged writer in `folder` (or in the nearest
-// folder above it that exists); 0 when the system cannot say.
-std::uint64_t free_bytes(fs::path folder) {
-  std::error_code ec;
-  folder = fs::absolute(folder, ec);
-  while (!folder.empty() && !fs::exists(folder, ec) && folder != folder.parent_path()) {
-    folder = folder.parent_path();
-  }
-  struct statvfs st {};
-  if (::statvfs(folder.c_str(), &st) != 0) return 0;
-  return static_cast<std::uint64_t>(st.f_bavail) * static_cast<std::uint64_t>(st.f_frsize);
-}
-
-// The outputs must fit in the output folder's free space (see
-// least_output_bytes); refuses to start otherwise.
-void check_disk(const Team& team, const Context& c, std::uint64_t my_output_bytes,
-                std::size_t my_outputs) {
-  const std::uint64_t need = team.sum(my_output_bytes);
-  const std::uint64_t outputs = team.sum(my_outputs);
-  std::string message;
-  if (team.rank == 0) {
-    const std::uint64_t free = free_bytes(c.out_dir);
-    if (free > 0 && need > free) {
-      std::ostringstream s;
-      s << "the output folder '" << c.out_dir.string() << "' has " << gib(static_cast<double>(free))
-        << " free, and the " << outputs << " outputs to write need at least "
-        << gib(static_cast<double>(need))
-        << "; free space, choose another --out-dir, or write .nii.gz (--format)";
-      message = s.str();
-    }
-  }
-  team.together([&] {
-    if (!message.empty()) throw Error("batch refuses to start: " + message);
-  });
-}
-
-void check_memory(const Team& team, const Context& c, std::ostream& out) {
-  std::uint64_t need = 0, biggest_io = 0, output_bytes = 0;
-  std::size_t worst = 0, outputs = 0;
-  for (std::size_t i = static_cast<std::size_t>(team.rank); i < c.rows.size();
-       i += static_cast<std::size_t>(team.ranks)) {
-    try {
-      const ImageHeader h = read_image_header(c.rows[i].input);
-      const ImageShape in{h.geometry, h.type};
-      const std::uint64_t peak = c.pipeline.peak_bytes(in);
-      const ImageShape result = c.pipeline.shapes(in).back();
-      const std::uint64_t io = std::max<std::uint64_t>(
-          static_cast<std::uint64_t>(in.grid.voxel_count()) * pixel_size(in.type),
-          static_cast<std::uint64_t>(result.grid.voxel_count()) * pixel_size(result.type));
-      biggest_io = std::max(biggest_io, io);
-      if (!(c.options.resume && fs::exists(output_path(c, i)))) {
-        output_bytes += least_output_bytes(c.rows[i].output, result);
-        ++outputs;
-      }
-      if (peak > need) {
-        need = peak;
-        worst = i;
-      }
-    } catch (const std::exception&) {
-      // Unreadable or refused by a step: the item fails when it runs.
-    }
-  }
-  // The host buffers in flight: read-ahead and pending writes.
-  const std::uint64_t in_flight =
-      static_cast<std::uint64_t>(2 * c.options.jobs_per_rank) * biggest_io;
-  const bool gpu = visible_gpu_count() > 0;
-  std::uint64_t limit = c.options.memory_limit;
-  if (limit == 0) {
-    const std::uint64_t available = available_device_memory();
-    limit = gpu ? available : available / static_cast<std::uint64_t>(team.node_ranks);
-  }
-  const std::uint64_t total = gpu ? need : need + in_flight;
-  std::string message;
-  if (limit > 0 && total > limit) {
-    std::ostringstream s;
-    s << "item " << c.rows[worst].row << " ('" << c.rows[worst].input << "') needs "
-      << gib(static_cast<double>(need)) << " at the pipeline's peak"
-      << (gpu ? ""
-              : " plus " + gib(static_cast<double>(in_flight)) +
-                    " of read-ahead/write-behind buffers")
-      << ", more than the " << gib(static_cast<double>(limit)) << " this rank may use ("
-      << (c.options.memory_limit ? "--memory-limit"
-          : gpu                  ? "free device memory"
-                                 : "MemAvailable / ranks on the node")
-      << "); use fewer ranks per node, a smaller --jobs-per-rank, or crop/resample the item first";
-    message = s.str();
-  }
-  team.together([&] {
-    if (!message.empty()) throw Error("batch refuses to start: " + message);
-  });
-  check_disk(team, c, output_bytes, outputs);
-  const std::uint64_t peak_all = team.max(need);
-  if (team.rank == 0 && !c.options.quiet) {
-    out << "batch: memory plan: largest item peak " << gib(static_cast<double>(peak_all))
-        << " per rank" << (limit > 0 ? ", limit " + gib(static_cast<double>(limit)) : "") << "\n";
-  }
-}
-
 }  // namespace
 
 namespace {
@@ -571,7 +282,7 @@ BatchResult run_batch(const BatchOptions& options, std::ostream& out, std::ostre
     rows = with_repeats(read_manifest(options.manifest, options.extension), options.repeat);
   });
   const Context context{options, *pipeline, rows, fs::path(options.out_dir), team.rank};
-  check_memory(team, context, out);
+  check_plan(team, context, out);
   std::size_t stale_removed = 0;
   team.together([&] {
     if (team.rank == 0) {
