@@ -24,20 +24,12 @@
 //   z_score_of_clipped(img, lo, hi, selection)  z_score(clip(img, lo, hi), selection)
 //                                    bit for bit, without the clipped image
 //   rescale_slope_intercept(img, m, b)  DICOM's x * slope + intercept
-//   histogram_match(img, reference)  piecewise-linear map through quantile
-//                                    landmarks (ITK HistogramMatchingImageFilter's
-//                                    model, with exact quantiles instead of ITK's
-//                                    256-level histograms): landmark 0 and M + 1 are
-//                                    each image's minimum and maximum, landmarks
-//                                    j = 1..M the j / (M + 1) quantiles of the voxels
-//                                    above the image's mean (or of all voxels);
-//                                    values map by numpy.interp(x, source, reference)
+//   histogram_match(img, reference)  ops/histogram_match.hpp (included here)
 //
 // Normalising ops return real_t<T> (double for double images, else float).
 #pragma once
 
 #include <Kokkos_Core.hpp>
-#include <Kokkos_ScatterView.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -50,134 +42,15 @@
 #include "medimg/core/image.hpp"
 #include "medimg/core/kokkos_compat.hpp"
 #include "medimg/core/pixel_cast.hpp"
+#include "medimg/ops/detail/map_voxels.hpp"
 #include "medimg/ops/detail/moments.hpp"
 #include "medimg/ops/detail/order_statistics.hpp"
+#include "medimg/ops/histogram_match.hpp"
 #include "medimg/ops/selection.hpp"
 
 namespace medimg {
 
-struct HistogramMatchOptions {
-  int match_points = 7;           // landmarks between minimum and maximum (ITK's match points)
-  bool threshold_at_mean = true;  // quantiles of the voxels above the mean only
-};
-
 namespace impl {
-
-// out[n] = pixel_cast<Out>(f(x)) on the selected voxels, pixel_cast<Out>(x)
-// elsewhere (NaN stays NaN for floating outputs).
-template <class Out, class In, class F>
-struct MapVoxels {
-  SelectedVoxels<In> selected;
-  Out* output;
-  F f;
-  VoxelRuns runs;
-  KOKKOS_INLINE_FUNCTION void operator()(const std::int64_t item) const {
-    const std::int64_t begin = runs.begin(item), end = runs.end(item);
-    if constexpr (std::is_integral_v<In>) {
-      if (selected.mask == nullptr && !selected.nonzero_only) {
-        // Every voxel, none NaN: a branch-free loop over restrict pointers.
-        const In* KOKKOS_RESTRICT voxels = selected.voxels;
-        Out* KOKKOS_RESTRICT out = output;
-        const In low = selected.low, high = selected.high;
-        const F map = f;
-        for (std::int64_t n = begin; n < end; ++n) {
-          In x = voxels[n];
-          x = x < low ? low : x;  // SelectedVoxels::value
-          x = x > high ? high : x;
-          out[n] = pixel_cast<Out>(map(static_cast<double>(x)));
-        }
-        return;
-      }
-    }
-    for (std::int64_t n = begin; n < end; ++n) {
-      double x;
-      output[n] = selected(n, x) ? pixel_cast<Out>(f(x)) : pixel_cast<Out>(selected.value(n));
-    }
-  }
-};
-
-// The bounds of a clip, in double.
-struct ClipBounds {
-  double low, high;
-};
-
-struct IdentityValue {
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const { return x; }
-};
-
-// (x - center) / divisor, the way numpy writes a normalisation.
-struct StandardizeValue {
-  double center, divisor;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const { return (x - center) / divisor; }
-};
-
-struct AffineValue {
-  double scale, shift;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const { return x * scale + shift; }
-};
-
-struct NonZeroValue {
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const { return x != 0.0 ? 1.0 : 0.0; }
-};
-
-struct AboveValue {
-  double threshold;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const { return x > threshold ? 1.0 : 0.0; }
-};
-
-// ITK IntensityWindowingImageFilter's map.
-struct WindowValue {
-  double window_min, window_max, out_min, out_max, scale;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const {
-    if (x < window_min) return out_min;
-    if (x > window_max) return out_max;
-    return (x - window_min) * scale + out_min;
-  }
-};
-
-// numpy.interp(x, source, reference) for increasing source landmarks.
-template <class Landmarks>
-struct PiecewiseLinearValue {
-  Landmarks source, reference;
-  KOKKOS_INLINE_FUNCTION double operator()(double x) const {
-    const std::size_t last = source.extent(0) - 1;
-    if (x <= source(0)) return reference(0);
-    if (x >= source(last)) return reference(last);
-    std::size_t j = 0;
-    while (j + 1 < last && x >= source(j + 1)) ++j;
-    const double width = source(j + 1) - source(j);
-    if (!(width > 0.0)) return reference(j + 1);
-    const double t = (x - source(j)) / width;
-    return reference(j) + t * (reference(j + 1) - reference(j));
-  }
-};
-
-template <class Out, class ExecutionSpace, class In, class MemorySpace, class F>
-Image<Out, MemorySpace> map_voxels(const ExecutionSpace& exec, const Image<In, MemorySpace>& image,
-                                   const SelectedVoxels<In>& selected, const F& f,
-                                   const char* label) {
-  auto result = Image<Out, MemorySpace>::uninitialized(image.geometry(), label);
-  result.metadata() = image.metadata();
-  const VoxelRuns runs = voxel_runs<ExecutionSpace>(image.geometry().voxel_count());
-  Kokkos::parallel_for(label, FlatRange<ExecutionSpace>(exec, 0, runs.items()),
-                       MapVoxels<Out, In, F>{selected, result.voxels().data(), f, runs});
-  return result;
-}
-
-template <class T>
-ClipBounds clamp_bounds(double low, double high) {
-  if (std::is_integral_v<T>) return {std::ceil(low), std::floor(high)};
-  return {low, high};
-}
-
-// Reads `selected` clipped to [low, high]: integer images to ceil(low) and
-// floor(high), every image to bounds clamped into the pixel type.
-template <class T>
-void clip_on_read(SelectedVoxels<T>& selected, double low, double high) {
-  const ClipBounds bounds = clamp_bounds<T>(low, high);
-  selected.low = pixel_cast<T>(bounds.low);
-  selected.high = pixel_cast<T>(bounds.high);
-}
 
 // z_score of the voxels of `image` as `selected` reads them.
 template <class ExecutionSpace, class T, class MemorySpace>
@@ -188,13 +61,6 @@ Image<real_t<T>, MemorySpace> z_score_of(const ExecutionSpace& exec,
   const double sd = std::sqrt(m.variance);
   const StandardizeValue f{m.mean, sd > 0.0 ? sd : 1.0};
   return map_voxels<real_t<T>>(exec, image, selected, f, "medimg::z_score");
-}
-
-inline void check_range(double low, double high, const char* what) {
-  if (!(std::isfinite(low) && std::isfinite(high) && low <= high)) {
-    throw Error(std::string(what) + ": need finite low <= high, got [" + std::to_string(low) +
-                ", " + std::to_string(high) + "]");
-  }
 }
 
 }  // namespace impl
@@ -305,73 +171,6 @@ Image<real_t<T>, MemorySpace> rescale_slope_intercept(const ExecutionSpace& exec
                                      "medimg::rescale_slope_intercept");
 }
 
-// The M + 2 landmarks of histogram_match for one image (see the top).
-template <class ExecutionSpace, class T, class MemorySpace>
-std::vector<double> histogram_landmarks(const ExecutionSpace& exec,
-                                        const Image<T, MemorySpace>& image,
-                                        const HistogramMatchOptions& options) {
-  if (options.match_points < 0 || options.match_points > 1000) {
-    throw Error("histogram_match: match_points must be in [0, 1000]");
-  }
-  const impl::Moments all = impl::moments(exec, image, Selection<MemorySpace>{}, false);
-  if (all.count == 0) throw Error("histogram_match: an image has no (non-NaN) voxels");
-  std::vector<double> landmarks{all.min};
-  if (options.match_points > 0) {
-    Selection<MemorySpace> region;  // outlives `selected`, which points into its mask
-    std::int64_t count = all.count;
-    if (options.threshold_at_mean) {
-      // Voxels strictly above the mean.
-      const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
-      region = Selection<MemorySpace>::inside(impl::map_voxels<std::uint8_t>(
-          exec, image, every, impl::AboveValue{all.mean}, "medimg::histogram_threshold"));
-      count = impl::moments(exec, image, region, false).count;
-      if (count == 0) throw Error("histogram_match: an image is constant");
-    }
-    const auto selected = impl::selected_voxels(image, region);
-    std::vector<double> q;
-    for (int j = 1; j <= options.match_points; ++j) {
-      q.push_back(100.0 * j / (options.match_points + 1));
-    }
-    const std::vector<double> inner = impl::selected_percentiles(exec, image, selected, count, q);
-    landmarks.insert(landmarks.end(), inner.begin(), inner.end());
-  }
-  landmarks.push_back(all.max);
-  return landmarks;
-}
-
-// histogram_match onto a reference given by its landmarks
-// (histogram_landmarks of the reference, same options).
-template <class ExecutionSpace, class T, class MemorySpace>
-Image<real_t<T>, MemorySpace> histogram_match(const ExecutionSpace& exec,
-                                              const Image<T, MemorySpace>& image,
-                                              const std::vector<double>& reference_landmarks,
-                                              const HistogramMatchOptions& options = {}) {
-  const std::vector<double> source = histogram_landmarks(exec, image, options);
-  if (reference_landmarks.size() != source.size()) {
-    throw Error("histogram_match: the reference has " + std::to_string(reference_landmarks.size()) +
-                " landmarks, the image " + std::to_string(source.size()));
-  }
-  using Landmarks = Kokkos::View<double*, MemorySpace>;
-  Landmarks s("medimg::landmarks_source", source.size());
-  Landmarks r("medimg::landmarks_reference", source.size());
-  using HostLandmarks = Kokkos::View<const double*, Kokkos::HostSpace>;
-  Kokkos::deep_copy(exec, s, HostLandmarks(source.data(), source.size()));
-  Kokkos::deep_copy(exec, r, HostLandmarks(reference_landmarks.data(), source.size()));
-  const impl::SelectedVoxels<T> every{image.voxels().data(), nullptr, false};
-  auto result = impl::map_voxels<real_t<T>>(
-      exec, image, every, impl::PiecewiseLinearValue<Landmarks>{s, r}, "medimg::histogram_match");
-  exec.fence();  // the host landmarks go out of scope
-  return result;
-}
-
-template <class ExecutionSpace, class T, class R, class MemorySpace>
-Image<real_t<T>, MemorySpace> histogram_match(const ExecutionSpace& exec,
-                                              const Image<T, MemorySpace>& image,
-                                              const Image<R, MemorySpace>& reference,
-                                              const HistogramMatchOptions& options = {}) {
-  return histogram_match(exec, image, histogram_landmarks(exec, reference, options), options);
-}
-
 // The same ops on the image's default execution space.
 template <class T, class MemorySpace>
 Image<T, MemorySpace> clip(const Image<T, MemorySpace>& image, double low, double high) {
@@ -415,12 +214,6 @@ template <class T, class MemorySpace>
 Image<real_t<T>, MemorySpace> rescale_slope_intercept(const Image<T, MemorySpace>& image,
                                                       double slope, double intercept) {
   return rescale_slope_intercept(typename MemorySpace::execution_space(), image, slope, intercept);
-}
-template <class T, class R, class MemorySpace>
-Image<real_t<T>, MemorySpace> histogram_match(const Image<T, MemorySpace>& image,
-                                              const Image<R, MemorySpace>& reference,
-                                              const HistogramMatchOptions& options = {}) {
-  return histogram_match(typename MemorySpace::execution_space(), image, reference, options);
 }
 template <class M, class MemorySpace>
 Image<std::uint8_t, MemorySpace> mask_of(const Image<M, MemorySpace>& labels) {
