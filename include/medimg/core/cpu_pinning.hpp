@@ -45,9 +45,10 @@ namespace medimg {
 
 // Call before Kokkos starts (ScopeGuard does, when RuntimeOptions asks):
 // the OpenMP team of `threads` (<= 0: omp_get_max_threads()) is started and
-// each of its threads pinned to one CPU of the process's mask, in order.
-// True when pinned; false (and nothing changed) otherwise, and always
-// without OpenMP or off Linux.
+// each of its threads pinned to its own CPU of the process's mask (thread t
+// to the t-th as libgomp starts them in order; host_thread_cpus says which).
+// True when pinned; false (every thread back on the process's CPUs)
+// otherwise, and always without OpenMP or off Linux.
 bool pin_host_threads(int threads);
 
 // The CPU of each thread of the team, in order, once pin_host_threads has
