@@ -16,7 +16,9 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iomanip>
 #include <memory>
+#include <sstream>
 #include <system_error>
 
 #include "medimg/core/error.hpp"
@@ -158,23 +160,51 @@ std::int64_t read_int(hid_t object, const char* name, std::int64_t fallback) {
   return value;
 }
 
-std::string read_string(hid_t object, const char* name) {
+// A text attribute of `dataset` (`object`), or "" when absent. A number (an
+// integer or real scalar, as a script may store a patient id) is kept as
+// its text; an attribute of another kind, or one HDF5 cannot read, is left
+// out with a line in `warnings`.
+std::string read_string(hid_t object, const std::string& dataset, const char* name,
+                        std::vector<std::string>& warnings) {
   if (!has_attribute(object, name)) return "";
   Id attribute(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
   Id type(H5Aget_type(attribute.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING) return "";
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  const auto left_out = [&](const std::string& why) {
+    warnings.push_back("attribute '" + std::string(name) + "' of dataset '" + dataset + "' " + why +
+                       ": left out");
+    return std::string();
+  };
+  if (type_class == H5T_INTEGER || type_class == H5T_FLOAT) {
+    Id space(H5Aget_space(attribute.get()), H5Sclose);
+    if (H5Sget_simple_extent_npoints(space.get()) != 1) return left_out("holds several numbers");
+    std::ostringstream text;
+    if (type_class == H5T_INTEGER) {
+      std::int64_t value = 0;
+      if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) return left_out("is unreadable");
+      text << value;
+    } else {
+      double value = 0;
+      if (H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value) < 0) return left_out("is unreadable");
+      text << std::setprecision(17) << value;
+    }
+    return text.str();
+  }
+  if (type_class != H5T_STRING) return left_out("is neither text nor a number");
   if (H5Tis_variable_str(type.get()) > 0) {
     Id memory(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(memory.get(), H5T_VARIABLE);
     H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
     char* text = nullptr;
-    if (H5Aread(attribute.get(), memory.get(), &text) < 0 || text == nullptr) return "";
+    if (H5Aread(attribute.get(), memory.get(), &text) < 0 || text == nullptr) {
+      return left_out("is unreadable");
+    }
     std::string value(text);
     H5free_memory(text);
     return value;
   }
   std::string value(H5Tget_size(type.get()), '\0');
-  if (H5Aread(attribute.get(), type.get(), value.data()) < 0) return "";
+  if (H5Aread(attribute.get(), type.get(), value.data()) < 0) return left_out("is unreadable");
   value.resize(std::strlen(value.c_str()));
   return value;
 }
@@ -372,7 +402,8 @@ Hdf5Header read_hdf5_header(MPI_Comm comm, const std::string& path, const std::s
     } catch (const Error& e) {
       throw Error("cannot read " + what + ": " + e.what());
     }
-    const std::string json = read_string(dataset.get(), "metadata");
+    const std::string json =
+        read_string(dataset.get(), header.dataset, "metadata", header.warnings);
     if (!json.empty()) {
       try {
         header.metadata = metadata_from_json(json);
@@ -387,7 +418,7 @@ Hdf5Header read_hdf5_header(MPI_Comm comm, const std::string& path, const std::s
     for (auto [key, field] : {std::pair{"patient_id", &header.metadata.patient_id},
                               std::pair{"study_uid", &header.metadata.study_uid},
                               std::pair{"series_uid", &header.metadata.series_uid}}) {
-      const std::string value = read_string(dataset.get(), key);
+      const std::string value = read_string(dataset.get(), header.dataset, key, header.warnings);
       if (!value.empty()) *field = value;
     }
     // MedImages.jl names the dataset by the study UID.

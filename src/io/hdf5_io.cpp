@@ -8,6 +8,7 @@
 
 #include "medimg/core/error.hpp"
 #include "medimg/core/host_memory.hpp"
+#include "medimg/core/warning.hpp"
 #include "medimg/dist/hdf5.hpp"
 #include "medimg/io/detail/hdf5_module.hpp"
 #include "medimg/io/detail/modules.hpp"
@@ -103,6 +104,7 @@ AnyImage<HostMemory> load_hdf5(const std::string& file, const std::string& datas
     image.metadata() = header.metadata;
     impl::read_hdf5_planes(MPI_COMM_NULL, file, header, 0, header.geometry.size()[2],
                            image.voxels().data());
+    for (const std::string& line : header.warnings) warn("'" + file + "': " + line);
     return image;
   });
 }

@@ -78,7 +78,7 @@ class BufferSink : public detail::VoxelSink {
 
 // What the child sends: the image's grid, type and metadata, then its voxels.
 void send_header(detail::PipeWriter& out, const Geometry& g, PixelType type,
-                 const Metadata& metadata) {
+                 const Metadata& metadata, const std::vector<std::string>& warnings = {}) {
   nlohmann::json header;
   header["size"] = {g.size()[0], g.size()[1], g.size()[2]};
   header["origin"] = {g.origin()[0], g.origin()[1], g.origin()[2]};
@@ -90,11 +90,16 @@ void send_header(detail::PipeWriter& out, const Geometry& g, PixelType type,
   header["direction"] = direction;
   header["type"] = std::string(to_string(type));
   header["metadata"] = to_json(metadata);
+  if (!warnings.empty()) header["warnings"] = warnings;
   out.write_string(header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata) {
+ImageHeader receive_header(detail::PipeReader& in, Metadata* metadata,
+                           std::vector<std::string>* warnings = nullptr) {
   const nlohmann::json header = nlohmann::json::parse(in.read_string());
+  if (warnings && header.contains("warnings")) {
+    *warnings = header["warnings"].get<std::vector<std::string>>();
+  }
   Size3 size;
   Vec3 origin, spacing;
   Mat3 direction;
@@ -131,9 +136,11 @@ void wait_for_header(detail::PipeReader& in, const std::string& path) {
 
 // The parent's side of an isolated read: the header, then the voxels
 // straight into the Image (under the voxels' time limit from here).
+// The image a child sends; its reader's warnings are given once it has come.
 AnyImage<HostMemory> receive_image(detail::PipeReader& in, const std::string& path) {
   Metadata metadata;
-  const ImageHeader header = receive_header(in, &metadata);
+  std::vector<std::string> warnings;
+  const ImageHeader header = receive_header(in, &metadata, &warnings);
   in.extend(detail::load_timeout(static_cast<std::uint64_t>(header.geometry.voxel_count()) *
                                  pixel_size(header.type)));
   return visit_pixel_type(header.type, [&](auto zero) -> AnyImage<HostMemory> {
@@ -145,6 +152,7 @@ AnyImage<HostMemory> receive_image(detail::PipeReader& in, const std::string& pa
       throw Error("cannot read '" + path + "': the reading process ended early");
     }
     image.metadata() = std::move(metadata);
+    for (const std::string& line : warnings) warn("'" + path + "': " + line);
     return image;
   });
 }
@@ -291,7 +299,7 @@ AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
         const impl::Hdf5Header header = bounded_header(
             location.file, file_size, "the HDF5 library",
             [&] { return impl::read_hdf5_header(MPI_COMM_NULL, location.file, location.dataset); });
-        send_header(out, header.geometry, header.type, header.metadata);
+        send_header(out, header.geometry, header.type, header.metadata, header.warnings);
         const auto& size = header.geometry.size();
         const std::uint64_t plane =
             static_cast<std::uint64_t>(size[0]) * size[1] * pixel_size(header.type);
@@ -312,7 +320,8 @@ AnyImage<HostMemory> hdf5_load_isolated(const Hdf5Location& location) {
                        });
       },
       [&](detail::PipeReader& in) {
-        result = receive_image(in, location.file + ":" + location.dataset);
+        result = receive_image(
+            in, location.dataset.empty() ? location.file : location.file + ":" + location.dataset);
       },
       "the HDF5 library", detail::header_timeout());
   return result;

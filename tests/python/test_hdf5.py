@@ -119,6 +119,40 @@ class MedimgReadsMedImagesJl(unittest.TestCase):
                                       voxels.transpose(2, 1, 0))
 
 
+    def test_attributes_that_are_numbers_or_neither(self):
+        """A number where text is expected (a patient id a script stored as an
+        integer) is kept as its text; an attribute of another kind is left out
+        with one warning line naming it, and the image is read."""
+        d = fresh_dir("h5_attribute_kinds")
+        path = os.path.join(d, "scan.h5")
+        voxels = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+        with h5py.File(path, "w") as f:
+            ds = f.create_dataset("scan", data=voxels)
+            ds.attrs["spacing"] = [1.0, 1.0, 2.0]
+            ds.attrs["patient_id"] = np.int64(1234567)
+            ds.attrs["series_uid"] = np.float64(1.5)
+            ds.attrs["study_uid"] = np.array([1, 2, 3], dtype=np.int32)
+        r = run("info", "--json", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = json.loads(r.stdout)
+        self.assertEqual(info["patient_id"], "1234567")
+        self.assertEqual(info["series_uid"], "1.5")
+        self.assertEqual(info["study_uid"], "")
+        self.assertEqual(info["max"], 119.0)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertEqual(lines[0], "warning: '" + path + "': attribute 'study_uid' of dataset"
+                         " '/scan' holds several numbers: left out")
+        # The same file converted: the warning once, the kept text in the output.
+        out = os.path.join(d, "out.h5")
+        r = run("convert", path, out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        with h5py.File(out, "r") as f:
+            written = next(iter(f.values()))
+            self.assertEqual(written.attrs["patient_id"], "1234567")
+
+
 class BadHdf5(unittest.TestCase):
     def expect_error(self, args, needle, output):
         result = run(*args)

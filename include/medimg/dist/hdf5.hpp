@@ -10,7 +10,9 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
+#include "medimg/core/warning.hpp"
 #include "medimg/dist/distributed_image.hpp"
 #include "medimg/io/hdf5_io.hpp"
 
@@ -23,6 +25,9 @@ struct Hdf5Header {
   Metadata metadata;
   PixelType type = PixelType::float32;
   std::string dataset;  // resolved path
+  // Attributes left out of `metadata` (not text, unreadable), one line each;
+  // the readers that use the metadata pass them to warn().
+  std::vector<std::string> warnings;
 };
 
 // comm == MPI_COMM_NULL: serial (one process, default driver); otherwise
@@ -66,6 +71,13 @@ AnyDistributedImage<MemorySpace> load_hdf5(MPI_Comm comm, const std::string& fil
     impl::read_hdf5_planes(comm, file, header, image.held_begin(),
                            image.held_end() - image.held_begin(), host.data());
     Kokkos::deep_copy(image.local(), host);
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    if (rank == 0) {
+      for (const std::string& line : header.warnings) {
+        warn("'" + file + "': " + line);
+      }
+    }
     return image;
   });
 }

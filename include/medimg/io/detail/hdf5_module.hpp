@@ -19,7 +19,7 @@
 
 namespace medimg::detail {
 
-inline constexpr int hdf5_module_abi = 1;
+inline constexpr int hdf5_module_abi = 2;  // 2: Hdf5Header::warnings
 
 struct Hdf5Module {
   int abi = hdf5_module_abi;
