@@ -23,7 +23,8 @@
 // makes the calling thread wait, spinning, until each has run. The kernel
 // put a new thread on the calling thread's CPU in about half the fresh
 // processes here, where it waited for that spin to be preempted (a 4 ms
-// tick): the pinning region took 0.1-9 ms (median 2.6-3.2 ms over 40 runs).
+// tick): the pinning region took 0.1-9 ms (medians 2.0-3.2 ms in five
+// batches of 20-40 runs).
 // pin_host_threads therefore pins the calling thread first, so that the
 // threads libgomp starts begin on its CPU, and has a ThreadPlacer move each
 // to its own CPU as soon as it exists: 0.31-0.54 ms in 60 of 60 runs
