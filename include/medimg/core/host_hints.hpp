@@ -12,10 +12,25 @@
 //     12.5 ms without).
 // Neither changes a value. prefetch_line compiles in device code too (as
 // nothing); the others are for host code only.
+//
+// MEDIMG_HOST_CLONES before a host function compiles it twice, for AVX2 and
+// for the baseline the build targets, and the one this CPU runs is chosen
+// when the program loads (GCC's and Clang's target_clones: an ifunc). For
+// loops whose lanes are written out, so that both forms give the same bits
+// (no reassociation; no multiplies to contract): the statistics' blocks
+// (ops/statistics.hpp) ran 1.9-2.4x faster with AVX2 on the EPYC measured.
+// Plain code under nvcc and hipcc, off x86-64 Linux and for other compilers.
 #pragma once
 
 #include <Kokkos_Macros.hpp>
 #include <cstddef>
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__CUDACC__) && !defined(__HIPCC__) && !defined(__SYCL_DEVICE_ONLY__)
+#define MEDIMG_HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MEDIMG_HOST_CLONES
+#endif
 
 namespace medimg::hint {
 

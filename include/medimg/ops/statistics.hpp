@@ -9,6 +9,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "medimg/core/host_hints.hpp"
 #include "medimg/core/image.hpp"
 #include "medimg/core/kokkos_compat.hpp"
 
@@ -94,7 +95,7 @@ struct StatisticsBlocks {
 
   static std::int64_t blocks(std::int64_t n) { return (n + kBlock - 1) / kBlock; }
 
-  void operator()(const std::int64_t block, value_type& v) const {
+  MEDIMG_HOST_CLONES void operator()(const std::int64_t block, value_type& v) const {
     const std::int64_t begin = block * kBlock;
     const std::int64_t end = begin + kBlock < count ? begin + kBlock : count;
     const T* const x = voxels;
