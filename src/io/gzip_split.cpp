@@ -248,16 +248,73 @@ struct Dictionaries {
   Dictionaries() { second.fill(0xff); }
 };
 
+// The bytes that stop ISA-L at bit `at`: the bits before it in its byte,
+// then an empty final stored block (BFINAL 1, BTYPE 0, LEN 0, NLEN 0xffff).
+std::vector<unsigned char> stop_bytes(const unsigned char* data, std::uint64_t at) {
+  const int bit = static_cast<int>(at & 7);
+  std::vector<unsigned char> out;
+  out.push_back(static_cast<unsigned char>((data[at >> 3] & ((1u << bit) - 1)) | (1u << bit)));
+  if (bit >= 6) out.push_back(0);  // BTYPE's bits spill into the next byte
+  for (unsigned char b : {0x00, 0x00, 0xff, 0xff}) out.push_back(b);
+  return out;
+}
+
+// The last 32 KiB of what a thread inflated: the dictionary of the part
+// after it.
+class Window {
+ public:
+  void add(const unsigned char* bytes, std::size_t count) {
+    if (count >= kWindow) {
+      std::memcpy(m_bytes.data(), bytes + count - kWindow, kWindow);
+    } else if (count > 0) {
+      std::memmove(m_bytes.data(), m_bytes.data() + count, kWindow - count);
+      std::memcpy(m_bytes.data() + kWindow - count, bytes, count);
+    }
+    m_filled = std::min<std::uint64_t>(kWindow, m_filled + count);
+  }
+  bool whole() const { return m_filled == kWindow; }
+  unsigned char* data() { return m_bytes.data(); }
+
+ private:
+  std::vector<unsigned char> m_bytes = std::vector<unsigned char>(kWindow);
+  std::uint64_t m_filled = 0;
+};
+
+// Inflates `count` bytes from the block at bit `at` with `window` as the
+// dictionary (the bytes a probe could not know), giving each piece to
+// `give`; false when they do not inflate.
+template <class Give>
+bool inflate_known(const unsigned char* data, std::size_t bytes, std::uint64_t at,
+                   std::uint64_t count, Window& window, inflate_state& state, unsigned char* chunk,
+                   Give&& give) {
+  start_at(state, data, bytes, at);
+  if (isal_inflate_set_dict(&state, window.data(), kWindow) != COMP_OK) return false;
+  for (std::uint64_t left = count; left > 0;) {
+    state.next_out = chunk;
+    state.avail_out = static_cast<std::uint32_t>(std::min<std::uint64_t>(kChunk, left));
+    const std::uint32_t asked = state.avail_out;
+    if (isal_inflate(&state) != ISAL_DECOMP_OK) return false;
+    const std::size_t got = asked - state.avail_out;
+    if (got == 0) return false;
+    give(chunk, got);
+    left -= got;
+  }
+  return true;
+}
+
 // What the worker found and did.
 struct Worker {
-  // Set once: 0 undecided, 1 split at `block`, 2 no split.
+  // Set once: 0 undecided, 1 split at `block`, 2 no split, 3 split in three
+  // (the worker from `block` to `resume`, the calling thread on from there).
   std::mutex mutex;
   std::condition_variable decided_cv;
   std::atomic<int> decided{0};
   std::uint64_t block = 0;
   // The compressed byte before which the worker will not start: the
-  // calling thread may inflate up to it while the worker probes.
+  // calling thread may inflate up to it while the worker probes, and waits
+  // there while the worker is `early` (its first, short probes).
   std::size_t floor = 0;
+  bool early = false;
   std::uint64_t probes = 0;
   std::atomic<bool> stop{false};
   // The output before the window was known, inflated again by the calling
@@ -266,11 +323,17 @@ struct Worker {
   std::uint64_t tail_bytes = 0;
   std::uint32_t tail_crc = 0;
   bool ok = false;
+  // Split in three: the probe's state at `resume`, `resume_unknown` bytes
+  // on (the worker inflates those again with its own last 32 KiB).
+  std::uint64_t resume = 0;
+  std::uint64_t resume_unknown = 0;
+  std::unique_ptr<inflate_state> resume_state;
 
-  void raise_floor(std::size_t byte) {
+  void set_floor(std::size_t byte, bool still_early) {
     {
       const std::lock_guard<std::mutex> lock(mutex);
       floor = std::max(floor, byte);
+      early = still_early;
     }
     decided_cv.notify_all();
   }
@@ -282,6 +345,20 @@ struct Worker {
       if (decided != 0) return false;
       decided = how;
       block = at;
+    }
+    decided_cv.notify_all();
+    return true;
+  }
+  bool decide_three(std::uint64_t at, std::uint64_t p, std::uint64_t p_unknown,
+                    std::unique_ptr<inflate_state>& p_state) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      if (decided != 0) return false;
+      decided = 3;
+      block = at;
+      resume = p;
+      resume_unknown = p_unknown;
+      resume_state = std::move(p_state);
     }
     decided_cv.notify_all();
     return true;
@@ -300,11 +377,12 @@ struct ProbeScratch {
   std::unique_ptr<unsigned char[]> a{new unsigned char[step]}, b{new unsigned char[step]};
 };
 
-// Probes the block at bit `at`: true (and `unknown_bytes` set, `one` left
-// going with the first dictionary) when the window became known within
-// `limit` bytes of output.
+// Probes the block at bit `at`: true (and `unknown` set to the bytes before
+// the window was known, `one` left going with the first dictionary) when
+// the window became known within `limit` bytes of output.
 bool probe(const unsigned char* data, std::size_t bytes, std::uint64_t at, std::size_t limit,
-           const Dictionaries& dicts, inflate_state& one, ProbeScratch& scratch, Worker& worker) {
+           const Dictionaries& dicts, inflate_state& one, ProbeScratch& scratch,
+           std::uint64_t& unknown) {
   inflate_state* const two = scratch.two.get();
   start_at(one, data, bytes, at);
   start_at(*two, data, bytes, at);
@@ -338,7 +416,7 @@ bool probe(const unsigned char* data, std::size_t bytes, std::uint64_t at, std::
     // Known from here on: 32 KiB that copy nothing from the unknown window
     // (or a member that ended).
     if (done - last_marked >= kWindow || one.block_state == ISAL_BLOCK_FINISH) {
-      worker.unknown_bytes = done;
+      unknown = done;
       return true;
     }
     if (got == 0) return false;
@@ -346,74 +424,160 @@ bool probe(const unsigned char* data, std::size_t bytes, std::uint64_t at, std::
   return false;
 }
 
+// The first dynamic-Huffman block in [at, to) (fractions of the compressed
+// bytes): its bit, or 0 when there is none.
+std::uint64_t block_in(const unsigned char* data, std::size_t bytes, double at, double to) {
+  const auto bit_at = [&](double x) {
+    return std::min<std::uint64_t>(std::uint64_t(bytes) * 8,
+                                   static_cast<std::uint64_t>(x * static_cast<double>(bytes)) * 8);
+  };
+  for (std::uint64_t bit = bit_at(at), end = bit_at(to); bit < end; ++bit) {
+    if (bit > 0 && dynamic_block_at(data, bytes, bit)) return bit;
+  }
+  return 0;
+}
+
+// Inflates with `state` to bit `end` (0: to the member's end), giving each
+// piece to `give`; true when the bits before `end` (or the whole member,
+// up to the trailer 8 bytes before the file's end) were consumed exactly.
+template <class Give>
+bool inflate_to(inflate_state& state, const unsigned char* data, std::size_t bytes,
+                std::uint64_t end, unsigned char* chunk, const std::atomic<bool>& stop,
+                Give&& give) {
+  const std::size_t fed = static_cast<std::size_t>(state.next_in - data);
+  const std::size_t end_byte = end != 0 ? static_cast<std::size_t>(end >> 3) : bytes;
+  if (fed > end_byte) return false;
+  state.avail_in = static_cast<std::uint32_t>(end_byte - fed);
+  std::vector<unsigned char> stop_at =
+      end != 0 ? stop_bytes(data, end) : std::vector<unsigned char>{};
+  ReadBehind behind(state.next_in, data + end_byte);
+  for (;;) {
+    if (stop.load()) return false;
+    behind.at(state.next_in);
+    state.next_out = chunk;
+    state.avail_out = kChunk;
+    const int result = isal_inflate(&state);
+    const std::size_t got = kChunk - state.avail_out;
+    if (result != ISAL_DECOMP_OK) return false;
+    give(chunk, got);
+    if (state.block_state == ISAL_BLOCK_FINISH) break;
+    if (state.avail_in > 0 || got == kChunk) continue;
+    if (!stop_at.empty()) {
+      state.next_in = stop_at.data();
+      state.avail_in = static_cast<std::uint32_t>(stop_at.size());
+      stop_at.clear();
+      continue;
+    }
+    if (got == 0) return false;  // the data ran out inside a block
+  }
+  if (end != 0) return state.avail_in == 0 && stop_at.empty();
+  // The member must end where the trailer starts, 8 bytes before the file's end.
+  return state.avail_in + static_cast<std::size_t>(state.read_in_length / 8) == 0;
+}
+
 void run_worker(const unsigned char* data, std::size_t bytes, std::uint64_t content,
                 const SplitOptions& options, SplitSink& sink, Worker& worker) {
   static const Dictionaries dicts;
   auto state = std::make_unique<inflate_state>();
   ProbeScratch scratch;
-  bool found = false;
-  for (double at = options.first; at <= options.last && !worker.stop.load(); at += options.step) {
-    const std::uint64_t from = static_cast<std::uint64_t>(at * static_cast<double>(bytes)) * 8;
-    worker.raise_floor(static_cast<std::size_t>(from >> 3));
-    const std::uint64_t to = std::min<std::uint64_t>(
-        std::uint64_t(bytes) * 8,
-        static_cast<std::uint64_t>((at + options.step) * static_cast<double>(bytes)) * 8);
-    for (std::uint64_t bit = from; bit < to; ++bit) {
-      if (!dynamic_block_at(data, bytes, bit)) continue;
-      // Longer probes as they fail: a window referenced for long (background
-      // copied on, CT air) becomes known after some MiB (measured: a CT
-      // gzipped as one member within 2 MiB, ch2better within 8), but not
-      // past a 16th of the content (the calling thread waits for a probe
-      // once it reaches its start, and inflates the probed bytes again).
-      const int longer = worker.probes < 4 ? 0 : worker.probes == 4 ? 2 : 4;
-      const std::size_t limit = std::max<std::size_t>(
-          options.probe_bytes, static_cast<std::size_t>(std::min<std::uint64_t>(
-                                   options.probe_bytes << longer, content / 16)));
-      ++worker.probes;
-      if (probe(data, bytes, bit, limit, dicts, *state, scratch, worker)) {
-        if (!worker.decide(1, bit)) return;  // the calling thread went on alone
-        found = true;
-      }
-      break;  // one probe per step
-    }
-    if (found || worker.decided.load() != 0) break;
+  const auto byte_at = [&](double at) {
+    return static_cast<std::size_t>(at * static_cast<double>(bytes));
+  };
+  // The first block in [at, at + step), probed: its bit, or 0.
+  const auto try_at = [&](double at, std::size_t limit, inflate_state& one,
+                          std::uint64_t& unknown) -> std::uint64_t {
+    const std::uint64_t bit = block_in(data, bytes, at, at + options.step);
+    if (bit == 0 || worker.stop.load()) return 0;
+    ++worker.probes;
+    return probe(data, bytes, bit, limit, dicts, one, scratch, unknown) ? bit : 0;
+  };
+  const auto usable_earlier = [&](double at) {
+    return at > options.step && at < options.first - options.step;
+  };
+  int how = 0;
+  // First `first`, then the earlier places; the calling thread waits at
+  // the earliest of them until these short probes are done.
+  double earliest = options.first;
+  for (const double at : options.earlier) {
+    if (usable_earlier(at)) earliest = std::min(earliest, at);
   }
-  if (!found) {
+  worker.set_floor(byte_at(earliest), earliest < options.first);
+  std::uint64_t unknown = 0;
+  if (const std::uint64_t bit = try_at(options.first, options.probe_bytes, *state, unknown)) {
+    worker.unknown_bytes = unknown;
+    if (!worker.decide(1, bit)) return;
+    how = 1;
+  }
+  for (const double at : options.earlier) {
+    if (how != 0 || !usable_earlier(at)) continue;
+    const std::uint64_t q = try_at(at, options.probe_bytes, *state, unknown);
+    if (q == 0) continue;
+    // The calling thread's second part: `middle` further on, or a step or
+    // two past that.
+    auto later = std::make_unique<inflate_state>();
+    std::uint64_t later_unknown = 0;
+    const double from =
+        static_cast<double>(q) / (8.0 * static_cast<double>(bytes)) + options.middle;
+    for (int k = 0; k < 3 && how == 0; ++k) {
+      const double p_at = from + k * options.step;
+      if (p_at >= options.last) break;
+      const std::uint64_t p = try_at(p_at, options.probe_bytes, *later, later_unknown);
+      if (p == 0) continue;
+      worker.unknown_bytes = unknown;
+      if (!worker.decide_three(q, p, later_unknown, later)) return;
+      how = 3;
+    }
+    break;  // the first earlier block that worked, whether or not a second part was found
+  }
+  // Then on from `first`, as far as `last`, with longer probes as they fail.
+  int forward = 1;
+  for (double at = options.first + options.step; how == 0 && at <= options.last;
+       at += options.step) {
+    if (worker.stop.load() || worker.decided.load() != 0) break;
+    worker.set_floor(byte_at(at), false);
+    // Longer probes as they fail: a window referenced for long (background
+    // copied on, CT air) becomes known after some MiB (measured: a CT
+    // gzipped as one member within 2 MiB, ch2better within 8), but not
+    // past a 16th of the content (the calling thread waits for a probe
+    // once it reaches its start, and inflates the probed bytes again).
+    const int longer = forward < 4 ? 0 : forward == 4 ? 2 : 4;
+    const std::size_t limit = std::max<std::size_t>(
+        options.probe_bytes, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                 options.probe_bytes << longer, content / 16)));
+    const std::uint64_t bit = block_in(data, bytes, at, at + options.step);
+    if (bit == 0) continue;
+    ++forward;
+    ++worker.probes;
+    if (probe(data, bytes, bit, limit, dicts, *state, scratch, unknown)) {
+      worker.unknown_bytes = unknown;
+      if (!worker.decide(1, bit)) return;  // the calling thread went on alone
+      how = 1;
+    }
+  }
+  if (how == 0) {
     worker.decide(2, 0);
     return;
   }
   std::unique_ptr<unsigned char[]> out(new unsigned char[kChunk]);
   std::uint32_t crc = 0;
-  ReadBehind behind(state->next_in, data + bytes);
-  while (state->block_state != ISAL_BLOCK_FINISH) {
-    if (worker.stop.load()) return;
-    behind.at(state->next_in);
-    state->next_out = out.get();
-    state->avail_out = kChunk;
-    const int result = isal_inflate(state.get());
-    const std::size_t got = kChunk - state->avail_out;
-    if (result != ISAL_DECOMP_OK) return;
-    if (got == 0 && state->block_state != ISAL_BLOCK_FINISH) return;  // the data ran out
-    crc = crc32_gzip_refl(crc, out.get(), got);
-    worker.tail_bytes += got;
-    sink.tail(out.get(), got);
+  Window window;
+  const auto give = [&](const unsigned char* piece, std::size_t count) {
+    crc = crc32_gzip_refl(crc, piece, count);
+    worker.tail_bytes += count;
+    if (how == 3) window.add(piece, count);
+    sink.tail(piece, count);
+  };
+  if (!inflate_to(*state, data, bytes, how == 3 ? worker.resume : 0, out.get(), worker.stop, give))
+    return;
+  // Split in three: what the calling thread's probe at `resume` could not
+  // know, inflated again with this part's last 32 KiB.
+  if (how == 3 &&
+      (!window.whole() || !inflate_known(data, bytes, worker.resume, worker.resume_unknown, window,
+                                         *state, out.get(), give))) {
+    return;
   }
-  // The member must end where the trailer starts, 8 bytes before the file's end.
-  const std::size_t unread = state->avail_in + static_cast<std::size_t>(state->read_in_length / 8);
-  if (unread != 0) return;
   worker.tail_crc = crc;
   worker.ok = true;
-}
-
-// The bytes that stop ISA-L at bit `at`: the bits before it in its byte,
-// then an empty final stored block (BFINAL 1, BTYPE 0, LEN 0, NLEN 0xffff).
-std::vector<unsigned char> stop_bytes(const unsigned char* data, std::uint64_t at) {
-  const int bit = static_cast<int>(at & 7);
-  std::vector<unsigned char> out;
-  out.push_back(static_cast<unsigned char>((data[at >> 3] & ((1u << bit) - 1)) | (1u << bit)));
-  if (bit >= 6) out.push_back(0);  // BTYPE's bits spill into the next byte
-  for (unsigned char b : {0x00, 0x00, 0xff, 0xff}) out.push_back(b);
-  return out;
 }
 
 // MEDIMG_GZIP_SPLIT: 0 off (false), x in (0, 1) the first place, patient.
@@ -576,7 +740,7 @@ SplitResult split_members(const Mapping& file, SplitSink& sink, const SplitOptio
   if (!head_ok || !tail_ok) return result;
   result.done = true;
   result.tail_offset = head_bytes;
-  result.content = head_bytes + tail_bytes;
+  result.content = result.last_offset = head_bytes + tail_bytes;
   return result;
 }
 
@@ -611,13 +775,20 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
   Worker worker;
   // The calling thread's part: the head, up to where the worker may still
   // start, then to the block it chose; `window` keeps its last 32 KiB.
+  // Split in three, it then inflates the worker's unknown bytes and its
+  // second part, from the worker's `resume` to the end (`last`).
   std::unique_ptr<unsigned char[]> out(new unsigned char[kChunk]);
-  std::vector<unsigned char> window(kWindow);
-  std::uint64_t head_bytes = 0;
-  std::uint32_t crc = 0;
+  Window window;
+  std::uint64_t head_bytes = 0, last_bytes = 0;
+  std::uint32_t crc = 0, last_crc = 0;
   int how = 0;
   bool head_ok = false;
   std::exception_ptr failure;
+  const auto give_head = [&](const unsigned char* piece, std::size_t count) {
+    crc = crc32_gzip_refl(crc, piece, count);
+    head_bytes += count;
+    sink.head(piece, count);
+  };
   auto head = [&] {
     try {
       isal_inflate_init(state.get());
@@ -633,15 +804,8 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
         const int code = isal_inflate(state.get());
         const std::size_t got = kChunk - state->avail_out;
         if (code != ISAL_DECOMP_OK) break;
-        crc = crc32_gzip_refl(crc, chunk, got);
-        if (got >= kWindow) {
-          std::memcpy(window.data(), chunk + got - kWindow, kWindow);
-        } else if (got > 0) {
-          std::memmove(window.data(), window.data() + got, kWindow - got);
-          std::memcpy(window.data() + kWindow - got, chunk, got);
-        }
-        head_bytes += got;
-        sink.head(chunk, got);
+        window.add(chunk, got);
+        give_head(chunk, got);
         if (state->block_state == ISAL_BLOCK_FINISH) {
           head_ok = state->avail_in == 0 && stop.empty();
           break;
@@ -650,12 +814,13 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
         if (how == 0) {
           const std::size_t fed = static_cast<std::size_t>(state->next_in - deflate);
           std::unique_lock<std::mutex> lock(worker.mutex);
-          // Until the worker has begun; then never waiting for a probe: up
-          // to where it looks now, or, caught up with it, on alone (patient:
-          // until it decides or looks further on).
+          // Until the worker has begun and while its first probes last;
+          // then never waiting for a probe: up to where it looks now, or,
+          // caught up with it, on alone (patient: until it decides or looks
+          // further on).
           worker.decided_cv.wait(lock, [&] {
             return worker.decided != 0 || worker.floor > fed ||
-                   (!options.patient && worker.floor != 0);
+                   (!options.patient && !worker.early && worker.floor != 0);
           });
           if (worker.decided == 0 && worker.floor <= fed) worker.decided = 2;
           how = worker.decided;
@@ -663,7 +828,7 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
             state->avail_in = static_cast<std::uint32_t>(worker.floor - fed);
             continue;
           }
-          if (how == 1) {
+          if (how != 2) {
             const std::size_t end = static_cast<std::size_t>(worker.block >> 3);
             if (end < fed) break;  // the head went past it
             stop = stop_bytes(deflate, worker.block);
@@ -673,7 +838,7 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
           }
           if (state->avail_in > 0) continue;
         }
-        if (how == 1 && !stop.empty()) {
+        if (how != 2 && !stop.empty()) {
           state->next_in = stop.data();
           state->avail_in = static_cast<std::uint32_t>(stop.size());
           stop.clear();
@@ -681,7 +846,25 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
         }
         if (got == 0) break;  // the data ran out inside a block
       }
-      if (how != 1 && state->read_in_length / 8 != 0) head_ok = false;  // a second member
+      if (how != 1 && how != 3 && state->read_in_length / 8 != 0)
+        head_ok = false;  // a second member
+      if (head_ok && (how == 1 || how == 3)) {
+        // The bytes the worker could not know, inflated again from its block
+        // with the window it lacked, this part's last 32 KiB; then, split in
+        // three, the second part.
+        head_ok = window.whole() &&
+                  inflate_known(deflate, deflate_bytes, worker.block, worker.unknown_bytes, window,
+                                *state, out.get(), give_head);
+        if (head_ok) sink.placed(head_bytes);
+        head_ok =
+            head_ok && (how == 1 ||
+                        inflate_to(*worker.resume_state, deflate, deflate_bytes, 0, out.get(),
+                                   worker.stop, [&](const unsigned char* piece, std::size_t count) {
+                                     last_crc = crc32_gzip_refl(last_crc, piece, count);
+                                     last_bytes += count;
+                                     sink.last(piece, count);
+                                   }));
+      }
     } catch (...) {
       failure = std::current_exception();
     }
@@ -694,46 +877,30 @@ SplitResult inflate_split(const std::string& path, SplitSink& sink, SplitOptions
       worker.ok = false;
     }
     worker.decide(2, 0);  // no effect when decided
+    // Split in three, the calling thread's second part would be thrown away.
+    if (!worker.ok && worker.decided.load() == 3) worker.stop.store(true);
   };
   auto alone = [&] { worker.decide(2, 0); };
   side_by_side(head, work, alone);
   if (failure) std::rethrow_exception(failure);
   if (!head_ok) return result;
   result.probes = worker.probes;
-  if (how != 1) {
+  if (how != 1 && how != 3) {
     // Nothing split: the calling thread inflated the whole member.
     if (crc != want_crc || std::uint32_t(head_bytes) != want_length) return result;
     result.done = true;
-    result.tail_offset = result.content = head_bytes;
+    result.tail_offset = result.last_offset = result.content = head_bytes;
     return result;
   }
   if (!worker.ok) return result;
-  // The bytes the worker could not know: inflated again from its block with
-  // the window it lacked, the head's last 32 KiB.
-  {
-    start_at(*state, deflate, deflate_bytes, worker.block);
-    if (isal_inflate_set_dict(state.get(), window.data(), kWindow) != COMP_OK) return result;
-    unsigned char* const chunk = out.get();
-    for (std::uint64_t left = worker.unknown_bytes; left > 0;) {
-      state->next_out = chunk;
-      state->avail_out = static_cast<std::uint32_t>(std::min<std::uint64_t>(kChunk, left));
-      const std::uint32_t asked = state->avail_out;
-      if (isal_inflate(state.get()) != ISAL_DECOMP_OK) return result;
-      const std::size_t got = asked - state->avail_out;
-      if (got == 0) return result;
-      crc = static_cast<std::uint32_t>(
-          crc32_combine(crc, crc32_gzip_refl(0, chunk, got), static_cast<z_off_t>(got)));
-      sink.head(chunk, got);
-      left -= got;
-    }
-  }
-  head_bytes += worker.unknown_bytes;
   crc = static_cast<std::uint32_t>(
       crc32_combine(crc, worker.tail_crc, static_cast<z_off_t>(worker.tail_bytes)));
-  const std::uint64_t content = head_bytes + worker.tail_bytes;
+  crc = static_cast<std::uint32_t>(crc32_combine(crc, last_crc, static_cast<z_off_t>(last_bytes)));
+  const std::uint64_t content = head_bytes + worker.tail_bytes + last_bytes;
   if (crc != want_crc || std::uint32_t(content) != want_length) return result;
   result.done = true;
   result.tail_offset = head_bytes;
+  result.last_offset = head_bytes + worker.tail_bytes;
   result.content = content;
   return result;
 }

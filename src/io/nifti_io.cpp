@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -382,6 +383,36 @@ bool visit_stored_type(int datatype, F&& f) {
   }
 }
 
+// A part of the content whose offset is not known when it begins: its
+// voxels for each of the places the first whole voxel may start at (until
+// `only` says which: the others are then left behind), and its first bytes
+// (the end of the voxel cut before it).
+template <class Stored, class Out>
+struct Unplaced {
+  std::vector<std::unique_ptr<VoxelReduction>> phases;
+  std::vector<std::unique_ptr<Voxelizer<Stored, Out>>> voxels;
+  unsigned char first[sizeof(Stored)] = {};
+  std::size_t first_bytes = 0;
+  std::atomic<int> only{-1};
+  Unplaced(const NiftiHeader& h, const VoxelReduction& like) {
+    for (std::size_t phase = 0; phase < sizeof(Stored); ++phase) {
+      phases.push_back(like.empty_like());
+      voxels.push_back(std::make_unique<Voxelizer<Stored, Out>>(h, phase, *phases.back()));
+    }
+  }
+  void feed(const unsigned char* bytes, std::size_t count) {
+    const std::size_t take = std::min(count, sizeof(Stored) - first_bytes);
+    std::memcpy(first + first_bytes, bytes, take);
+    first_bytes += take;
+    const int phase = only.load(std::memory_order_acquire);
+    if (phase >= 0) {
+      voxels[static_cast<std::size_t>(phase)]->feed(bytes, count);
+      return;
+    }
+    for (auto& v : voxels) v->feed(bytes, count);
+  }
+};
+
 // reduce_nifti's two-thread path: false when it did not check (nothing
 // merged into `reduction`).
 template <class Stored, class Out>
@@ -389,45 +420,60 @@ bool reduce_split(const std::string& path, const NiftiHeader& h, VoxelReduction&
                   std::uint64_t& split_at) {
   constexpr std::size_t S = sizeof(Stored);
   const std::unique_ptr<VoxelReduction> head = reduction.empty_like();
-  std::vector<std::unique_ptr<VoxelReduction>> phases;
-  std::vector<std::unique_ptr<Voxelizer<Stored, Out>>> tails;
-  for (std::size_t phase = 0; phase < S; ++phase) {
-    phases.push_back(reduction.empty_like());
-    tails.push_back(std::make_unique<Voxelizer<Stored, Out>>(h, phase, *phases.back()));
-  }
+  // Where the first whole voxel of a part starting at `offset` begins.
+  const auto phase_at = [&h](std::uint64_t offset) {
+    return static_cast<std::size_t>((S - (offset - h.voxel_offset) % S) % S);
+  };
   struct Sink final : detail::SplitSink {
+    const NiftiHeader& h;
     Voxelizer<Stored, Out> front;  // the head's voxels
-    std::vector<std::unique_ptr<Voxelizer<Stored, Out>>>& tails;
-    unsigned char first[S] = {};  // the tail's first bytes
-    std::size_t first_bytes = 0;
-    Sink(const NiftiHeader& h, VoxelReduction& r,
-         std::vector<std::unique_ptr<Voxelizer<Stored, Out>>>& t)
-        : front(h, h.voxel_offset, r), tails(t) {}
-    void tail(const unsigned char* bytes, std::size_t count) override {
-      const std::size_t take = std::min(count, S - first_bytes);
-      std::memcpy(first + first_bytes, bytes, take);
-      first_bytes += take;
-      for (auto& t : tails) t->feed(bytes, count);
-    }
+    Unplaced<Stored, Out> middle, end;
+    const decltype(phase_at)& phase_of;
+    Sink(const NiftiHeader& header, VoxelReduction& r, const decltype(phase_at)& p)
+        : h(header),
+          front(header, header.voxel_offset, r),
+          middle(header, r),
+          end(header, r),
+          phase_of(p) {}
     void head(const unsigned char* bytes, std::size_t count) override { front.feed(bytes, count); }
-  } sink(h, *head, tails);
+    void tail(const unsigned char* bytes, std::size_t count) override { middle.feed(bytes, count); }
+    void last(const unsigned char* bytes, std::size_t count) override { end.feed(bytes, count); }
+    void placed(std::uint64_t tail_offset) override {
+      if (tail_offset >= h.voxel_offset) {
+        middle.only.store(static_cast<int>(phase_of(tail_offset)), std::memory_order_release);
+      }
+    }
+  } sink(h, *head, phase_at);
   const auto count = static_cast<std::uint64_t>(h.geometry.voxel_count());
   const detail::SplitResult split = detail::inflate_split(path, sink);
   const std::uint64_t end = h.voxel_offset + count * S;
   if (!split.done || split.content != end || split.tail_offset < h.voxel_offset) return false;
-  const std::uint64_t phase = (S - (split.tail_offset - h.voxel_offset) % S) % S;
-  if (split.tail_offset < end) {
-    // The voxel cut by the split: the head's carried bytes and the tail's first.
-    if (sink.front.carry_bytes() + phase != (phase ? S : 0) || sink.first_bytes < phase)
-      return false;
+  // The voxel cut where `after` begins: the bytes `before` carries and
+  // after's first; added to the head's reduction.
+  const auto join = [&](const Voxelizer<Stored, Out>& before, const Unplaced<Stored, Out>& after,
+                        std::size_t phase) {
+    if (before.carry_bytes() + phase != (phase ? S : 0) || after.first_bytes < phase) return false;
     if (phase > 0) {
       unsigned char voxel[S];
-      std::memcpy(voxel, sink.front.carry(), S - phase);
-      std::memcpy(voxel + (S - phase), sink.first, phase);
+      std::memcpy(voxel, before.carry(), S - phase);
+      std::memcpy(voxel + (S - phase), after.first, phase);
       sink.front.add(voxel, 1);
     }
-    if (tails[phase]->carry_bytes() != 0) return false;
-    head->merge(*phases[phase]);
+    return true;
+  };
+  if (split.tail_offset < end) {
+    const std::size_t tail_phase = phase_at(split.tail_offset);
+    if (!join(sink.front, sink.middle, tail_phase)) return false;
+    const Voxelizer<Stored, Out>& tail = *sink.middle.voxels[tail_phase];
+    head->merge(*sink.middle.phases[tail_phase]);
+    if (split.last_offset < end) {
+      const std::size_t last_phase = phase_at(split.last_offset);
+      if (!join(tail, sink.end, last_phase) || sink.end.voxels[last_phase]->carry_bytes() != 0)
+        return false;
+      head->merge(*sink.end.phases[last_phase]);
+    } else if (tail.carry_bytes() != 0) {
+      return false;
+    }
   }
   reduction.merge(*head);
   split_at = split.tail_offset < end ? split.tail_offset : 0;
