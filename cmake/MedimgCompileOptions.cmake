@@ -63,6 +63,24 @@ function(medimg_compile_options target)
   endif()
 endfunction()
 
+# medimg_installed_runpath(target): an installed target (the CLI, the two
+# IO modules, the Python extension) carries its install RUNPATH in the build
+# tree too: the link folders outside the project (Open MPI's, HDF5's, an
+# installed Kokkos'). To edit a RUNPATH in place at install, CMake ends the
+# build tree's with an empty entry ("/usr/lib/x86_64-linux-gnu/openmpi/lib:"),
+# which the loader reads as the current folder: build/bin/medimg looked for
+# libz.so.1, libmpi.so.40 and the rest in whatever folder it was started
+# from (166 failed opens at each start) and would load one it found there.
+# (CMAKE_NO_BUILTIN_CHRPATH, relinking at install instead, is not supported
+# with Ninja.) Not with BUILD_SHARED_LIBS, whose build tree needs its own
+# library folder.
+function(medimg_installed_runpath target)
+  if(NOT BUILD_SHARED_LIBS)
+    set_target_properties(${target} PROPERTIES BUILD_WITH_INSTALL_RPATH ON
+                                               INSTALL_RPATH_USE_LINK_PATH ON)
+  endif()
+endfunction()
+
 # medimg_itk_headers(target): ITK's include folders for `target`'s sources.
 # When Kokkos compiles through nvcc, every such unit also pre-includes
 # include/medimg/io/itk_nvcc.hpp, the workaround for nvcc 11.8 mis-printing
