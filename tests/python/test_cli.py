@@ -7,6 +7,7 @@ Usage: test_cli.py MEDIMG_BINARY SCRATCH_DIR
 import gzip
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -152,6 +153,26 @@ class Modules(unittest.TestCase):
         libraries = subprocess.run(["ldd", MEDIMG], capture_output=True, text=True).stdout
         for name in ("libITK", "libitk", "gdcm", "hdf5", "libcurl"):
             self.assertNotIn(name, libraries)
+
+    def test_libraries_are_not_looked_for_in_the_current_folder(self):
+        # An empty file named as each library the binary and the HDF5 module
+        # need, in the folder medimg starts from: a loader that searched it
+        # would stop there ("libnifti2.so.2: file too short", exit 127), as
+        # it did while CMake's build-tree RUNPATH ended with an empty entry.
+        d = fresh_dir("modules_cwd")
+        module = os.path.join(os.path.dirname(MEDIMG), "..", "lib", "medimg", "libmedimg_hdf5.so")
+        for binary in (MEDIMG, module):
+            if not os.path.exists(binary):
+                continue
+            listing = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+            for name in re.findall(r"^\s*(\S+) =>", listing, re.M):
+                open(os.path.join(d, name), "wb").close()
+        self.assertTrue(os.path.exists(os.path.join(d, "libc.so.6")))
+        result = subprocess.run([MEDIMG, "--version"], cwd=d, capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = subprocess.run([MEDIMG, "convert", os.path.join(MRICRON, "aal.nii.gz"), "a.h5"],
+                                cwd=d, capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
 
     def test_nifti_run_maps_no_module(self):
         d = fresh_dir("modules_nifti")
