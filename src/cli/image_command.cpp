@@ -103,7 +103,7 @@ CLI::App* add_image_command(CLI::App& app, const std::string& name, const std::s
       // .nii.gz, DICOM, ...) owns its voxels and is given back before the
       // result is written, unless the result holds them: the peak is then
       // the larger of input + output and output + the writer's buffers
-      // (a rotation of the 101 MB float ch2 .nii.gz: 221-224 MiB with
+      // (a rotation of the 101 MB float ch2 .nii.gz: 220-225 MiB with
       // the input kept, the compressing writer's blocks on top).
       std::shared_ptr<void> mapping;
       Size3 in_size{};
